@@ -1,0 +1,1 @@
+"""Training pipeline: tokenizer, base model, LoRA zoo, hyper-convolutional generator, evaluation, export."""
