@@ -69,7 +69,13 @@ def _axis(axis: Union[int, str]) -> int:
     return int(axis)
 
 
-def axis_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], axis: Union[int, str]) -> torch.Tensor:
+def axis_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    axis: Union[int, str],
+    kernel_size: Optional[int] = None,
+) -> torch.Tensor:
     """k x k "same" conv of a (B, N, H, W) tensor with ``axis`` (0=N, 1=H, 2=W) as channels.
 
     ``weight`` is ``(C_out, C_in, k, k)``, its last two axes indexing the image axes in the
@@ -77,9 +83,13 @@ def axis_conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor
     (B, N, H, W) order.
     """
     axis = _axis(axis)
-    k = weight.shape[-1]
-    if weight.shape[-2] != k or k % 2 != 1:
-        raise ValueError(f"kernel must be square with odd size, got {tuple(weight.shape[-2:])}")
+    if kernel_size is None:  # (modules pass it, so that tracing for ONNX sees a plain int)
+        kernel_size = int(weight.shape[-1])
+        if int(weight.shape[-2]) != kernel_size:
+            raise ValueError(f"kernel must be square, got {tuple(weight.shape[-2:])}")
+    k = int(kernel_size)
+    if k % 2 != 1:
+        raise ValueError(f"kernel size must be odd, got {k}")
     p = (k - 1) // 2
     perm = _PERMS[axis]
     if perm is not None:
@@ -117,7 +127,7 @@ class AxisConv(nn.Module):
                 self.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return axis_conv(x, self.weight, self.bias, self.axis)
+        return axis_conv(x, self.weight, self.bias, self.axis, self.kernel_size)
 
     def extra_repr(self) -> str:
         name = "NHW"[self.axis]
@@ -213,7 +223,7 @@ class HyperConvBlock(nn.Module):
         With ``return_layers=True`` returns ``(out, [x_1, ..., x_m])`` where ``x_i`` is the activation
         after layer i (residual sum included); ``x_m`` is ``out``.
         """
-        if tuple(x.shape[1:]) != self.features[0]:
+        if not torch.jit.is_tracing() and tuple(x.shape[1:]) != self.features[0]:
             raise ValueError(f"input shape {tuple(x.shape[1:])} != features[0] {self.features[0]}")
         outs = []
         for layer in self.layers:
