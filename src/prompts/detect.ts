@@ -1,0 +1,109 @@
+/**
+ * Which parser reads a text: by file extension first; when there is none or it is unknown
+ * (pasted text, "prompts.dat"), by looking at the content.
+ */
+import Papa from 'papaparse';
+import { UnsupportedFormatError } from './errors';
+import type { PromptFormat } from './types';
+
+const EXTENSIONS: Readonly<Record<string, PromptFormat>> = {
+  txt: 'text',
+  text: 'text',
+  md: 'text',
+  prompt: 'text',
+  prompts: 'text',
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  jsonlines: 'jsonl',
+  json: 'json',
+  csv: 'csv',
+  tsv: 'tsv',
+  tab: 'tsv',
+};
+
+/** Extensions people may drop that we recognise but cannot read, with what to do instead. */
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  xlsx: 'Excel workbooks are not read; export the sheet as CSV',
+  xls: 'Excel workbooks are not read; export the sheet as CSV',
+  ods: 'spreadsheets are not read; export the sheet as CSV',
+  parquet: 'Parquet files are not read; convert to JSONL',
+  arrow: 'Arrow files are not read; convert to JSONL',
+  docx: 'Word documents are not read; save as plain text',
+  pdf: 'PDF documents are not read; copy the prompts into a .txt file',
+  zip: 'archives are not read; unpack them and drop the files inside',
+  gz: 'compressed files are not read; decompress first',
+};
+
+export interface DetectedFormat {
+  format: PromptFormat;
+  source: 'extension' | 'content';
+}
+
+export function extensionOf(fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  return dot > 0 ? fileName.slice(dot + 1).toLowerCase() : '';
+}
+
+/** Throws UnsupportedFormatError for known non-text extensions (before any bytes are decoded). */
+export function rejectUnsupportedExtension(fileName: string): void {
+  const reason = UNSUPPORTED[extensionOf(fileName)];
+  if (reason !== undefined) throw new UnsupportedFormatError(fileName, reason);
+}
+
+export function detectFormat(fileName: string, text: string): DetectedFormat {
+  rejectUnsupportedExtension(fileName);
+  const byExtension = EXTENSIONS[extensionOf(fileName)];
+  if (byExtension) return { format: byExtension, source: 'extension' };
+  return { format: sniffFormat(text), source: 'content' };
+}
+
+/** Content sniffing looks at this much of the start of the text. */
+const SNIFF_CHARS = 64 * 1024;
+
+export function sniffFormat(text: string): PromptFormat {
+  const head = text.slice(0, SNIFF_CHARS);
+  const trimmed = head.trimStart();
+  if (trimmed.startsWith('[')) return 'json';
+  if (trimmed.startsWith('{')) return firstLineIsJson(trimmed) && nonEmptyLines(trimmed, 2).length > 1 ? 'jsonl' : 'json';
+  return sniffTable(head) ?? 'text';
+}
+
+function nonEmptyLines(text: string, limit: number): string[] {
+  const lines: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim().length > 0) lines.push(line);
+    if (lines.length >= limit) break;
+  }
+  return lines;
+}
+
+function firstLineIsJson(text: string): boolean {
+  const first = nonEmptyLines(text, 1)[0];
+  if (first === undefined) return false;
+  try {
+    JSON.parse(first);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A table when the first rows split into the same number (>= 2) of fields. Tabs are rare in prose,
+ * so that is enough for TSV; commas are common in prose, so CSV also needs a header row of short,
+ * identifier-like names ("prompt,response", "id,question,answer").
+ */
+function sniffTable(head: string): 'csv' | 'tsv' | undefined {
+  // Drop the possibly cut last line of the sniffed slice.
+  const cut = head.length === SNIFF_CHARS ? head.slice(0, head.lastIndexOf('\n') + 1) : head;
+  for (const delimiter of ['\t', ','] as const) {
+    const parsed = Papa.parse<string[]>(cut, { delimiter, preview: 20, skipEmptyLines: 'greedy' });
+    const rows = parsed.data;
+    if (rows.length < 2) continue;
+    const width = rows[0]!.length;
+    if (width < 2 || !rows.every((row) => row.length === width)) continue;
+    if (delimiter === '\t') return 'tsv';
+    if (rows[0]!.every((cell) => /^\s*"?[A-Za-z_][\w.-]{0,39}"?\s*$/.test(cell))) return 'csv';
+  }
+  return undefined;
+}

@@ -1,0 +1,28 @@
+/** Public surface of prompt reading: pure modules, usable in the page or in a worker. */
+export * from './types';
+export * from './errors';
+export { decodePromptBytes, findInvalidUtf8, looksBinary } from './decode';
+export { detectFormat, sniffFormat } from './detect';
+export { extractPrompt } from './shapes';
+export { parseText, detectTextSplit } from './parsers/text';
+export { parseJsonl } from './parsers/jsonl';
+export { parseJson } from './parsers/json';
+export { listCsvColumns, parseCsv, detectHeader } from './parsers/csv';
+export {
+  approxTokenCount,
+  createRng,
+  dedupeKey,
+  dedupeRecords,
+  newSeed,
+  samplePrompts,
+  summarizePrompts,
+} from './summary';
+export type { DedupeResult, HistogramBin, LengthStats, LengthUnit, PromptSample, PromptSummary, SummaryOptions } from './summary';
+export {
+  PASTED_TEXT_NAME,
+  promptFileFromBlob,
+  readPastedText,
+  readPastedTextAsync,
+  readPromptFile,
+  readPromptFileAsync,
+} from './readPromptFile';

@@ -1,0 +1,79 @@
+/**
+ * Plain text: one prompt per line, or prompts separated by blank lines when some prompt spans
+ * several lines (auto-detected, or forced with `mode`).
+ */
+import { RecordCollector, runSteps, type ParseSteps } from '../collector';
+import type { PromptRecord, TextSplitMode } from '../types';
+
+export interface TextParseDetails {
+  textSplit: TextSplitMode;
+}
+
+export function* parseTextSteps(
+  text: string,
+  out: RecordCollector,
+  mode?: TextSplitMode,
+): ParseSteps<TextParseDetails> {
+  const lines = text.split('\n');
+  const split = mode ?? detectTextSplit(lines);
+  let offset = 0;
+  if (split === 'line') {
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      offset += line.length + 1;
+      const prompt = line.trim();
+      if (prompt.length > 0) out.addExtracted({ ok: true, prompt }, { line: i + 1 });
+      yield offset;
+    }
+    return { textSplit: split };
+  }
+
+  let block: string[] = [];
+  let blockStart = 0;
+  const flush = (): void => {
+    if (block.length > 0) out.addExtracted({ ok: true, prompt: block.join('\n') }, { line: blockStart + 1 });
+    block = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    offset += line.length + 1;
+    if (line.trim().length === 0) {
+      flush();
+    } else {
+      if (block.length === 0) blockStart = i;
+      // Keep indentation (code prompts), drop trailing spaces and the CR of CRLF files.
+      block.push(line.trimEnd());
+    }
+    yield offset;
+  }
+  flush();
+  return { textSplit: split };
+}
+
+/** Paragraph mode when blank lines exist and at least one block has several lines. */
+export function detectTextSplit(lines: readonly string[]): TextSplitMode {
+  let sawBlank = false;
+  let multiLineBlock = false;
+  let run = 0;
+  for (const line of lines) {
+    if (line.trim().length === 0) {
+      if (run > 0) sawBlank = true;
+      run = 0;
+    } else if (++run >= 2) {
+      multiLineBlock = true;
+    }
+    if (sawBlank && multiLineBlock) return 'paragraph';
+  }
+  return 'line';
+}
+
+/** Synchronous convenience for tests and small inputs. */
+export function parseText(
+  text: string,
+  fileName = 'text',
+  mode?: TextSplitMode,
+): { records: PromptRecord[]; textSplit: TextSplitMode } {
+  const out = new RecordCollector(fileName);
+  const details = runSteps(parseTextSteps(text, out, mode));
+  return { records: out.records, textSplit: details.textSplit };
+}
