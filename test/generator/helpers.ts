@@ -1,0 +1,107 @@
+// Shared builders for the generator loader tests (not a test file itself).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Builds raw safetensors bytes from a header object (or raw header text) and a data section. */
+export function rawSafetensors(
+  header: Record<string, unknown> | string,
+  data: Uint8Array = new Uint8Array(0),
+  headerLengthOverride?: bigint,
+): Uint8Array {
+  const text = typeof header === 'string' ? header : JSON.stringify(header);
+  const json = new TextEncoder().encode(text);
+  const out = new Uint8Array(8 + json.byteLength + data.byteLength);
+  new DataView(out.buffer).setBigUint64(0, headerLengthOverride ?? BigInt(json.byteLength), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.byteLength);
+  return out;
+}
+
+/**
+ * A valid manifest shaped like the trainer's parity fixture: P=4, L=6, C=8; tokens 4 x 5;
+ * 2 layers of q_proj (16 -> 16) and v_proj (16 -> 8), rank 2 -> 7 tokens per layer, 14 in all.
+ */
+export function validManifestJson(): Record<string, unknown> {
+  const layout: Record<string, unknown>[] = [];
+  let offset = 0;
+  for (let layer = 0; layer < 2; layer++) {
+    for (const [module, rowsA, colsA, rowsB, colsB] of [
+      ['q_proj', 2, 16, 16, 2],
+      ['v_proj', 2, 16, 8, 2],
+    ] as const) {
+      for (const [matrix, rows, cols] of [
+        ['A', rowsA, colsA],
+        ['B', rowsB, colsB],
+      ] as const) {
+        const count = Math.ceil((rows * cols) / 20);
+        layout.push({ layer, module, matrix, rows, cols, token_offset: offset, token_count: count });
+        offset += count;
+      }
+    }
+  }
+  return {
+    format: 'dnd-lora-generator',
+    version: 1,
+    base_model: { id: 'tiny-base', weights_sha256: 'ab'.repeat(32) },
+    encoder: {
+      id: 'tiny-base',
+      kind: 'decoder-hidden-states',
+      layer: -1,
+      prompt_count: 4,
+      max_tokens: 6,
+      pooling: 'none',
+      channels: 8,
+      template: 'chat',
+    },
+    decoder: {
+      features: [
+        [4, 6, 8],
+        [8, 5, 10],
+        [8, 5, 10],
+        [14, 4, 5],
+      ],
+      kernel_sizes: [3, 5, 1],
+      layer_norm_eps: 1e-5,
+    },
+    tokens: { height: 4, width: 5, count: 14, normalization: 'per_matrix', mean: 'tokens.mean', std: 'tokens.std' },
+    lora: {
+      rank: 2,
+      alpha: 4,
+      num_layers: 2,
+      target_modules: ['q_proj', 'v_proj'],
+      modules: {
+        q_proj: { parent: 'self_attn', in: 16, out: 16 },
+        v_proj: { parent: 'self_attn', in: 16, out: 8 },
+      },
+      layout,
+    },
+    training: { note: 'test' },
+  };
+}
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+export function randomFloats(n: number, seed = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hyperconv');
+export const FIXTURE_FILES = ['generator.json', 'generator.safetensors', 'io.safetensors'] as const;
+export const fixturePresent = FIXTURE_FILES.every((f) => existsSync(join(FIXTURE_DIR, f)));
+export const FIXTURE_SKIP_REASON =
+  `parity fixture absent (${FIXTURE_DIR}: expected ${FIXTURE_FILES.join(', ')}); ` +
+  'generate it with `/usr/bin/python3 -m trainer.fixture_hyperconv --out test/fixtures/hyperconv`';
+
+export function readFixture(name: (typeof FIXTURE_FILES)[number]): Uint8Array {
+  return new Uint8Array(readFileSync(join(FIXTURE_DIR, name)));
+}
