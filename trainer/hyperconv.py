@@ -338,8 +338,15 @@ def save_generator(
         tensors[k] = v
     save_file(tensors, os.path.join(out_dir, "generator.safetensors"), metadata={"format": "dnd-lora-generator"})
     with open(os.path.join(out_dir, "generator.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+        f.write(_dump_json(manifest) + "\n")
+
+
+def _dump_json(obj) -> str:
+    """Indented JSON with lists of plain numbers kept on one line (readable feature lists)."""
+    import re
+
+    text = json.dumps(obj, indent=2)
+    return re.sub(r"\[\s*(-?[0-9.eE+-]+(?:,\s*-?[0-9.eE+-]+)*)\s*\]", lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
 
 
 def load_generator(gen_dir: str, dtype: torch.dtype = torch.float32):
