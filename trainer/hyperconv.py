@@ -361,3 +361,23 @@ def load_generator(gen_dir: str, dtype: torch.dtype = torch.float32):
     model.load_state_dict(sd, strict=True)
     model.to(dtype)
     return model, manifest, tensors
+
+
+def _main(argv=None) -> None:
+    """``python -m trainer.hyperconv --config decoder.json|generator.json``: schedule and parameter count."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Print a decoder schedule's layers and parameter count")
+    ap.add_argument("--config", required=True, help="JSON: a decoder section or a whole generator.json")
+    args = ap.parse_args(argv)
+    cfg = DecoderConfig.from_json(args.config)
+    for i, k in enumerate(cfg.kernel_sizes):
+        fi, fo = cfg.features[i], cfg.features[i + 1]
+        kind = "residual" if fi == fo else "plain"
+        print(f"layer {i}: {fi} -> {fo}  k={k}  {kind}  params={layer_parameter_count(fi, fo, k):,}")
+    n = cfg.num_parameters()
+    print(f"total parameters: {n:,} ({2 * n / 1e6:.2f} MB fp16, {4 * n / 1e6:.2f} MB fp32)")
+
+
+if __name__ == "__main__":
+    _main()
