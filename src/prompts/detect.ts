@@ -4,6 +4,7 @@
  */
 import Papa from 'papaparse';
 import { UnsupportedFormatError } from './errors';
+import { isKnownColumnName } from './parsers/csv';
 import type { PromptFormat } from './types';
 
 const EXTENSIONS: Readonly<Record<string, PromptFormat>> = {
@@ -90,8 +91,10 @@ function firstLineIsJson(text: string): boolean {
 
 /**
  * A table when the first rows split into the same number (>= 2) of fields. Tabs are rare in prose,
- * so that is enough for TSV; commas are common in prose, so CSV also needs a header row of short,
- * identifier-like names ("prompt,response", "id,question,answer").
+ * so that is enough for TSV. Commas are common in prose, so CSV also needs a header of
+ * identifier-like names ("prompt,response", "id,question,answer") that either includes a known
+ * column name or sits above at least three rows. Anything else reads as text; the caller can
+ * still force `format: 'csv'`.
  */
 function sniffTable(head: string): 'csv' | 'tsv' | undefined {
   // Drop the possibly cut last line of the sniffed slice.
@@ -103,7 +106,11 @@ function sniffTable(head: string): 'csv' | 'tsv' | undefined {
     const width = rows[0]!.length;
     if (width < 2 || !rows.every((row) => row.length === width)) continue;
     if (delimiter === '\t') return 'tsv';
-    if (rows[0]!.every((cell) => /^\s*"?[A-Za-z_][\w.-]{0,39}"?\s*$/.test(cell))) return 'csv';
+    const header = rows[0]!;
+    if (!header.every((cell) => /^[A-Za-z_][\w.-]{0,39}$/.test(cell.trim()))) continue;
+    if (header.some(isKnownColumnName) || (rows.length >= 4 && header.every((cell) => cell === cell.trim()))) {
+      return 'csv';
+    }
   }
   return undefined;
 }

@@ -175,6 +175,21 @@ function resolveColumn(ref: CsvColumnRef, columns: CsvColumnInfo[], fileName: st
   throw new CsvColumnNotFoundError(fileName, ref, names);
 }
 
+/** Columns chosen by names that all appear in the first row mean that row is the header. */
+function headerFromChoice(first: string[] | undefined, options: CsvParseOptions): boolean | undefined {
+  const names = [options.promptColumn, options.responseColumn, options.systemColumn].filter(
+    (ref): ref is string => typeof ref === 'string',
+  );
+  if (!first || names.length === 0) return undefined;
+  const cells = new Set(first.map((cell) => cell.trim()));
+  return names.every((name) => cells.has(name.trim())) ? true : undefined;
+}
+
+/** True for header names such as "prompt", "Question", "system_prompt". */
+export function isKnownColumnName(name: string): boolean {
+  return KNOWN_NAMES.has(normaliseName(name));
+}
+
 export interface CsvParseDetails {
   columns: CsvColumnList;
   choice: CsvColumnChoice;
@@ -188,7 +203,7 @@ export function* parseCsvSteps(
   // papaparse reads the whole string in one call (its streaming mode cannot be driven by a generator
   // without callbacks); building records is what the steps spread out.
   const { rows, delimiter, problems } = readCsvRows(text, options.delimiter);
-  const columns = describeColumns(rows, delimiter, options.hasHeader);
+  const columns = describeColumns(rows, delimiter, options.hasHeader ?? headerFromChoice(rows[0]?.cells, options));
   const choice: CsvColumnChoice = {
     promptColumn: options.promptColumn ?? columns.suggested.promptColumn,
   };

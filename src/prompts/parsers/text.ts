@@ -50,7 +50,11 @@ export function* parseTextSteps(
   return { textSplit: split };
 }
 
-/** Paragraph mode when blank lines exist and at least one block has several lines. */
+/**
+ * Paragraph mode when blank lines exist and at least one block has several lines. A one-per-line
+ * file that uses blank lines as section breaks is therefore read as paragraphs; the result's
+ * `textSplit` lets the UI show the choice and re-read with the other mode.
+ */
 export function detectTextSplit(lines: readonly string[]): TextSplitMode {
   let sawBlank = false;
   let multiLineBlock = false;
