@@ -1,19 +1,32 @@
 import { useEffect, useState } from 'react';
-import { describeWebGpuSupport, type WebGpuSupport } from '../gpu/support';
+import { useSettings } from '../store/settings';
+import { AppHeader } from './AppHeader';
+import { NoticeList } from './NoticeList';
+import { PageDropTarget } from './PageDropTarget';
+import { SectionTabs, type SectionId } from './SectionTabs';
+import { useWorkerRestartNotices } from './useWorkerRestartNotices';
+import './app.css';
 
-/** Shell of the app; the drop zone, generation and comparison screens grow from here. */
+/** Shell of the app: header, alerts, the section tabs, and a drop target covering the page. */
 export function App() {
-  const [support, setSupport] = useState<WebGpuSupport | null>(null);
+  const [section, setSection] = useState<SectionId>('prompts');
+  const largeText = useSettings((state) => state.largeText);
+  useWorkerRestartNotices();
   useEffect(() => {
-    void describeWebGpuSupport(navigator).then(setSupport);
-  }, []);
+    document.documentElement.classList.toggle('large-text', largeText);
+  }, [largeText]);
+
   return (
-    <main>
-      <h1>Drag-and-drop LoRA</h1>
-      <p>Drop prompt files to generate a LoRA adapter for the base model, on your own GPU.</p>
-      <p role="status" data-testid="webgpu-status">
-        {support === null ? 'Checking WebGPU…' : support.message}
-      </p>
-    </main>
+    <>
+      <a className="skip-link" href="#main-content">
+        Skip to content
+      </a>
+      <AppHeader />
+      <main id="main-content" tabIndex={-1}>
+        <NoticeList />
+        <SectionTabs selected={section} onSelect={setSection} />
+      </main>
+      <PageDropTarget onFilesDropped={() => setSection('prompts')} />
+    </>
   );
 }

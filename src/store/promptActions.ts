@@ -1,0 +1,132 @@
+/**
+ * What the Prompts screen can do: read files and pasted text through the worker, re-read a
+ * table with another column, and turn every failure into a readable notice. Successful reads
+ * add a set; failures add a notice and leave every existing set untouched.
+ */
+import { FileTooLargeError, MAX_FILE_BYTES } from '../prompts/errors';
+import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
+import { getPromptsClient, type ReadFailure, type ReadOutcome } from '../worker/promptsClient';
+import { useNotices } from './notices';
+import { newSeed } from '../prompts/summary';
+import { newPromptSetId, usePromptSets, type PromptSet } from './promptSets';
+import { useReadJobs } from './readJobs';
+
+let nextJobId = 1;
+let pasteCount = 0;
+
+/** Read every dropped or picked file; each succeeds or fails on its own. */
+export async function loadPromptFiles(files: readonly File[]): Promise<void> {
+  await Promise.all(files.map((file) => loadPromptFile(file)));
+}
+
+async function loadPromptFile(file: File): Promise<void> {
+  if (file.size > MAX_FILE_BYTES) {
+    // Refuse before reading: the bytes of a huge file would sit in memory for nothing.
+    const error = new FileTooLargeError(file.name, file.size, MAX_FILE_BYTES);
+    reportFailure({ code: error.code, message: error.message, fileName: file.name });
+    return;
+  }
+  const outcome = await withReadJob(file.name, file.size, (signal, onProgress) =>
+    getPromptsClient().readFile(file, { signal, onProgress }),
+  );
+  if (outcome.ok) addSet(file.name, { kind: 'file', file }, file.size, outcome);
+  else reportFailure(outcome.error);
+}
+
+/** Read the paste box. Returns true when a set was added (the caller may then clear the box). */
+export async function loadPastedText(text: string): Promise<boolean> {
+  const name = `Pasted text ${++pasteCount}`;
+  const sizeBytes = new TextEncoder().encode(text).length;
+  const outcome = await withReadJob(name, sizeBytes, (signal, onProgress) =>
+    getPromptsClient().readPastedText(text, name, { signal, onProgress }),
+  );
+  if (outcome.ok) {
+    addSet(name, { kind: 'paste', text }, sizeBytes, outcome);
+    return true;
+  }
+  pasteCount--;
+  reportFailure(outcome.error);
+  return false;
+}
+
+/** Re-read a CSV/TSV set with another prompt (and response) column. */
+export async function chooseCsvColumns(setId: string, choice: CsvColumnChoice): Promise<void> {
+  const promptSet = usePromptSets.getState().sets.find((s) => s.id === setId);
+  if (!promptSet) return;
+  const csv = { ...choice, delimiter: promptSet.result.csv?.columns.delimiter };
+  const { origin, name } = promptSet;
+  const outcome = await withReadJob(`${name} (new columns)`, promptSet.sizeBytes, (signal, onProgress) =>
+    origin.kind === 'file'
+      ? getPromptsClient().readFile(origin.file, { signal, onProgress, csv, format: promptSet.result.format })
+      : getPromptsClient().readPastedText(origin.text, name, { signal, onProgress, csv, format: promptSet.result.format }),
+  );
+  if (outcome.ok) usePromptSets.getState().replaceResult(setId, outcome.result, outcome.summary);
+  else reportFailure(outcome.error);
+}
+
+export function cancelReadJob(jobId: number): void {
+  useReadJobs.getState().jobs.find((job) => job.id === jobId)?.controller.abort();
+}
+
+async function withReadJob(
+  label: string,
+  sizeBytes: number,
+  read: (signal: AbortSignal, onProgress: (progress: ReadProgress) => void) => Promise<ReadOutcome>,
+): Promise<ReadOutcome> {
+  const jobs = useReadJobs.getState();
+  const id = nextJobId++;
+  const controller = new AbortController();
+  jobs.add({ id, label, sizeBytes, phase: 'queued', fraction: null, recordsSoFar: 0, controller });
+  const onProgress = (progress: ReadProgress) =>
+    useReadJobs.getState().update(id, {
+      phase: progress.phase,
+      fraction: progress.total > 0 ? Math.min(1, progress.done / progress.total) : null,
+      recordsSoFar: progress.recordsSoFar,
+    });
+  try {
+    return await read(controller.signal, onProgress);
+  } finally {
+    useReadJobs.getState().remove(id);
+  }
+}
+
+function addSet(name: string, origin: PromptSet['origin'], sizeBytes: number, outcome: Extract<ReadOutcome, { ok: true }>) {
+  usePromptSets.getState().add({
+    id: newPromptSetId(),
+    name,
+    origin,
+    sizeBytes,
+    result: outcome.result,
+    summary: outcome.summary,
+    sampleSeed: newSeed(),
+    loadedAt: Date.now(),
+  });
+}
+
+const FAILURE_TITLES: Partial<Record<ReadFailure['code'], string>> = {
+  'empty-file': 'Empty file',
+  'binary-file': 'Not a text file',
+  'invalid-utf8': 'Not UTF-8 text',
+  'malformed-json': 'Invalid JSON',
+  'malformed-jsonl': 'Invalid JSONL line',
+  'no-prompts': 'No prompts found',
+  'unsupported-format': 'Unsupported file',
+  'file-too-large': 'File too large',
+  'csv-column-not-found': 'Column not found',
+  'worker-crashed': 'Prompt reader restarted',
+  unreadable: 'File could not be read',
+  internal: 'Reading failed',
+};
+
+function reportFailure(error: ReadFailure): void {
+  if (error.code === 'cancelled') {
+    useNotices.getState().push({ tone: 'info', code: 'cancelled', title: 'Cancelled', message: error.message });
+    return;
+  }
+  useNotices.getState().push({
+    tone: 'error',
+    code: error.code,
+    title: `${FAILURE_TITLES[error.code] ?? 'Could not read'}: ${error.fileName}`,
+    message: error.message,
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The person's prompt sets: one per dropped file or paste. A set is only ever added or replaced
+ * by a successful read, so a failing file never touches the sets already loaded.
+ */
+import { create } from 'zustand';
+import type { ParseResult } from '../prompts/types';
+import { newSeed, type PromptSummary } from '../prompts/summary';
+
+/** Where a set came from; kept so a CSV set can be re-read with another column choice. */
+export type PromptSetOrigin =
+  | { kind: 'file'; file: File }
+  | { kind: 'paste'; text: string };
+
+export interface PromptSet {
+  id: string;
+  name: string;
+  origin: PromptSetOrigin;
+  sizeBytes: number;
+  result: ParseResult;
+  summary: PromptSummary;
+  /** Seed of the current sample of P prompts; "Re-sample" draws a new one. */
+  sampleSeed: number;
+  loadedAt: number;
+}
+
+interface PromptSetsState {
+  sets: PromptSet[];
+  selectedId: string | null;
+  add: (set: PromptSet) => void;
+  /** Swap in a new read of the same source (e.g. another CSV column); the seed is kept. */
+  replaceResult: (id: string, result: ParseResult, summary: PromptSummary) => void;
+  remove: (id: string) => void;
+  select: (id: string) => void;
+  resample: (id: string) => void;
+}
+
+let nextSetNumber = 1;
+export function newPromptSetId(): string {
+  return `set-${Date.now().toString(36)}-${nextSetNumber++}`;
+}
+
+export const usePromptSets = create<PromptSetsState>()((set) => ({
+  sets: [],
+  selectedId: null,
+  add: (promptSet) => set((state) => ({ sets: [...state.sets, promptSet], selectedId: promptSet.id })),
+  replaceResult: (id, result, summary) =>
+    set((state) => ({
+      sets: state.sets.map((s) => (s.id === id ? { ...s, result, summary } : s)),
+    })),
+  remove: (id) =>
+    set((state) => {
+      const index = state.sets.findIndex((s) => s.id === id);
+      const sets = state.sets.filter((s) => s.id !== id);
+      const neighbour = sets[Math.min(index, sets.length - 1)];
+      const selectedId = state.selectedId === id ? (neighbour?.id ?? null) : state.selectedId;
+      return { sets, selectedId };
+    }),
+  select: (id) => set({ selectedId: id }),
+  resample: (id) =>
+    set((state) => ({ sets: state.sets.map((s) => (s.id === id ? { ...s, sampleSeed: newSeed() } : s)) })),
+}));
+
+/** The set shown on the Prompts screen, or undefined when none is loaded. */
+export function useSelectedPromptSet(): PromptSet | undefined {
+  return usePromptSets((state) => state.sets.find((s) => s.id === state.selectedId) ?? state.sets[0]);
+}
+
+/** What the paste box holds, kept across reloads so typed text is never lost. */
+interface PasteDraftState {
+  text: string;
+  setText: (text: string) => void;
+}
+
+const PASTE_DRAFT_KEY = 'dnd-lora-paste-draft';
+
+function readDraft(): string {
+  try {
+    return localStorage.getItem(PASTE_DRAFT_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export const usePasteDraft = create<PasteDraftState>()((set) => ({
+  text: readDraft(),
+  setText: (text) => {
+    set({ text });
+    try {
+      // Very large pastes are not worth the quota error; they stay in memory only.
+      if (text.length < 1_000_000) localStorage.setItem(PASTE_DRAFT_KEY, text);
+    } catch {
+      /* storage full or disabled: the draft still lives in memory */
+    }
+  },
+}));

@@ -1,0 +1,121 @@
+import { useRef, type KeyboardEvent } from 'react';
+import { NotAvailableYet } from './NotAvailableYet';
+import { PromptsScreen } from './prompts/PromptsScreen';
+
+export type SectionId = 'prompts' | 'generate' | 'compare' | 'evaluate' | 'adapters';
+
+interface SectionInfo {
+  id: SectionId;
+  label: string;
+}
+
+const SECTIONS: readonly SectionInfo[] = [
+  { id: 'prompts', label: 'Prompts' },
+  { id: 'generate', label: 'Generate' },
+  { id: 'compare', label: 'Compare' },
+  { id: 'evaluate', label: 'Evaluate' },
+  { id: 'adapters', label: 'Adapters' },
+];
+
+interface SectionTabsProps {
+  selected: SectionId;
+  onSelect: (id: SectionId) => void;
+}
+
+/** WAI-ARIA tabs: arrow keys, Home and End move between tabs; Tab moves into the panel. */
+export function SectionTabs({ selected, onSelect }: SectionTabsProps) {
+  const tabRefs = useRef(new Map<SectionId, HTMLButtonElement>());
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const index = SECTIONS.findIndex((s) => s.id === selected);
+    const last = SECTIONS.length - 1;
+    const target =
+      event.key === 'ArrowRight' ? (index + 1) % SECTIONS.length
+      : event.key === 'ArrowLeft' ? (index + last) % SECTIONS.length
+      : event.key === 'Home' ? 0
+      : event.key === 'End' ? last
+      : -1;
+    const next = SECTIONS[target];
+    if (!next) return;
+    event.preventDefault();
+    onSelect(next.id);
+    tabRefs.current.get(next.id)?.focus();
+  };
+
+  return (
+    <div className="sections">
+      <div role="tablist" aria-label="Sections" className="tablist" onKeyDown={onKeyDown}>
+        {SECTIONS.map((section) => (
+          <button
+            key={section.id}
+            ref={(element) => {
+              if (element) tabRefs.current.set(section.id, element);
+              else tabRefs.current.delete(section.id);
+            }}
+            type="button"
+            role="tab"
+            id={`tab-${section.id}`}
+            aria-controls={`panel-${section.id}`}
+            aria-selected={section.id === selected}
+            tabIndex={section.id === selected ? 0 : -1}
+            className="tab"
+            data-testid={`tab-${section.id}`}
+            onClick={() => onSelect(section.id)}
+          >
+            {section.label}
+          </button>
+        ))}
+      </div>
+      {SECTIONS.map((section) => (
+        <div
+          key={section.id}
+          role="tabpanel"
+          id={`panel-${section.id}`}
+          aria-labelledby={`tab-${section.id}`}
+          hidden={section.id !== selected}
+          className="tabpanel"
+          data-testid={`panel-${section.id}`}
+        >
+          {/* Panels stay mounted so the Prompts screen keeps its state while other tabs are open. */}
+          <SectionContent id={section.id} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function SectionContent({ id }: { id: SectionId }) {
+  switch (id) {
+    case 'prompts':
+      return <PromptsScreen />;
+    case 'generate':
+      return (
+        <NotAvailableYet
+          title="Generate an adapter"
+          what="Encode a sample of your prompts in a worker and run the parameter generator on your GPU to produce a LoRA adapter, with the generation shown step by step."
+          needsPrompts
+        />
+      );
+    case 'compare':
+      return (
+        <NotAvailableYet
+          title="Compare base and adapted answers"
+          what="Ask the base model and the adapted model the same question and read their answers side by side, switching adapters without reloading the model."
+        />
+      );
+    case 'evaluate':
+      return (
+        <NotAvailableYet
+          title="Evaluate"
+          what="Score the base model and generated adapters on held-out prompts with known answers."
+        />
+      );
+    case 'adapters':
+      return (
+        <NotAvailableYet
+          title="Adapters"
+          what="List the adapters generated in this session and download them in the PEFT format (adapter_config.json + adapter_model.safetensors)."
+        />
+      );
+  }
+}

@@ -1,0 +1,45 @@
+import { usePromptSets } from '../../store/promptSets';
+import { plural } from './format';
+
+/** The loaded sets; choosing one shows its details. */
+export function PromptSetList() {
+  const sets = usePromptSets((state) => state.sets);
+  const selectedId = usePromptSets((state) => state.selectedId);
+  const select = usePromptSets((state) => state.select);
+  const remove = usePromptSets((state) => state.remove);
+  if (sets.length === 0) return null;
+  const shownId = selectedId ?? sets[0]?.id;
+  return (
+    <section className="card" aria-labelledby="prompt-sets-heading">
+      <h2 id="prompt-sets-heading">Your prompt sets</h2>
+      <ul className="plain-list prompt-set-list" data-testid="prompt-set-list">
+        {sets.map((promptSet) => {
+          const current = promptSet.id === shownId;
+          return (
+            <li key={promptSet.id} className={`prompt-set-item${current ? ' prompt-set-item--current' : ''}`} data-testid="prompt-set-item">
+              <button
+                type="button"
+                className="prompt-set-item__select"
+                aria-current={current ? 'true' : undefined}
+                onClick={() => select(promptSet.id)}
+              >
+                <span className="prompt-set-item__name">{promptSet.name}</span>
+                <span className="muted">
+                  {plural(promptSet.result.records.length, 'prompt')} · {promptSet.result.format.toUpperCase()}
+                </span>
+              </button>
+              <button
+                type="button"
+                className="button button--quiet"
+                aria-label={`Remove ${promptSet.name}`}
+                onClick={() => remove(promptSet.id)}
+              >
+                Remove
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,86 @@
+import { useId, useMemo, useState } from 'react';
+import { samplePrompts } from '../../prompts/summary';
+import { usePromptSets, type PromptSet } from '../../store/promptSets';
+import { clampSampleSize, MAX_SAMPLE_SIZE, useSettings } from '../../store/settings';
+import { PromptText } from './PromptSetDetails';
+
+/** The P prompts that will feed the generator, drawn with the set's seed; "Re-sample" draws again. */
+export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
+  const sampleSize = useSettings((state) => state.sampleSize);
+  const resample = usePromptSets((state) => state.resample);
+  const records = promptSet.result.records;
+  // O(P) even for 100k records (partial Fisher-Yates), so it is cheap on the UI thread.
+  const sample = useMemo(() => samplePrompts(records, sampleSize, promptSet.sampleSeed), [records, sampleSize, promptSet.sampleSeed]);
+  const headingId = useId();
+  const everyPrompt = sampleSize >= records.length;
+
+  return (
+    <section className="sample" aria-labelledby={headingId} data-testid="sampled-prompts">
+      <h3 id={headingId}>Prompts for the generator</h3>
+      <p className="hint">
+        {everyPrompt
+          ? `The set has ${records.length} prompts, no more than P = ${sampleSize}, so all of them are used.`
+          : `A random ${sampleSize} of the ${records.length.toLocaleString('en')} prompts (P = ${sampleSize}) condition the generator.`}
+      </p>
+      <div className="sample__controls">
+        <SampleSizeField />
+        <button
+          type="button"
+          className="button"
+          data-testid="resample"
+          disabled={everyPrompt}
+          onClick={() => resample(promptSet.id)}
+        >
+          Re-sample
+        </button>
+        <span className="muted" data-testid="sample-seed">
+          Seed {promptSet.sampleSeed}
+        </span>
+      </div>
+      <ol className="prompt-list" data-testid="sample-list">
+        {sample.records.map((record, position) => (
+          <li key={`${sample.indices[position]}`} className="prompt-list__item" data-testid="sample-item">
+            <PromptText text={record.prompt} />
+            {record.source.line !== undefined && <span className="prompt-list__where muted">line {record.source.line}</span>}
+            {record.source.item !== undefined && <span className="prompt-list__where muted">item {record.source.item}</span>}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+/** P, the number of prompts per generator batch. Applied on blur or Enter so typing "16" does not flash "1". */
+function SampleSizeField() {
+  const sampleSize = useSettings((state) => state.sampleSize);
+  const setSampleSize = useSettings((state) => state.setSampleSize);
+  const [draft, setDraft] = useState<string | null>(null);
+  const id = useId();
+  const commit = () => {
+    if (draft === null) return;
+    const value = Number(draft);
+    if (draft.trim() !== '' && Number.isFinite(value)) setSampleSize(clampSampleSize(value));
+    setDraft(null);
+  };
+  return (
+    <div className="field field--inline">
+      <label htmlFor={id} className="field-label">
+        Prompts per batch (P)
+      </label>
+      <input
+        id={id}
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={MAX_SAMPLE_SIZE}
+        value={draft ?? String(sampleSize)}
+        data-testid="sample-size"
+        onChange={(event) => setDraft(event.target.value)}
+        onBlur={commit}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter') commit();
+        }}
+      />
+    </div>
+  );
+}
