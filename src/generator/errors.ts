@@ -15,6 +15,7 @@ export type GeneratorErrorCode =
   | 'tensor-shape'
   | 'tensor-dtype'
   | 'base-model-mismatch'
+  | 'webcrypto-unavailable'
   | 'token-data';
 
 /** Common base: `code` is stable and meant for program logic; `message` is meant for people. */
@@ -163,6 +164,19 @@ export class BaseModelMismatchError extends GeneratorError {
       `This generator was trained for base model "${expectedId}" (weights sha256 ${expectedSha256}), ` +
         `but the loaded base model is ${loaded}. A generated LoRA only fits the exact weights it was ` +
         `trained against: load base model "${expectedId}", or pick a generator trained for the loaded model.`,
+    );
+  }
+}
+
+/** `crypto.subtle` is missing, so the base model's weights cannot be hashed and checked. */
+export class WebCryptoUnavailableError extends GeneratorError {
+  override name = 'WebCryptoUnavailableError';
+  readonly code = 'webcrypto-unavailable' as const;
+
+  constructor() {
+    super(
+      'This page cannot check which base model a generator belongs to: the browser offers no crypto.subtle ' +
+        '(it is only available on https:// or http://localhost pages). Open the app over https or from localhost.',
     );
   }
 }

@@ -13,6 +13,7 @@ import {
   MissingTensorError,
   TensorDtypeError,
   TensorShapeError,
+  WebCryptoUnavailableError,
 } from './errors';
 import {
   DEFAULT_PARENTS,
@@ -491,11 +492,15 @@ export function checkBaseModelHash(manifest: GeneratorManifest, loadedSha256: st
   }
 }
 
-/** SHA-256 of a buffer as lower-case hex, via WebCrypto (`crypto.subtle`; browsers, workers, Node >= 19). */
+/**
+ * SHA-256 of a buffer as lower-case hex, via WebCrypto (`crypto.subtle`; browsers, workers, Node >= 19).
+ *
+ * @throws WebCryptoUnavailableError outside a secure context
+ */
 export async function sha256Hex(data: ArrayBuffer | ArrayBufferView): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
   if (subtle === undefined) {
-    throw new Error('crypto.subtle is unavailable (it needs a secure context: https or localhost)');
+    throw new WebCryptoUnavailableError();
   }
   const view =
     data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

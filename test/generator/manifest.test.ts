@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import {
   BaseModelMismatchError,
@@ -7,6 +7,7 @@ import {
   MissingTensorError,
   TensorDtypeError,
   TensorShapeError,
+  WebCryptoUnavailableError,
 } from '../../src/generator/errors';
 import {
   checkBaseModelHash,
@@ -331,6 +332,17 @@ describe('base model hash', () => {
     const padded = new TextEncoder().encode('xxabcxx');
     expect(await sha256Hex(padded.subarray(2, 5))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(await sha256Hex(new DataView(padded.buffer, 2, 3))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('says what to do when crypto.subtle is unavailable (insecure context)', async () => {
+    vi.stubGlobal('crypto', undefined);
+    try {
+      await expect(sha256Hex(new ArrayBuffer(1))).rejects.toThrow(WebCryptoUnavailableError);
+      await expect(sha256Hex(new ArrayBuffer(1))).rejects.toThrow(/https/);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(await sha256Hex(new ArrayBuffer(0))).toMatch(/^e3b0c442/);
   });
 
   it('accepts the matching hash in any case', () => {
