@@ -56,17 +56,23 @@ export function* parseTextSteps(
  * `textSplit` lets the UI show the choice and re-read with the other mode.
  */
 export function detectTextSplit(lines: readonly string[]): TextSplitMode {
-  let sawBlank = false;
+  // A blank line separates only when content comes both before and after it (not a trailing newline).
+  let separated = false;
   let multiLineBlock = false;
+  let seenContent = false;
+  let blankSinceContent = false;
   let run = 0;
   for (const line of lines) {
     if (line.trim().length === 0) {
-      if (run > 0) sawBlank = true;
+      blankSinceContent = seenContent;
       run = 0;
-    } else if (++run >= 2) {
-      multiLineBlock = true;
+      continue;
     }
-    if (sawBlank && multiLineBlock) return 'paragraph';
+    if (blankSinceContent) separated = true;
+    blankSinceContent = false;
+    seenContent = true;
+    if (++run >= 2) multiLineBlock = true;
+    if (separated && multiLineBlock) return 'paragraph';
   }
   return 'line';
 }
