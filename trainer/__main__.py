@@ -1,0 +1,30 @@
+"""``python -m trainer <command> [options]``: one CLI, each command a module with ``add_args`` and
+``run``. Add a command by adding a line to COMMANDS."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "base": ("trainer.base", "train tokenizer + base LM + chat tuning, export models/base, report"),
+    "tokenizer-fixture": ("trainer.fixture_tokenizer",
+                          "write test/fixtures/tokenizer/cases.json from a released tokenizer"),
+}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m trainer")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    sub.required = True
+    for name, (module, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text)
+        sp.set_defaults(_module=module)
+        importlib.import_module(module).add_args(sp)
+    args = parser.parse_args(argv)
+    return importlib.import_module(args._module).run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
