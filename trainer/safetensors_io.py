@@ -1,116 +1,143 @@
-"""safetensors read/write: the ``safetensors`` package when importable, else a small pure-Python
-implementation of the format (8-byte little-endian header length, JSON header, raw little-endian
-tensor bytes, row-major, offsets relative to the end of the header).
+"""Minimal safetensors reader/writer.
 
-API: ``save_file(tensors, path, metadata=None)`` and ``load_file(path) -> dict[str, torch.Tensor]``.
+Uses the ``safetensors`` package when it is importable; otherwise a pure-Python implementation of
+the format (https://github.com/huggingface/safetensors#format):
+
+    8 bytes   little-endian u64 N = header length
+    N bytes   JSON header {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}
+              (padded with spaces to a multiple of 8)
+    rest      raw little-endian tensor data, offsets relative to the end of the header
+
+Supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.
 """
+
 from __future__ import annotations
 
 import json
+import os
 import struct
-from pathlib import Path
+from typing import Dict, Optional
 
+import numpy as np
 import torch
 
+__all__ = ["save_file", "load_file", "load_metadata", "HAVE_SAFETENSORS"]
+
+try:  # pragma: no cover - depends on the machine
+    import safetensors.torch as _st  # type: ignore
+
+    HAVE_SAFETENSORS = True
+except Exception:  # pragma: no cover
+    _st = None
+    HAVE_SAFETENSORS = False
+
+# safetensors dtype name -> (torch dtype, numpy little-endian dtype used for the raw bytes)
 _DTYPES = {
-    torch.float64: "F64",
-    torch.float32: "F32",
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.int64: "I64",
-    torch.int32: "I32",
-    torch.int16: "I16",
-    torch.int8: "I8",
-    torch.uint8: "U8",
-    torch.bool: "BOOL",
+    "F64": (torch.float64, "<f8"),
+    "F32": (torch.float32, "<f4"),
+    "F16": (torch.float16, "<f2"),
+    "BF16": (torch.bfloat16, "<u2"),  # bit pattern via uint16
+    "I64": (torch.int64, "<i8"),
+    "I32": (torch.int32, "<i4"),
+    "I16": (torch.int16, "<i2"),
+    "I8": (torch.int8, "i1"),
+    "U8": (torch.uint8, "u1"),
+    "BOOL": (torch.bool, "?"),
 }
-_FROM_NAME = {v: k for k, v in _DTYPES.items()}
-
-try:  # pragma: no cover - depends on the environment
-    from safetensors.torch import load_file as _st_load, save_file as _st_save
-except ImportError:  # pragma: no cover
-    _st_load = _st_save = None
-
-
-def save_file(tensors: dict[str, torch.Tensor], path, metadata: dict[str, str] | None = None,
-              force_pure_python: bool = False) -> None:
-    """Write ``tensors`` (name -> tensor; contiguous copies are made) to ``path``."""
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    if metadata is not None:
-        metadata = {str(k): str(v) for k, v in metadata.items()}
-    if _st_save is not None and not force_pure_python:
-        _st_save(tensors, str(path), metadata=metadata)
-        return
-    header: dict = {}
-    if metadata:
-        header["__metadata__"] = metadata
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        if t.dtype not in _DTYPES:
-            raise ValueError(f"unsupported dtype {t.dtype} for tensor {name}")
-        data = _tensor_bytes(t)
-        header[name] = {"dtype": _DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    head += b" " * ((8 - len(head) % 8) % 8)  # align data to 8 bytes, as the reference writer does
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for data in blobs:
-            f.write(data)
-
-
-def load_file(path, force_pure_python: bool = False) -> dict[str, torch.Tensor]:
-    """Read every tensor of a safetensors file into CPU tensors."""
-    if _st_load is not None and not force_pure_python:
-        return _st_load(str(path))
-    raw = Path(path).read_bytes()
-    if len(raw) < 8:
-        raise ValueError(f"not a safetensors file (too short): {path}")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if 8 + n > len(raw):
-        raise ValueError(f"not a safetensors file (header length {n} beyond file end): {path}")
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _FROM_NAME[info["dtype"]]
-        start, end = info["data_offsets"]
-        out[name] = _tensor_from_bytes(raw[base + start:base + end], dtype, info["shape"])
-    return out
-
-
-def read_metadata(path) -> dict[str, str]:
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n).decode("utf-8"))
-    return header.get("__metadata__", {})
+_TORCH_TO_NAME = {v[0]: k for k, v in _DTYPES.items()}
 
 
 def _tensor_bytes(t: torch.Tensor) -> bytes:
+    t = t.detach().to("cpu").contiguous()
     if t.dtype == torch.bfloat16:
-        t = t.view(torch.int16)
-    if t.dtype == torch.bool:
-        t = t.to(torch.uint8)
-    arr = t.numpy()
-    if arr.dtype.byteorder == ">":
-        arr = arr.byteswap()
-    return arr.tobytes()
-
-
-def _tensor_from_bytes(data: bytes, dtype: torch.dtype, shape: list[int]) -> torch.Tensor:
-    if dtype == torch.bfloat16:
-        t = torch.frombuffer(bytearray(data), dtype=torch.int16).view(torch.bfloat16)
-    elif dtype == torch.bool:
-        t = torch.frombuffer(bytearray(data), dtype=torch.uint8).to(torch.bool)
-    elif len(data) == 0:
-        t = torch.empty(0, dtype=dtype)
+        # same element size view is supported on every torch >= 1.x
+        arr = t.view(torch.int16).numpy().view("<u2")
     else:
-        t = torch.frombuffer(bytearray(data), dtype=dtype)
-    return t.reshape(shape).clone()
+        arr = t.numpy().astype(_DTYPES[_TORCH_TO_NAME[t.dtype]][1], copy=False)
+    return np.ascontiguousarray(arr).tobytes()
+
+
+def _save_pure(tensors: Dict[str, torch.Tensor], path: str, metadata: Optional[Dict[str, str]]) -> None:
+    header: dict = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    blobs = []
+    offset = 0
+    for name, t in tensors.items():
+        if t.dtype not in _TORCH_TO_NAME:
+            raise TypeError(f"safetensors_io: unsupported dtype {t.dtype} for tensor {name!r}")
+        b = _tensor_bytes(t)
+        header[name] = {
+            "dtype": _TORCH_TO_NAME[t.dtype],
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + len(b)],
+        }
+        blobs.append(b)
+        offset += len(b)
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hb += b" " * ((8 - len(hb) % 8) % 8)
+    tmp = str(path) + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)))
+        f.write(hb)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def _read_header(f) -> tuple[int, dict]:
+    raw = f.read(8)
+    if len(raw) != 8:
+        raise ValueError("safetensors_io: file too short")
+    (n,) = struct.unpack("<Q", raw)
+    if n > 100 * 1024 * 1024:
+        raise ValueError(f"safetensors_io: header length {n} is implausible")
+    header = json.loads(f.read(n).decode("utf-8"))
+    return 8 + n, header
+
+
+def _load_pure(path: str) -> Dict[str, torch.Tensor]:
+    with open(path, "rb") as f:
+        start, header = _read_header(f)
+        data = f.read()
+    out: Dict[str, torch.Tensor] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dt = info["dtype"]
+        if dt not in _DTYPES:
+            raise TypeError(f"safetensors_io: unsupported dtype {dt} for tensor {name!r}")
+        tdtype, npdtype = _DTYPES[dt]
+        b0, b1 = info["data_offsets"]
+        shape = tuple(int(s) for s in info["shape"])
+        arr = np.frombuffer(data[b0:b1], dtype=npdtype).copy()
+        if dt == "BF16":
+            t = torch.from_numpy(arr.view(np.int16)).view(torch.bfloat16)
+        else:
+            t = torch.from_numpy(arr.astype(arr.dtype.newbyteorder("="), copy=False))
+        out[name] = t.reshape(shape)
+    return out
+
+
+def save_file(tensors: Dict[str, torch.Tensor], path, metadata: Optional[Dict[str, str]] = None) -> None:
+    """Write ``tensors`` (name -> tensor) to ``path`` in safetensors format."""
+    path = str(path)
+    if _st is not None:
+        _st.save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, path, metadata=metadata)
+    else:
+        _save_pure(tensors, path, metadata)
+
+
+def load_file(path) -> Dict[str, torch.Tensor]:
+    """Read a safetensors file into a dict of CPU tensors."""
+    path = str(path)
+    if _st is not None:
+        return _st.load_file(path)
+    return _load_pure(path)
+
+
+def load_metadata(path) -> Dict[str, str]:
+    """Return the ``__metadata__`` dict of a safetensors file (empty if none)."""
+    with open(str(path), "rb") as f:
+        _, header = _read_header(f)
+    return dict(header.get("__metadata__", {}) or {})
