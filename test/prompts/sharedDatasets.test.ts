@@ -1,0 +1,36 @@
+/**
+ * Reads a real file of ../shared/datasets in place (never copied into the repository).
+ * Location: env DND_DATASETS_DIR, default ../shared/datasets relative to the repository root.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readPromptFile } from '../../src/prompts/readPromptFile';
+import { samplePrompts } from '../../src/prompts/summary';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const datasetsDir = resolve(repoRoot, process.env.DND_DATASETS_DIR ?? '../shared/datasets');
+const arcEasyTest = resolve(datasetsDir, 'ARC-Easy/test.jsonl');
+const present = existsSync(arcEasyTest);
+
+if (!present) {
+  console.warn(`Skipping shared dataset test: ${arcEasyTest} not found (set DND_DATASETS_DIR to the datasets folder).`);
+}
+
+describe.skipIf(!present)(`shared dataset ${arcEasyTest}`, () => {
+  it('reads every line as a {prompt, response, system} record', () => {
+    const bytes = readFileSync(arcEasyTest);
+    const lineCount = bytes.toString('utf8').split('\n').filter((line) => line.trim()).length;
+    const result = readPromptFile({ name: 'ARC-Easy/test.jsonl', bytes: new Uint8Array(bytes) });
+    expect(result.format).toBe('jsonl');
+    expect(result.warningCount).toBe(0);
+    expect(result.recordsRead).toBe(lineCount);
+    expect(result.records.length + result.duplicatesDropped).toBe(lineCount);
+    for (const record of result.records) {
+      expect(record.prompt.trim().length).toBeGreaterThan(0);
+      expect(record.response).toMatch(/^\[.+\]$/); // the datasets' bracketed-answer convention
+    }
+    expect(result.records[0]!.source).toEqual({ file: 'ARC-Easy/test.jsonl', line: 1 });
+    expect(samplePrompts(result.records, 16, 1).records).toHaveLength(16);
+  });
+});
