@@ -103,8 +103,8 @@ describe('Prompts screen', () => {
       const panel = page.getByTestId(`panel-${tab}`);
       expect(await panel.isVisible()).toBe(true);
       expect(await panel.textContent()).toContain('Not available yet');
+      if (tab === 'generate') await page.screenshot({ path: `${OUTPUT}/generate-not-available.png` });
     }
-    await page.screenshot({ path: `${OUTPUT}/generate-not-available.png` });
     // Keyboard: arrow keys move between tabs.
     await page.getByTestId('tab-adapters').focus();
     await page.keyboard.press('Home');
@@ -244,6 +244,23 @@ describe('Prompts screen', () => {
     await expect.poll(() => setItems(page).count()).toBe(2);
     await expect.poll(() => alerts(page).count()).toBe(1);
     expect(await alerts(page).textContent()).toMatch(/Line 2 of bad\.jsonl/);
+  });
+
+  it('keeps prompt sets across a reload (IndexedDB) and removes them on request', async () => {
+    await loadGoodSet(page);
+    await dropFiles(page, [textFile('second.txt', 'One more prompt\nAnd another one\n')]);
+    await expect.poll(() => setItems(page).count()).toBe(2);
+    // Writes are asynchronous; give them a moment before reloading.
+    await page.waitForTimeout(300);
+    await page.reload();
+    await expect.poll(() => setItems(page).count()).toBe(2);
+    expect((await setItems(page).allTextContents()).join(' ')).toMatch(/good\.jsonl.*second\.txt/);
+    await page.getByRole('button', { name: 'Remove good.jsonl' }).click();
+    await expect.poll(() => setItems(page).count()).toBe(1);
+    expect(await page.getByTestId('prompt-set-name').textContent()).toBe('second.txt');
+    await page.waitForTimeout(300);
+    await page.reload();
+    await expect.poll(() => setItems(page).count()).toBe(1);
   });
 
   it('lets the person choose the prompt column of a CSV file', async () => {

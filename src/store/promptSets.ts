@@ -27,6 +27,8 @@ interface PromptSetsState {
   sets: PromptSet[];
   selectedId: string | null;
   add: (set: PromptSet) => void;
+  /** Sets saved in an earlier visit, placed before any loaded since. */
+  restore: (sets: readonly PromptSet[]) => void;
   /** Swap in a new read of the same source (e.g. another CSV column); the seed is kept. */
   replaceResult: (id: string, result: ParseResult, summary: PromptSummary) => void;
   remove: (id: string) => void;
@@ -43,6 +45,11 @@ export const usePromptSets = create<PromptSetsState>()((set) => ({
   sets: [],
   selectedId: null,
   add: (promptSet) => set((state) => ({ sets: [...state.sets, promptSet], selectedId: promptSet.id })),
+  restore: (restored) =>
+    set((state) => ({
+      sets: [...restored, ...state.sets],
+      selectedId: state.selectedId ?? restored[restored.length - 1]?.id ?? null,
+    })),
   replaceResult: (id, result, summary) =>
     set((state) => ({
       sets: state.sets.map((s) => (s.id === id ? { ...s, result, summary } : s)),

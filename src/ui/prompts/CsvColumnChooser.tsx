@@ -95,8 +95,8 @@ function ColumnPreview({ columns, selected }: { columns: CsvColumnList; selected
       </p>
       <ul>
         {column.samples.map((sample, index) => (
-          <li key={index} className="prompt-text">
-            {sample}
+          <li key={index}>
+            <span className="prompt-text">{sample}</span>
           </li>
         ))}
       </ul>

@@ -10,7 +10,11 @@ const WIDTH = 320;
 const HEIGHT = 120;
 
 /** Prompt lengths as plain SVG bars, with a text table for screen readers. */
-export function LengthHistogram({ bins, total }: LengthHistogramProps) {
+export function LengthHistogram({ bins: allBins, total }: LengthHistogramProps) {
+  // Start at the first non-empty bin: the readers' bins start at 0, which would leave most of
+  // the chart empty when every prompt is long.
+  const firstUsed = allBins.findIndex((bin) => bin.count > 0);
+  const bins = firstUsed > 0 ? allBins.slice(firstUsed) : allBins;
   const tallest = Math.max(1, ...bins.map((bin) => bin.count));
   const barWidth = bins.length > 0 ? WIDTH / bins.length : WIDTH;
   const first = bins[0];

@@ -30,9 +30,10 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
         <Stat label="Duplicates dropped" value={formatCount(result.duplicatesDropped)} testId="duplicates-dropped" />
         <Stat label="Warnings" value={formatCount(result.warningCount)} testId="warning-count" />
         <Stat
-          label="Length (characters)"
-          value={`${formatCount(summary.length.min)}–${formatCount(summary.length.max)}, median ${formatCount(summary.length.median)}`}
-          testId="length-range"
+          label="Median length"
+          value={`${formatCount(summary.length.median)} chars`}
+          detail={`shortest ${formatCount(summary.length.min)}, longest ${formatCount(summary.length.max)}`}
+          testId="median-length"
         />
       </dl>
 
@@ -63,11 +64,24 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
   );
 }
 
-function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
+interface StatProps {
+  label: string;
+  value: string;
+  /** A smaller second line under the value. */
+  detail?: string;
+  testId: string;
+}
+
+function Stat({ label, value, detail, testId }: StatProps) {
   return (
     <div className="stat">
       <dt>{label}</dt>
-      <dd data-testid={testId}>{value}</dd>
+      <dd>
+        <span className="stat__value" data-testid={testId}>
+          {value}
+        </span>
+        {detail && <span className="stat__detail">{detail}</span>}
+      </dd>
     </div>
   );
 }

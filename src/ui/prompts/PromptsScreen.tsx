@@ -10,6 +10,9 @@ export function PromptsScreen() {
   const selected = useSelectedPromptSet();
   return (
     <div className="prompts-screen">
+      <div className="prompts-screen__jobs">
+        <ReadJobList />
+      </div>
       <div className="prompts-screen__inputs">
         <section className="card" aria-labelledby="add-prompts-heading">
           <h2 id="add-prompts-heading">Add prompts</h2>
@@ -20,7 +23,6 @@ export function PromptsScreen() {
           <FilePickerButton />
           <PasteBox />
         </section>
-        <ReadJobList />
         <PromptSetList />
       </div>
       <div className="prompts-screen__details">

@@ -1,5 +1,6 @@
 import { useId, useMemo, useState } from 'react';
 import { samplePrompts } from '../../prompts/summary';
+import type { PromptRecord } from '../../prompts/types';
 import { usePromptSets, type PromptSet } from '../../store/promptSets';
 import { clampSampleSize, MAX_SAMPLE_SIZE, useSettings } from '../../store/settings';
 import { PromptText } from './PromptSetDetails';
@@ -41,13 +42,17 @@ export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
         {sample.records.map((record, position) => (
           <li key={`${sample.indices[position]}`} className="prompt-list__item" data-testid="sample-item">
             <PromptText text={record.prompt} />
-            {record.source.line !== undefined && <span className="prompt-list__where muted">line {record.source.line}</span>}
-            {record.source.item !== undefined && <span className="prompt-list__where muted">item {record.source.item}</span>}
+            <SourcePosition source={record.source} />
           </li>
         ))}
       </ol>
     </section>
   );
+}
+
+function SourcePosition({ source }: { source: PromptRecord['source'] }) {
+  const where = source.line !== undefined ? `line ${source.line}` : source.item !== undefined ? `item ${source.item}` : null;
+  return where ? <span className="prompt-list__where">{where}</span> : null;
 }
 
 /** P, the number of prompts per generator batch. Applied on blur or Enter so typing "16" does not flash "1". */
