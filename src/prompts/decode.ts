@@ -57,6 +57,7 @@ export function decodePromptBytes(
 
   const kind = knownBinaryKind(bytes);
   if (kind !== undefined) throw new BinaryFileError(fileName, kind);
+  if (looksLikeUtf16WithoutBom(bytes)) throw new BinaryFileError(fileName, 'UTF-16 text without a byte-order mark');
   if (looksBinary(bytes)) throw new BinaryFileError(fileName);
 
   const hadBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
@@ -101,6 +102,20 @@ export function knownBinaryKind(bytes: Uint8Array): string | undefined {
     if (signature.bytes.every((value, index) => bytes[index] === value)) return signature.kind;
   }
   return undefined;
+}
+
+/** ASCII-range UTF-16: every other byte of the start is NUL (at even offsets for BE, odd for LE). */
+function looksLikeUtf16WithoutBom(bytes: Uint8Array): boolean {
+  const end = Math.min(bytes.length, BINARY_SNIFF_BYTES) & ~1;
+  if (end < 4) return false;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < end; i += 2) {
+    if (bytes[i] === 0) evenZeros++;
+    if (bytes[i + 1] === 0) oddZeros++;
+  }
+  const pairs = end / 2;
+  return (oddZeros > 0.9 * pairs && evenZeros < 0.1 * pairs) || (evenZeros > 0.9 * pairs && oddZeros < 0.1 * pairs);
 }
 
 /** NUL bytes, or many control characters, in the first few KB mean "not text". */

@@ -29,6 +29,8 @@ interface PreparedText {
   text: string;
   format: PromptFormat;
   formatSource: ParseResult['formatSource'];
+  /** Said to the person as a 'format-fallback' warning, e.g. why a .txt was read as JSONL. */
+  formatNote?: string;
 }
 
 type ParserDetails = Pick<ParseResult, 'textSplit' | 'csv'> & { format: PromptFormat };
@@ -90,6 +92,16 @@ function prepareFile(file: PromptFileInput, options: ReadOptions): PreparedText 
   const { text } = decodePromptBytes(file.name, file.bytes, decodeOptions);
   if (options.format) return { fileName: file.name, text, format: options.format, formatSource: 'option' };
   const detected = detectFormat(file.name, text);
+  if (detected.format === 'text' && sniffFormat(text) === 'jsonl') {
+    // JSONL saved as .txt: reading each line as a literal prompt would feed "{"prompt": ...}" to the encoder.
+    return {
+      fileName: file.name,
+      text,
+      format: 'jsonl',
+      formatSource: 'content',
+      formatNote: `${file.name} has a text extension but holds one JSON object per line; it was read as JSONL.`,
+    };
+  }
   return { fileName: file.name, text, format: detected.format, formatSource: detected.source };
 }
 
@@ -107,6 +119,7 @@ function preparePaste(raw: string, options: ReadOptions & { name?: string }): Pr
 
 function* parserSteps(prepared: PreparedText, out: RecordCollector, options: ReadOptions): ParseSteps<ParserDetails> {
   const { text, format } = prepared;
+  if (prepared.formatNote) out.warn({ code: 'format-fallback', message: prepared.formatNote });
   const jsonlOptions = options.malformedLines ? { malformedLines: options.malformedLines } : {};
   switch (format) {
     case 'text':

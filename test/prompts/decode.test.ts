@@ -41,6 +41,11 @@ describe('decodePromptBytes', () => {
     expect(() => decodePromptBytes('doc.txt', pdf)).toThrow(/PDF document/);
   });
 
+  it('names UTF-16 text that lacks a byte-order mark', () => {
+    const le = Uint8Array.from([...'hello\n'].flatMap((c) => [c.charCodeAt(0), 0]));
+    expect(() => decodePromptBytes('u16.txt', le)).toThrow(/UTF-16 text without a byte-order mark/);
+  });
+
   it('accepts tabs, CRLF and ANSI escapes as text', () => {
     expect(looksBinary(utf8('a\tb\r\nc \u001b[31mred\u001b[0m\n'))).toBe(false);
   });

@@ -74,6 +74,14 @@ describe('readPromptFile: formats', () => {
     expect(result.warnings[0]!.code).toBe('format-fallback');
   });
 
+  it('reads JSONL saved as .txt as JSONL, with a warning', () => {
+    const result = readPromptFile(fileOf('export.txt', jsonl([{ prompt: 'a' }, { prompt: 'b' }])));
+    expect(result).toMatchObject({ format: 'jsonl', formatSource: 'content', records: [{ prompt: 'a' }, { prompt: 'b' }] });
+    expect(result.warnings[0]).toMatchObject({ code: 'format-fallback', message: expect.stringMatching(/read as JSONL/) });
+    // A single JSON-looking line in a text file stays text.
+    expect(readPromptFile(fileOf('one.txt', '{"a": 1}\n')).format).toBe('text');
+  });
+
   it('honours a forced format', () => {
     const result = readPromptFile(fileOf('data.txt', 'prompt\nhello\n'), { format: 'csv' });
     expect(result).toMatchObject({ format: 'csv', formatSource: 'option', records: [{ prompt: 'hello' }] });
