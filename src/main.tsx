@@ -2,12 +2,20 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { startPromptSetPersistence } from './store/persistence';
 import { App } from './ui/App';
+import { getPromptsClient } from './worker/promptsClient';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
 
 // Saved prompt sets come back from IndexedDB while the page renders; failures become a notice.
 void startPromptSetPersistence();
+
+// End-to-end tests open the page with ?e2e-hooks to reach recovery paths a person cannot trigger.
+if (new URLSearchParams(window.location.search).has('e2e-hooks')) {
+  Object.assign(window, {
+    __dndLoraTestHooks: { crashPromptsWorker: () => getPromptsClient().simulateCrash() },
+  });
+}
 
 createRoot(root).render(
   <StrictMode>

@@ -102,6 +102,11 @@ export class PromptsClient {
     for (const listener of this.restartListeners) listener(reason, failedJobs);
   }
 
+  /** Fires the worker's `error` event as a real crash would; for end-to-end tests of recovery. */
+  simulateCrash(message = 'simulated crash'): void {
+    this.worker.dispatchEvent(new ErrorEvent('error', { message }));
+  }
+
   private start(): void {
     this.worker = this.createWorker();
     this.remote = Comlink.wrap<PromptsWorkerApi>(this.worker);

@@ -41,8 +41,10 @@ export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
       <ol className="prompt-list" data-testid="sample-list">
         {sample.records.map((record, position) => (
           <li key={`${sample.indices[position]}`} className="prompt-list__item" data-testid="sample-item">
-            <PromptText text={record.prompt} />
-            <SourcePosition source={record.source} />
+            <div className="sample__row">
+              <PromptText text={record.prompt} />
+              <SourcePosition source={record.source} />
+            </div>
           </li>
         ))}
       </ol>
