@@ -65,28 +65,39 @@ export function sniffFormat(text: string): PromptFormat {
   const head = text.slice(0, SNIFF_CHARS);
   const trimmed = head.trimStart();
   if (trimmed.startsWith('[')) return 'json';
-  if (trimmed.startsWith('{')) return firstLineIsJson(trimmed) && nonEmptyLines(trimmed, 2).length > 1 ? 'jsonl' : 'json';
+  if (trimmed.startsWith('{')) return looksLikeJsonl(head) ? 'jsonl' : 'json';
   return sniffTable(head) ?? 'text';
+}
+
+/**
+ * The first few (up to 3, at least 2) non-empty lines each parse, on their own, as a JSON object.
+ * Strong enough to read a .txt file as JSONL; a prompt list almost never looks like that.
+ */
+export function looksLikeJsonl(text: string): boolean {
+  const lines = nonEmptyLines(text.slice(0, SNIFF_CHARS), 3);
+  // The last line of a cut slice may be incomplete; judge it only when the slice is the whole text.
+  const judged = text.length > SNIFF_CHARS && lines.length === 3 ? lines.slice(0, 2) : lines;
+  if (judged.length < 2) return false;
+  return judged.every((line) => {
+    try {
+      const value: unknown = JSON.parse(line);
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function nonEmptyLines(text: string, limit: number): string[] {
   const lines: string[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim().length > 0) lines.push(line);
-    if (lines.length >= limit) break;
+  for (let start = 0; start < text.length && lines.length < limit; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).trim();
+    if (line.length > 0) lines.push(line);
+    start = end + 1;
   }
   return lines;
-}
-
-function firstLineIsJson(text: string): boolean {
-  const first = nonEmptyLines(text, 1)[0];
-  if (first === undefined) return false;
-  try {
-    JSON.parse(first);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { RecordCollector, runSteps, runStepsAsync, yieldToEventLoop, type ParseSteps } from './collector';
 import { decodePromptBytes, normalisePastedText } from './decode';
-import { detectFormat, rejectUnsupportedExtension, sniffFormat } from './detect';
+import { detectFormat, looksLikeJsonl, rejectUnsupportedExtension, sniffFormat } from './detect';
 import { FileTooLargeError, MAX_FILE_BYTES, NoPromptsFoundError } from './errors';
 import { parseCsvSteps } from './parsers/csv';
 import { parseJsonSteps } from './parsers/json';
@@ -92,7 +92,7 @@ function prepareFile(file: PromptFileInput, options: ReadOptions): PreparedText 
   const { text } = decodePromptBytes(file.name, file.bytes, decodeOptions);
   if (options.format) return { fileName: file.name, text, format: options.format, formatSource: 'option' };
   const detected = detectFormat(file.name, text);
-  if (detected.format === 'text' && sniffFormat(text) === 'jsonl') {
+  if (detected.format === 'text' && looksLikeJsonl(text)) {
     // JSONL saved as .txt: reading each line as a literal prompt would feed "{"prompt": ...}" to the encoder.
     return {
       fileName: file.name,
@@ -107,10 +107,11 @@ function prepareFile(file: PromptFileInput, options: ReadOptions): PreparedText 
 
 function preparePaste(raw: string, options: ReadOptions & { name?: string }): PreparedText {
   const fileName = options.name ?? PASTED_TEXT_NAME;
-  // Pasted text is measured in UTF-16 code units x 2: an upper bound of its UTF-8 size, no encoding pass.
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit, so only long pastes pay for measuring.
   const limit = options.maxBytes ?? MAX_FILE_BYTES;
-  if (raw.length * 2 > limit && new TextEncoder().encode(raw).length > limit) {
-    throw new FileTooLargeError(fileName, new TextEncoder().encode(raw).length, limit);
+  if (raw.length * 3 > limit) {
+    const bytes = new TextEncoder().encode(raw).length;
+    if (bytes > limit) throw new FileTooLargeError(fileName, bytes, limit);
   }
   const text = normalisePastedText(fileName, raw);
   if (options.format) return { fileName, text, format: options.format, formatSource: 'option' };
@@ -187,7 +188,9 @@ function finishRead(
       prepared.fileName,
       first
         ? `${out.warningCount} entr${out.warningCount === 1 ? 'y was' : 'ies were'} skipped (first: ${first.message.replace(/; skipped\.$/, '')})`
-        : 'nothing usable was found',
+        : details.csv
+          ? 'the table has no data rows below its header'
+          : 'nothing usable was found',
     );
   }
   const report = (progress: Omit<ReadProgress, 'total'>) =>

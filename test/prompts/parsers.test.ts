@@ -142,6 +142,7 @@ describe('detectFormat', () => {
     expect(sniffFormat('  [\n"a"]')).toBe('json');
     expect(sniffFormat('{\n  "data": []\n}')).toBe('json');
     expect(sniffFormat('{"prompt":"only one line"}')).toBe('json');
+    expect(sniffFormat('{"a":1}\nthen prose')).toBe('json');
     expect(sniffFormat('prompt,response\nhi,hello\nbye,ciao')).toBe('csv');
     expect(sniffFormat('q\ta\nhow?\tthus\nwhy?\tbecause')).toBe('tsv');
   });

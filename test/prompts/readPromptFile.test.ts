@@ -80,6 +80,7 @@ describe('readPromptFile: formats', () => {
     expect(result.warnings[0]).toMatchObject({ code: 'format-fallback', message: expect.stringMatching(/read as JSONL/) });
     // A single JSON-looking line in a text file stays text.
     expect(readPromptFile(fileOf('one.txt', '{"a": 1}\n')).format).toBe('text');
+    expect(readPromptFile(fileOf('mixed.txt', '{"a": 1}\nWhat is {x}?\n')).format).toBe('text');
   });
 
   it('honours a forced format', () => {
@@ -138,6 +139,11 @@ describe('readPromptFile: bad inputs give clear, typed errors', () => {
     const error = errorOf(() => readPromptFile(fileOf('numbers.json', '[1, 2, 3]')));
     expect(error).toBeInstanceOf(NoPromptsFoundError);
     expect(error.message).toMatch(/3 entries were skipped \(first: Item 1 is a number, not a prompt\)/);
+  });
+
+  it('an empty JSON list, and a CSV with only a header', () => {
+    expect(() => readPromptFile(fileOf('e.json', '[]'))).toThrow(/the list of prompts is empty/);
+    expect(() => readPromptFile(fileOf('h.csv', 'prompt,response\n'))).toThrow(/no data rows below its header/);
   });
 
   it('JSONL objects without prompt fields', () => {

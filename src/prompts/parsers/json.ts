@@ -46,6 +46,7 @@ export function* parseJsonSteps(
   }
 
   const items = listItems(root, out.fileName);
+  if (items.length === 0) throw new NoPromptsFoundError(out.fileName, 'the list of prompts is empty');
   for (let i = 0; i < items.length; i++) {
     out.addExtracted(extractPrompt(items[i]), { item: i + 1 });
     // Progress in characters is not known per item; report a proportional estimate.
