@@ -2,8 +2,8 @@
  * Reads a real file of ../shared/datasets in place (never copied into the repository).
  * Location: env DND_DATASETS_DIR, default ../shared/datasets relative to the repository root.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPromptFile } from '../../src/prompts/readPromptFile';
 import { samplePrompts } from '../../src/prompts/summary';
@@ -32,5 +32,21 @@ describe.skipIf(!present)(`shared dataset ${arcEasyTest}`, () => {
     }
     expect(result.records[0]!.source).toEqual({ file: 'ARC-Easy/test.jsonl', line: 1 });
     expect(samplePrompts(result.records, 16, 1).records).toHaveLength(16);
+  });
+});
+
+describe.skipIf(!present)('every shared dataset file', () => {
+  it('reads with no warnings and one record per line', () => {
+    const files = readdirSync(datasetsDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .flatMap((entry) => ['train.jsonl', 'test.jsonl'].map((split) => join(entry.name, split)))
+      .filter((path) => existsSync(resolve(datasetsDir, path)));
+    expect(files.length).toBeGreaterThan(0);
+    for (const path of files) {
+      const bytes = readFileSync(resolve(datasetsDir, path));
+      const result = readPromptFile({ name: path, bytes: new Uint8Array(bytes) });
+      const lines = bytes.toString('utf8').split('\n').filter((line) => line.trim()).length;
+      expect({ path, warnings: result.warningCount, read: result.recordsRead }).toEqual({ path, warnings: 0, read: lines });
+    }
   });
 });
