@@ -326,14 +326,56 @@ describe('Prompts screen', () => {
     const probe = await page.evaluate(() => (window as unknown as { __probe: { sawProgress: boolean; longestTaskMs: number } }).__probe);
     expect(probe.sawProgress).toBe(true);
     expect(Math.max(...roundTrips)).toBeLessThan(500);
-    // Only the final hand-over of 100k records and one render may take the UI thread for a moment.
-    expect(probe.longestTaskMs).toBeLessThan(1000);
+    // Records arrive as one JSON string and are saved in chunks, so no task holds the page long
+    // (about 60 ms measured on SwiftShader; the bound leaves room for a loaded CI machine).
+    expect(probe.longestTaskMs).toBeLessThan(500);
     mkdirSync(OUTPUT, { recursive: true });
     writeFileSync(
       `${OUTPUT}/big-file-responsiveness.json`,
       JSON.stringify({ prompts: 100_000, roundTrips: roundTrips.length, slowestRoundTripMs: Math.max(...roundTrips), longestUiTaskMs: probe.longestTaskMs }, null, 2),
     );
     expect(await setItems(page).count()).toBe(2);
+  });
+
+  it('reads a 50 MB file without freezing the page', async () => {
+    await page.evaluate(() => {
+      const probe = { longestTaskMs: 0 };
+      (window as unknown as { __probe: typeof probe }).__probe = probe;
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) probe.longestTaskMs = Math.max(probe.longestTaskMs, entry.duration);
+      }).observe({ type: 'longtask', buffered: false });
+    });
+    const transfer = await page.evaluateHandle((targetBytes: number) => {
+      const lines: string[] = [];
+      let size = 0;
+      for (let i = 0; size < targetBytes; i++) {
+        const line = JSON.stringify({ prompt: `Prompt ${i}: ${'summarise the following paragraph about topic '.repeat(4)}${i % 1009}.` });
+        lines.push(line);
+        size += line.length + 1;
+      }
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([lines.join('\n')], 'fifty.jsonl', { type: 'application/jsonl' }));
+      return transfer;
+    }, 50 * 1024 * 1024);
+    const started = Date.now();
+    await dropTransfer(page, transfer);
+    await page.getByTestId('read-job').waitFor({ state: 'visible' });
+    const roundTrips: number[] = [];
+    while ((await page.getByTestId('read-job').count()) > 0) {
+      const t = Date.now();
+      await page.evaluate(() => document.title);
+      roundTrips.push(Date.now() - t);
+    }
+    await expect.poll(() => page.getByTestId('prompt-set-name').textContent()).toBe('fifty.jsonl');
+    const probe = await page.evaluate(() => (window as unknown as { __probe: { longestTaskMs: number } }).__probe);
+    const prompts = await shownPromptCount(page);
+    mkdirSync(OUTPUT, { recursive: true });
+    writeFileSync(
+      `${OUTPUT}/fifty-mb-responsiveness.json`,
+      JSON.stringify({ prompts, totalMs: Date.now() - started, roundTrips: roundTrips.length, slowestRoundTripMs: Math.max(...roundTrips), longestUiTaskMs: probe.longestTaskMs }, null, 2),
+    );
+    expect(Math.max(...roundTrips)).toBeLessThan(1000);
+    expect(probe.longestTaskMs).toBeLessThan(1000);
   });
 
   it('cancels a big read and keeps what was loaded', async () => {
@@ -365,7 +407,8 @@ describe('Prompts screen', () => {
       return transfer;
     }, 400_000);
     await dropTransfer(page, transfer);
-    await page.getByTestId('read-job').waitFor({ state: 'visible' });
+    // Crash once the worker is parsing this file (before that, the bytes are still being read).
+    await expect.poll(() => page.getByTestId('read-job').textContent(), { timeout: 20_000, interval: 20 }).toContain('Parsing');
     await page.evaluate(() => (window as unknown as { __dndLoraTestHooks: { crashPromptsWorker: () => void } }).__dndLoraTestHooks.crashPromptsWorker());
     await expect.poll(() => page.locator('[role="alert"][data-code="worker-crashed"]').count()).toBe(1);
     expect(await alerts(page).textContent()).toMatch(/doomed\.txt.*restarted/s);

@@ -12,10 +12,12 @@
  */
 import * as Comlink from 'comlink';
 import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
+import type { PromptRecord } from '../prompts/types';
 import type {
   PromptsWorkerApi,
   ReadFailure,
   ReadOutcome,
+  WireReadOutcome,
   WorkerReadOptions,
 } from './promptsWorker';
 
@@ -126,7 +128,7 @@ export class PromptsClient {
   private run(
     fileName: string,
     options: ReadCallOptions,
-    call: (jobId: number, onProgress: ((p: ReadProgress) => void) | undefined) => Promise<ReadOutcome>,
+    call: (jobId: number, onProgress: ((p: ReadProgress) => void) | undefined) => Promise<WireReadOutcome>,
   ): Promise<ReadOutcome> {
     if (options.signal?.aborted) return Promise.resolve(cancelled(fileName));
     const jobId = this.nextJobId++;
@@ -151,7 +153,7 @@ export class PromptsClient {
       };
       this.pending.set(jobId, { settle, fileName });
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      call(jobId, progressProxy).then(settle, (error: unknown) =>
+      call(jobId, progressProxy).then((wire) => settle(fromWire(wire, fileName)), (error: unknown) =>
         settle(failure(fileName, 'internal', `Reading ${fileName} failed inside the prompt reader: ${describe(error)}.`)),
       );
     });
@@ -161,6 +163,17 @@ export class PromptsClient {
     for (const [, job] of this.pending) job.settle(failure(job.fileName, code, message));
     this.pending.clear();
   }
+}
+
+function fromWire(wire: WireReadOutcome, fileName: string): ReadOutcome {
+  if (!wire.ok) return wire;
+  let records: PromptRecord[];
+  try {
+    records = JSON.parse(wire.recordsJson) as PromptRecord[];
+  } catch (error) {
+    return failure(fileName, 'internal', `The prompts read from ${fileName} could not be handed to the page (${describe(error)}).`);
+  }
+  return { ok: true, result: { ...wire.result, records }, summary: wire.summary };
 }
 
 function createPromptsWorker(): Worker {

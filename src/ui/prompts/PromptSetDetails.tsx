@@ -59,7 +59,7 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
       {result.warningCount > 0 && <ParseWarnings warnings={result.warnings} total={result.warningCount} />}
 
       <SampledPrompts promptSet={promptSet} />
-      <p className="muted">{plural(result.records.length, 'prompt')} kept in this page’s memory only; nothing is uploaded.</p>
+      <p className="muted">{plural(result.records.length, 'prompt')} kept in this browser only (page memory and IndexedDB); nothing is uploaded.</p>
     </section>
   );
 }
