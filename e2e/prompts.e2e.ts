@@ -152,6 +152,23 @@ describe('Prompts screen', () => {
     await page.screenshot({ path: `${OUTPUT}/prompts-loaded-laptop.png`, fullPage: true });
   });
 
+  it('opens the file picker from the keyboard', async () => {
+    // Tab from the top of the page reaches the picker without a mouse.
+    let reached = false;
+    for (let i = 0; i < 15 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'file-input');
+    }
+    expect(reached).toBe(true);
+    expect(await page.getByLabel('Choose prompt files…').getAttribute('type')).toBe('file');
+    await page.screenshot({ path: `${OUTPUT}/keyboard-focus-picker.png`, clip: { x: 0, y: 0, width: 1366, height: 500 } });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    expect(chooser.isMultiple()).toBe(true);
+    await chooser.setFiles([{ name: 'keyboard.txt', mimeType: 'text/plain', buffer: Buffer.from('Typed without a mouse\n') }]);
+    await expect.poll(() => shownPromptCount(page)).toBe('1');
+    expect(await page.getByTestId('announcer').textContent()).toBe('Read keyboard.txt: 1 prompt.');
+  });
+
   it('reads files chosen with the file picker', async () => {
     await page.getByTestId('file-input').setInputFiles([
       { name: 'one.txt', mimeType: 'text/plain', buffer: Buffer.from('First prompt\nSecond prompt\nThird prompt\n') },
@@ -256,9 +273,17 @@ describe('Prompts screen', () => {
     await page.reload();
     await expect.poll(() => setItems(page).count()).toBe(2);
     expect((await setItems(page).allTextContents()).join(' ')).toMatch(/good\.jsonl.*second\.txt/);
+    // Removing says so and offers Undo.
+    await page.getByRole('button', { name: 'Remove good.jsonl' }).click();
+    await expect.poll(() => setItems(page).count()).toBe(1);
+    await page.getByTestId('notice-action').click();
+    await expect.poll(() => setItems(page).count()).toBe(2);
+    expect(await page.getByTestId('prompt-set-name').textContent()).toBe('good.jsonl');
     await page.getByRole('button', { name: 'Remove good.jsonl' }).click();
     await expect.poll(() => setItems(page).count()).toBe(1);
     expect(await page.getByTestId('prompt-set-name').textContent()).toBe('second.txt');
+    // Focus stays in the list, on the set that took the removed one's place.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toContain('second.txt');
     await page.waitForTimeout(300);
     await page.reload();
     await expect.poll(() => setItems(page).count()).toBe(1);
@@ -431,6 +456,14 @@ describe('Prompts screen', () => {
     // Nothing wider than the window.
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.screenshot({ path: `${OUTPUT}/prompts-projector-large-text.png`, fullPage: true });
+  });
+
+  it('is readable in dark mode', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await loadGoodSet(page);
+    await dropFiles(page, [textFile('broken.jsonl', '{"prompt": "x"}\n{oops\n')]);
+    await expect.poll(() => alerts(page).count()).toBe(1);
+    await page.screenshot({ path: `${OUTPUT}/prompts-dark.png`, fullPage: true });
   });
 
   it('fits a narrow window without horizontal scrolling', async () => {

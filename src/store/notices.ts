@@ -10,6 +10,8 @@ export interface Notice {
   message: string;
   /** Stable code for tests and styling, e.g. `malformed-jsonl`, `worker-crashed`. */
   code: string;
+  /** One button beside Dismiss, e.g. Undo; running it also dismisses the notice. */
+  action?: { label: string; run: () => void };
 }
 
 interface NoticesState {
@@ -17,6 +19,9 @@ interface NoticesState {
   push: (notice: Omit<Notice, 'id'>) => number;
   dismiss: (id: number) => void;
   dismissAll: () => void;
+  /** Last message for the polite live region (successful loads), read by screen readers only. */
+  announcement: string;
+  announce: (message: string) => void;
 }
 
 let nextNoticeId = 1;
@@ -33,4 +38,6 @@ export const useNotices = create<NoticesState>()((set) => ({
   },
   dismiss: (id) => set((state) => ({ notices: state.notices.filter((n) => n.id !== id) })),
   dismissAll: () => set({ notices: [] }),
+  announcement: '',
+  announce: (message) => set({ announcement: message }),
 }));

@@ -60,8 +60,27 @@ export async function chooseCsvColumns(setId: string, choice: CsvColumnChoice): 
       ? getPromptsClient().readFile(origin.file, { signal, onProgress, csv, format: promptSet.result.format })
       : getPromptsClient().readPastedText(origin.text, name, { signal, onProgress, csv, format: promptSet.result.format }),
   );
-  if (outcome.ok) usePromptSets.getState().replaceResult(setId, outcome.result, outcome.summary);
+  if (outcome.ok) {
+    usePromptSets.getState().replaceResult(setId, outcome.result, outcome.summary);
+    useNotices.getState().announce(`Re-read ${name} with the new columns: ${outcome.result.records.length.toLocaleString('en')} prompts.`);
+  }
   else reportFailure(outcome.error);
+}
+
+/** Remove a set, with an Undo in the notice that says so. */
+export function removePromptSet(setId: string): void {
+  const { sets, remove, reinsert } = usePromptSets.getState();
+  const index = sets.findIndex((s) => s.id === setId);
+  const promptSet = sets[index];
+  if (!promptSet) return;
+  remove(setId);
+  useNotices.getState().push({
+    tone: 'info',
+    code: 'set-removed',
+    title: `Removed ${promptSet.name}`,
+    message: `${promptSet.result.records.length.toLocaleString('en')} prompts were removed from this page.`,
+    action: { label: 'Undo', run: () => reinsert(promptSet, index) },
+  });
 }
 
 export function cancelReadJob(jobId: number): void {
@@ -91,6 +110,8 @@ async function withReadJob(
 }
 
 function addSet(name: string, origin: PromptSet['origin'], sizeBytes: number, outcome: Extract<ReadOutcome, { ok: true }>) {
+  const count = outcome.result.records.length;
+  useNotices.getState().announce(`Read ${name}: ${count.toLocaleString('en')} ${count === 1 ? 'prompt' : 'prompts'}.`);
   usePromptSets.getState().add({
     id: newPromptSetId(),
     name,

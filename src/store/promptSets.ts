@@ -32,6 +32,8 @@ interface PromptSetsState {
   /** Swap in a new read of the same source (e.g. another CSV column); the seed is kept. */
   replaceResult: (id: string, result: ParseResult, summary: PromptSummary) => void;
   remove: (id: string) => void;
+  /** Put a removed set back where it was (Undo). */
+  reinsert: (set: PromptSet, index: number) => void;
   select: (id: string) => void;
   resample: (id: string) => void;
 }
@@ -61,6 +63,13 @@ export const usePromptSets = create<PromptSetsState>()((set) => ({
       const neighbour = sets[Math.min(index, sets.length - 1)];
       const selectedId = state.selectedId === id ? (neighbour?.id ?? null) : state.selectedId;
       return { sets, selectedId };
+    }),
+  reinsert: (promptSet, index) =>
+    set((state) => {
+      if (state.sets.some((s) => s.id === promptSet.id)) return state;
+      const sets = [...state.sets];
+      sets.splice(Math.min(index, sets.length), 0, promptSet);
+      return { sets, selectedId: promptSet.id };
     }),
   select: (id) => set({ selectedId: id }),
   resample: (id) =>

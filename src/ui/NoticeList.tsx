@@ -4,23 +4,46 @@ import { useNotices, type Notice } from '../store/notices';
 export function NoticeList() {
   const notices = useNotices((state) => state.notices);
   const dismissAll = useNotices((state) => state.dismissAll);
-  if (notices.length === 0) return null;
+  const announcement = useNotices((state) => state.announcement);
   return (
-    <section className="notices" aria-label="Messages" data-testid="notices">
-      {notices.map((notice) => (
-        <NoticeItem key={notice.id} notice={notice} />
-      ))}
-      {notices.length > 1 && (
-        <button type="button" className="button button--quiet notices__clear" onClick={dismissAll}>
-          Dismiss all messages
-        </button>
+    <>
+      <p role="status" className="visually-hidden" data-testid="announcer">
+        {announcement}
+      </p>
+      {notices.length > 0 && (
+        <section className="notices" aria-label="Messages" data-testid="notices">
+          {notices.map((notice) => (
+            <NoticeItem key={notice.id} notice={notice} />
+          ))}
+          {notices.length > 1 && (
+            <button
+              type="button"
+              className="button button--quiet notices__clear"
+              onClick={() => {
+                dismissAll();
+                focusMainContent();
+              }}
+            >
+              Dismiss all messages
+            </button>
+          )}
+        </section>
       )}
-    </section>
+    </>
   );
+}
+
+/** Where focus goes when the element holding it disappears, so keyboard users are not dropped to the top. */
+function focusMainContent(): void {
+  document.getElementById('main-content')?.focus();
 }
 
 function NoticeItem({ notice }: { notice: Notice }) {
   const dismiss = useNotices((state) => state.dismiss);
+  const close = () => {
+    dismiss(notice.id);
+    focusMainContent();
+  };
   return (
     <div
       role={notice.tone === 'info' ? 'status' : 'alert'}
@@ -32,14 +55,24 @@ function NoticeItem({ notice }: { notice: Notice }) {
         <p className="notice__title">{notice.title}</p>
         <p className="notice__message">{notice.message}</p>
       </div>
-      <button
-        type="button"
-        className="button button--quiet notice__dismiss"
-        aria-label={`Dismiss: ${notice.title}`}
-        onClick={() => dismiss(notice.id)}
-      >
-        Dismiss
-      </button>
+      <div className="notice__buttons">
+        {notice.action && (
+          <button
+            type="button"
+            className="button"
+            data-testid="notice-action"
+            onClick={() => {
+              notice.action?.run();
+              close();
+            }}
+          >
+            {notice.action.label}
+          </button>
+        )}
+        <button type="button" className="button button--quiet" aria-label={`Dismiss: ${notice.title}`} onClick={close}>
+          Dismiss
+        </button>
+      </div>
     </div>
   );
 }

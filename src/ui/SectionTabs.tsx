@@ -73,6 +73,7 @@ export function SectionTabs({ selected, onSelect }: SectionTabsProps) {
           id={`panel-${section.id}`}
           aria-labelledby={`tab-${section.id}`}
           hidden={section.id !== selected}
+          tabIndex={0}
           className="tabpanel"
           data-testid={`panel-${section.id}`}
         >

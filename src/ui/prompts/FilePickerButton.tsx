@@ -1,12 +1,15 @@
-import { useRef, type ChangeEvent } from 'react';
+import { useId, type ChangeEvent } from 'react';
 import { loadPromptFiles } from '../../store/promptActions';
 
 const ACCEPTED =
   '.txt,.text,.md,.jsonl,.ndjson,.json,.csv,.tsv,.tab,text/plain,text/csv,text/tab-separated-values,application/json';
 
-/** A real button that opens the browser's file chooser (several files allowed). */
+/**
+ * The browser's own file input, visually replaced by its label styled as a button. Keeping the
+ * real input focusable means Tab reaches it and Enter or Space opens the chooser natively.
+ */
 export function FilePickerButton() {
-  const input = useRef<HTMLInputElement>(null);
+  const id = useId();
   const onChange = (event: ChangeEvent<HTMLInputElement>) => {
     const files = Array.from(event.target.files ?? []);
     // Reset so choosing the same file again (after fixing it) reads it again.
@@ -15,20 +18,18 @@ export function FilePickerButton() {
   };
   return (
     <div className="file-picker">
-      <button type="button" className="button button--primary" data-testid="choose-files" onClick={() => input.current?.click()}>
-        Choose prompt files…
-      </button>
       <input
-        ref={input}
+        id={id}
         type="file"
         multiple
         accept={ACCEPTED}
-        className="visually-hidden"
-        tabIndex={-1}
-        aria-hidden="true"
+        className="visually-hidden file-picker__input"
         data-testid="file-input"
         onChange={onChange}
       />
+      <label htmlFor={id} className="button button--primary" data-testid="choose-files">
+        Choose prompt files…
+      </label>
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { removePromptSet } from '../../store/promptActions';
 import { usePromptSets } from '../../store/promptSets';
 import { plural } from './format';
 
@@ -6,7 +7,6 @@ export function PromptSetList() {
   const sets = usePromptSets((state) => state.sets);
   const selectedId = usePromptSets((state) => state.selectedId);
   const select = usePromptSets((state) => state.select);
-  const remove = usePromptSets((state) => state.remove);
   if (sets.length === 0) return null;
   const shownId = selectedId ?? sets[0]?.id;
   return (
@@ -32,7 +32,11 @@ export function PromptSetList() {
                 type="button"
                 className="button button--quiet"
                 aria-label={`Remove ${promptSet.name}`}
-                onClick={() => remove(promptSet.id)}
+                onClick={() => {
+                  const index = sets.indexOf(promptSet);
+                  removePromptSet(promptSet.id);
+                  focusAfterRemoval(index);
+                }}
               >
                 Remove
               </button>
@@ -42,4 +46,13 @@ export function PromptSetList() {
       </ul>
     </section>
   );
+}
+
+/** Keep keyboard focus near where it was: the next set, the previous one, or the file picker. */
+function focusAfterRemoval(index: number): void {
+  requestAnimationFrame(() => {
+    const remaining = document.querySelectorAll<HTMLButtonElement>('.prompt-set-item__select');
+    const target = remaining[Math.min(index, remaining.length - 1)] ?? document.querySelector<HTMLButtonElement>('[data-testid="choose-files"]');
+    target?.focus();
+  });
 }
