@@ -231,6 +231,18 @@ describe('Prompts screen', () => {
       message: /Line 3 of broken\.jsonl is not valid JSON/,
       code: 'malformed-jsonl',
     },
+    {
+      label: 'malformed JSON',
+      file: textFile('broken.json', '[\n  {"prompt": "one"},\n  {"prompt": "two",}\n]\n'),
+      message: /broken\.json is not valid JSON at line 3/,
+      code: 'malformed-json',
+    },
+    {
+      label: 'a spreadsheet',
+      file: bytesFile('sheet.xlsx', [0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 8, 0]),
+      message: /export the sheet as CSV/,
+      code: 'unsupported-format',
+    },
   ];
 
   for (const bad of badInputs) {
@@ -347,6 +359,7 @@ describe('Prompts screen', () => {
     }
     await expect.poll(() => page.getByTestId('prompt-set-name').textContent()).toBe('big.jsonl');
     expect(await shownPromptCount(page)).toBe('100,000');
+    await page.screenshot({ path: `${OUTPUT}/prompts-100k-loaded.png`, fullPage: true });
     expect(await page.getByTestId('sample-item').count()).toBe(8);
     const probe = await page.evaluate(() => (window as unknown as { __probe: { sawProgress: boolean; longestTaskMs: number } }).__probe);
     expect(probe.sawProgress).toBe(true);
@@ -471,5 +484,6 @@ describe('Prompts screen', () => {
     await loadGoodSet(page);
     expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
     await page.screenshot({ path: `${OUTPUT}/prompts-narrow.png`, fullPage: true });
+    await page.screenshot({ path: `${OUTPUT}/prompts-narrow-top.png` });
   });
 });

@@ -9,7 +9,7 @@ import { getPromptsClient, type ReadFailure, type ReadOutcome } from '../worker/
 import { useNotices } from './notices';
 import { newSeed } from '../prompts/summary';
 import { newPromptSetId, usePromptSets, type PromptSet } from './promptSets';
-import { useReadJobs } from './readJobs';
+import { useReadJobs, type ReadJob } from './readJobs';
 
 let nextJobId = 1;
 let pasteCount = 0;
@@ -59,6 +59,7 @@ export async function chooseCsvColumns(setId: string, choice: CsvColumnChoice): 
     origin.kind === 'file'
       ? getPromptsClient().readFile(origin.file, { signal, onProgress, csv, format: promptSet.result.format })
       : getPromptsClient().readPastedText(origin.text, name, { signal, onProgress, csv, format: promptSet.result.format }),
+    setId,
   );
   if (outcome.ok) {
     usePromptSets.getState().replaceResult(setId, outcome.result, outcome.summary);
@@ -91,11 +92,14 @@ async function withReadJob(
   label: string,
   sizeBytes: number,
   read: (signal: AbortSignal, onProgress: (progress: ReadProgress) => void) => Promise<ReadOutcome>,
+  rereadsSetId?: string,
 ): Promise<ReadOutcome> {
   const jobs = useReadJobs.getState();
   const id = nextJobId++;
   const controller = new AbortController();
-  jobs.add({ id, label, sizeBytes, phase: 'queued', fraction: null, recordsSoFar: 0, controller });
+  const job: ReadJob = { id, label, sizeBytes, phase: 'queued', fraction: null, recordsSoFar: 0, controller };
+  if (rereadsSetId !== undefined) job.rereadsSetId = rereadsSetId;
+  jobs.add(job);
   const onProgress = (progress: ReadProgress) =>
     useReadJobs.getState().update(id, {
       phase: progress.phase,

@@ -11,6 +11,8 @@ export interface ReadJob {
   fraction: number | null;
   recordsSoFar: number;
   controller: AbortController;
+  /** Set when the job re-reads an existing set (e.g. with other CSV columns). */
+  rereadsSetId?: string;
 }
 
 interface ReadJobsState {

@@ -16,7 +16,7 @@ export function CsvColumnChooser({ promptSet, csv }: CsvColumnChooserProps) {
   const { columns } = csv.columns;
   const [promptIndex, setPromptIndex] = useState(() => indexOf(csv.choice.promptColumn, csv.columns));
   const [responseIndex, setResponseIndex] = useState(() => indexOf(csv.choice.responseColumn, csv.columns));
-  const rereading = useReadJobs((state) => state.jobs.some((job) => job.label.startsWith(`${promptSet.name} (`)));
+  const rereading = useReadJobs((state) => state.jobs.some((job) => job.rereadsSetId === promptSet.id));
   const id = useId();
   const currentPrompt = indexOf(csv.choice.promptColumn, csv.columns);
   const currentResponse = indexOf(csv.choice.responseColumn, csv.columns);

@@ -26,7 +26,7 @@ export function PromptsScreen() {
         <PromptSetList />
       </div>
       <div className="prompts-screen__details">
-        {selected ? <PromptSetDetails promptSet={selected} /> : <NoPromptSetYet />}
+        {selected ? <PromptSetDetails key={selected.id} promptSet={selected} /> : <NoPromptSetYet />}
       </div>
     </div>
   );
