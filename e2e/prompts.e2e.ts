@@ -153,6 +153,8 @@ describe('Prompts screen', () => {
   });
 
   it('opens the file picker from the keyboard', async () => {
+    // Listen first: Playwright turns on file-chooser interception asynchronously.
+    const chooserPromise = page.waitForEvent('filechooser');
     // Tab from the top of the page reaches the picker without a mouse.
     let reached = false;
     for (let i = 0; i < 15 && !reached; i++) {
@@ -162,7 +164,8 @@ describe('Prompts screen', () => {
     expect(reached).toBe(true);
     expect(await page.getByLabel('Choose prompt files…').getAttribute('type')).toBe('file');
     await page.screenshot({ path: `${OUTPUT}/keyboard-focus-picker.png`, clip: { x: 0, y: 0, width: 1366, height: 500 } });
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Enter');
+    const chooser = await chooserPromise;
     expect(chooser.isMultiple()).toBe(true);
     await chooser.setFiles([{ name: 'keyboard.txt', mimeType: 'text/plain', buffer: Buffer.from('Typed without a mouse\n') }]);
     await expect.poll(() => shownPromptCount(page)).toBe('1');

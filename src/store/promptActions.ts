@@ -4,15 +4,25 @@
  * add a set; failures add a notice and leave every existing set untouched.
  */
 import { FileTooLargeError, MAX_FILE_BYTES } from '../prompts/errors';
+import { newSeed } from '../prompts/summary';
 import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
 import { getPromptsClient, type ReadFailure, type ReadOutcome } from '../worker/promptsClient';
 import { useNotices } from './notices';
-import { newSeed } from '../prompts/summary';
 import { newPromptSetId, usePromptSets, type PromptSet } from './promptSets';
 import { useReadJobs, type ReadJob } from './readJobs';
 
 let nextJobId = 1;
-let pasteCount = 0;
+let lastPasteNumber = 0;
+
+/** "Pasted text N", numbered past every paste so far, restored ones included. */
+function nextPasteName(): string {
+  for (const { name } of usePromptSets.getState().sets) {
+    const match = /^Pasted text (\d+)$/.exec(name);
+    if (match) lastPasteNumber = Math.max(lastPasteNumber, Number(match[1]));
+  }
+  lastPasteNumber++;
+  return `Pasted text ${lastPasteNumber}`;
+}
 
 /** Read every dropped or picked file; each succeeds or fails on its own. */
 export async function loadPromptFiles(files: readonly File[]): Promise<void> {
@@ -35,7 +45,7 @@ async function loadPromptFile(file: File): Promise<void> {
 
 /** Read the paste box. Returns true when a set was added (the caller may then clear the box). */
 export async function loadPastedText(text: string): Promise<boolean> {
-  const name = `Pasted text ${++pasteCount}`;
+  const name = nextPasteName();
   const sizeBytes = new TextEncoder().encode(text).length;
   const outcome = await withReadJob(name, sizeBytes, (signal, onProgress) =>
     getPromptsClient().readPastedText(text, name, { signal, onProgress }),
@@ -44,7 +54,6 @@ export async function loadPastedText(text: string): Promise<boolean> {
     addSet(name, { kind: 'paste', text }, sizeBytes, outcome);
     return true;
   }
-  pasteCount--;
   reportFailure(outcome.error);
   return false;
 }
@@ -64,8 +73,9 @@ export async function chooseCsvColumns(setId: string, choice: CsvColumnChoice): 
   if (outcome.ok) {
     usePromptSets.getState().replaceResult(setId, outcome.result, outcome.summary);
     useNotices.getState().announce(`Re-read ${name} with the new columns: ${outcome.result.records.length.toLocaleString('en')} prompts.`);
+  } else {
+    reportFailure(outcome.error);
   }
-  else reportFailure(outcome.error);
 }
 
 /** Remove a set, with an Undo in the notice that says so. */

@@ -11,8 +11,7 @@
  * a message without try/catch around each call.
  */
 import * as Comlink from 'comlink';
-import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
-import type { PromptRecord } from '../prompts/types';
+import type { PromptRecord, ReadProgress } from '../prompts/types';
 import type {
   PromptsWorkerApi,
   ReadFailure,
@@ -71,21 +70,11 @@ export class PromptsClient {
     );
   }
 
-  /** Re-read a tabular text with another column choice. */
-  rereadCsv(file: Blob & { name: string }, choice: CsvColumnChoice, options: ReadCallOptions = {}): Promise<ReadOutcome> {
-    return this.readFile(file, { ...options, csv: { ...options.csv, ...choice } });
-  }
-
   onRestart(listener: WorkerRestartListener): () => void {
     this.restartListeners.add(listener);
     return () => {
       this.restartListeners.delete(listener);
     };
-  }
-
-  /** Number of calls still waiting for the worker. */
-  get pendingCount(): number {
-    return this.pending.size;
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@ import { CsvColumnChooser } from './CsvColumnChooser';
 import { formatBytes, formatCount, plural } from './format';
 import { LengthHistogram } from './LengthHistogram';
 import { ParseWarnings } from './ParseWarnings';
+import { PromptText } from './PromptText';
 import { SampledPrompts } from './SampledPrompts';
 
 const FORMAT_NAMES = { text: 'Plain text', jsonl: 'JSONL', json: 'JSON', csv: 'CSV', tsv: 'TSV' } as const;
@@ -84,9 +85,4 @@ function Stat({ label, value, detail, testId }: StatProps) {
       </dd>
     </div>
   );
-}
-
-/** A prompt shown in a few lines; the full text stays in the DOM for screen readers and copying. */
-export function PromptText({ text }: { text: string }) {
-  return <span className="prompt-text">{text}</span>;
 }

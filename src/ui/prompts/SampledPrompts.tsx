@@ -1,9 +1,10 @@
 import { useId, useMemo, useState } from 'react';
 import { samplePrompts } from '../../prompts/summary';
 import type { PromptRecord } from '../../prompts/types';
+import { useNotices } from '../../store/notices';
 import { usePromptSets, type PromptSet } from '../../store/promptSets';
 import { clampSampleSize, MAX_SAMPLE_SIZE, useSettings } from '../../store/settings';
-import { PromptText } from './PromptSetDetails';
+import { PromptText } from './PromptText';
 
 /** The P prompts that will feed the generator, drawn with the set's seed; "Re-sample" draws again. */
 export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
@@ -20,8 +21,9 @@ export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
       <h3 id={headingId}>Prompts for the generator</h3>
       <p className="hint">
         {everyPrompt
-          ? `The set has ${records.length} prompts, no more than P = ${sampleSize}, so all of them are used.`
-          : `A random ${sampleSize} of the ${records.length.toLocaleString('en')} prompts (P = ${sampleSize}) condition the generator.`}
+          ? `All ${records.length} prompts are used: the set has no more than P = ${sampleSize}.`
+          : `A random ${sampleSize} of the ${records.length.toLocaleString('en')} prompts (P = ${sampleSize}) will condition the generator.`}{' '}
+        Generation itself is not available yet; this is the batch it will receive.
       </p>
       <div className="sample__controls">
         <SampleSizeField />
@@ -30,7 +32,11 @@ export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
           className="button"
           data-testid="resample"
           disabled={everyPrompt}
-          onClick={() => resample(promptSet.id)}
+          onClick={() => {
+            resample(promptSet.id);
+            const seed = usePromptSets.getState().sets.find((s) => s.id === promptSet.id)?.sampleSeed;
+            useNotices.getState().announce(`Drew a new sample of ${sampleSize} prompts (seed ${seed}).`);
+          }}
         >
           Re-sample
         </button>
