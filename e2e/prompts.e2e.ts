@@ -325,6 +325,14 @@ describe('Prompts screen', () => {
     await expect.poll(() => page.getByTestId('first-prompts').textContent()).toContain('Answer 1');
     expect(await shownPromptCount(page)).toBe('10');
     expect(await setItems(page).count()).toBe(1);
+
+    // After a reload the choice is kept, and the file (saved with the set) can be re-read again.
+    await page.waitForTimeout(300);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('first-prompts').textContent()).toContain('Answer 1');
+    await page.getByTestId('csv-prompt-column').selectOption({ index: 1 });
+    await page.getByTestId('csv-apply').click();
+    await expect.poll(() => page.getByTestId('first-prompts').textContent()).toContain('Question number 1, asked politely?');
   });
 
   it('reads 100k prompts in the worker with progress, and the page stays responsive', async () => {
