@@ -16,6 +16,7 @@ const SHAPES: [ActivationShape, number][] = [
   [{ batch: 2, n: 1, h: 9, w: 1 }, 1e-3],
   [{ batch: 2, n: 3, h: 5, w: 7 }, 1e-5],
   [{ batch: 1, n: 2, h: 17, w: 33 }, 1e-5], // plane 561: many values per invocation
+  [{ batch: 2, n: 35001, h: 1, w: 2 }, 1e-5], // 70002 planes: dispatch split over (x, y)
 ];
 
 describe('layerNorm kernel (f32)', () => {
@@ -27,8 +28,10 @@ describe('layerNorm kernel (f32)', () => {
   it.each(SHAPES)('matches the reference for %o eps=%f', async (shape, eps) => {
     const rand = seededRandom(elementCount(shape) * 31 + 7);
     const plane = shape.h * shape.w;
-    // Offset mean and spread so centring matters.
-    const x = randomArray(rand, elementCount(shape), 2, 0.5);
+    // Offset mean so centring matters, plus an alternating +-1 so no plane has a near-zero
+    // variance: there the f32 rounding of (x - mean) is amplified by 1/sqrt(var + eps) <= 316,
+    // an input conditioning effect any f32 implementation shares, not a kernel error.
+    const x = randomArray(rand, elementCount(shape), 1, 0.5).map((v, i) => v + (i % 2 ? 1 : -1));
     const gamma = randomArray(rand, plane, 1, 1);
     const beta = randomArray(rand, plane);
     const expected = layerNormReference(x, gamma, beta, shape, eps);

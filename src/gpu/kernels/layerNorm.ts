@@ -17,7 +17,8 @@ import {
 } from './common';
 
 const NAME = 'layerNorm';
-const WORKGROUP = 64;
+/** Invocations per plane; smaller planes get the next power of two (no idle tree levels). */
+const MAX_WORKGROUP = 64;
 
 export interface LayerNormArgs {
   shape: ActivationShape;
@@ -44,12 +45,13 @@ export function validateLayerNormInputs(
 export function createLayerNormProgram({ shape, precision = 'f32' }: LayerNormArgs): KernelProgram {
   validateLayerNormInputs(shape);
   const rows = shape.batch * shape.n;
+  const plane = shape.h * shape.w;
   return makeProgram(
     {
       label: NAME,
       source,
       defines: precisionDefines(precision),
-      constants: { PLANE: shape.h * shape.w, ROWS: rows, WG: WORKGROUP },
+      constants: { PLANE: plane, ROWS: rows, WG: Math.min(MAX_WORKGROUP, 2 ** Math.ceil(Math.log2(plane))) },
     },
     linearGrid(rows),
   );
