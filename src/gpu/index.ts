@@ -5,5 +5,6 @@ export * from './buffers';
 export * from './shaderSource';
 export * from './pipelineCache';
 export * from './shapes';
+export * from './timing';
 export * from './kernels';
 export * as reference from './reference';

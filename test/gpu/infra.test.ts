@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  createTensorBuffer,
+  uploadTensor,
   decodeTensor,
   encodeTensor,
   float16BitsToFloat32,
@@ -8,10 +10,11 @@ import {
 } from '../../src/gpu/buffers';
 import { acquireDevice } from '../../src/gpu/device';
 import { NoAdapterError, ShaderCompilationError, ShaderF16SupportError, WebGpuNotAvailableError } from '../../src/gpu/errors';
-import { linearGrid } from '../../src/gpu/kernels/common';
+import { linearGrid, recordSequence } from '../../src/gpu/kernels/common';
 import { createLayerNormProgram, prepareLayerNorm } from '../../src/gpu/kernels/layerNorm';
 import { PipelineCache } from '../../src/gpu/pipelineCache';
 import { preprocessWgsl } from '../../src/gpu/shaderSource';
+import { PassTimer } from '../../src/gpu/timing';
 import { getTestDevice, type TestGpu } from '../setup/webgpu';
 
 describe('preprocessWgsl', () => {
@@ -104,5 +107,29 @@ describe('pipeline cache and device features', () => {
     expect(() =>
       prepareLayerNorm(gpu, { shape: { batch: 1, n: 1, h: 2, w: 2 }, eps: 1e-5, precision: 'f16' }, { x: buffer, gamma: buffer, beta: buffer, y: buffer }),
     ).toThrow(ShaderF16SupportError);
+  });
+});
+
+describe('PassTimer', () => {
+  it('times a recorded sequence where timestamp-query is granted', async () => {
+    const gpu = await getTestDevice();
+    if (!gpu.timestampQuery) {
+      console.info('timestamp-query not granted on this adapter: PassTimer not exercised');
+      return;
+    }
+    const shape = { batch: 1, n: 4, h: 8, w: 8 };
+    const x = uploadTensor(gpu.device, new Float32Array(256).map((_, i) => Math.sin(i)));
+    const affine = uploadTensor(gpu.device, new Float32Array(64).fill(1));
+    const y = createTensorBuffer(gpu.device, 256);
+    const d = prepareLayerNorm(gpu, { shape, eps: 1e-5 }, { x, gamma: affine, beta: affine, y });
+    const timer = new PassTimer(gpu.device, 1);
+    const encoder = gpu.device.createCommandEncoder();
+    recordSequence(encoder, [d], 'timed', timer.timestampWrites(0));
+    timer.resolve(encoder);
+    gpu.device.queue.submit([encoder.finish()]);
+    const [ms] = await timer.read();
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(ms).toBeLessThan(10_000);
+    timer.destroy();
   });
 });

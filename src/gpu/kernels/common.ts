@@ -101,8 +101,9 @@ export function recordSequence(
   encoder: GPUCommandEncoder,
   dispatches: readonly PreparedDispatch[],
   label = 'kernels',
+  timestampWrites?: GPUComputePassTimestampWrites,
 ): void {
-  const pass = encoder.beginComputePass({ label });
+  const pass = encoder.beginComputePass({ label, ...(timestampWrites ? { timestampWrites } : {}) });
   for (const d of dispatches) recordDispatch(pass, d);
   pass.end();
 }
