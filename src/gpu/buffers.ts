@@ -1,3 +1,5 @@
+import { GpuReadbackError } from './errors';
+
 /** Buffer helpers. Tensors live in storage buffers as f32 or f16; host data is always Float32Array. */
 
 export type Precision = 'f32' | 'f16';
@@ -93,11 +95,14 @@ export async function readTensor(
   const encoder = device.createCommandEncoder({ label: 'readTensor' });
   encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const raw = staging.getMappedRange().slice(0);
-  staging.unmap();
-  staging.destroy();
-  return decodeTensor(raw, count, precision);
+  try {
+    await staging.mapAsync(GPUMapMode.READ);
+    return decodeTensor(staging.getMappedRange().slice(0), count, precision);
+  } catch (cause) {
+    throw new GpuReadbackError(cause);
+  } finally {
+    staging.destroy();
+  }
 }
 
 export function encodeTensor(data: Float32Array, precision: Precision): Uint8Array {
