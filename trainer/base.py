@@ -37,6 +37,7 @@ def add_args(p):
     p.add_argument("--time-limit", type=float, default=None,
                    help="seconds; training pauses with a checkpoint before this, re-run to continue")
     p.add_argument("--device", default=None)
+    p.add_argument("--note", default=None, help="free text stored in the report (provenance)")
 
 
 class Logger:
@@ -118,26 +119,28 @@ def run(args) -> int:
     mcfg = ModelConfig.from_dict({**cfg["model"], "vocab_size": tok.vocab_size})
     pcfg = cfg["pretrain"]
 
-    # 3. pretrain
+    # 3. pretrain (pretrain_eval.json is written once the schedule has finished)
     pre_ckpt = run_dir / "pretrain.pt"
     pre_eval_path = run_dir / "pretrain_eval.json"
     model = LlamaLM(mcfg)
     log(f"[base] model parameters: {model.num_params():,}")
-    t0 = time.time()
-    train_tokens = load_tokens(data_dir, "train")
     val_tokens = load_tokens(data_dir, "val")
-    batches = PackedBatches(train_tokens, pcfg["seq_len"], pcfg["batch_size"], cfg["seed"], device)
-    pre_state = train(model, batches, pcfg, pre_ckpt, device, deadline, log, tag="pretrain")
-    stage_time("pretrain", t0)
-    if not pre_state["done"]:
-        log("[base] paused during pretraining; re-run the same command to continue")
-        return 0
-    del batches
     pre_eval = _json(pre_eval_path)
     if pre_eval is None:
+        t0 = time.time()
+        batches = PackedBatches(load_tokens(data_dir, "train"), pcfg["seq_len"], pcfg["batch_size"],
+                                cfg["seed"], device)
+        pre_state = train(model, batches, pcfg, pre_ckpt, device, deadline, log, tag="pretrain")
+        stage_time("pretrain", t0)
+        if not pre_state["done"]:
+            log("[base] paused during pretraining; re-run the same command to continue")
+            return 0
+        del batches
         pre_eval = evaluate(model, val_tokens, pcfg["seq_len"], 32, device, pcfg["val_max_tokens"])
         _json(pre_eval_path, pre_eval)
         log(f"[base] held-out after pretraining: {pre_eval}")
+    else:
+        pre_state = load_checkpoint(pre_ckpt, model, None, "cpu")
 
     # 4. chat tuning
     ccfg = cfg["chat"]
@@ -147,6 +150,9 @@ def run(args) -> int:
         model = LlamaLM(mcfg)
         load_checkpoint(pre_ckpt, model, None, "cpu")
     ids_c, mask_c, chat_info = chat_data.build_stream(tok, args.datasets, ccfg, cfg["seed"], log)
+    if ccfg.get("replay_fraction"):
+        ids_c, mask_c, chat_info["replay"] = chat_data.add_replay(
+            ids_c, mask_c, data_dir, ccfg["replay_fraction"], ccfg["replay_shards"], log)
     meta["chat_data"] = chat_info
     cb = PackedBatches(ids_c, ccfg["seq_len"], ccfg["batch_size"], cfg["seed"] + 1, device,
                        loss_mask=mask_c)
@@ -240,6 +246,8 @@ def run(args) -> int:
         "tokenizer_fixture": fixture_info,
         "samples": samples,
     }
+    if args.note:
+        report["note"] = args.note
     _json(resolve(args.report), report)
     log(f"[base] report written: {args.report}")
     return 0

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from trainer.chat import DatasetError, build_stream, encode_example, read_task, render_prompt
+from trainer.chat import DatasetError, add_replay, build_stream, encode_example, read_task, render_prompt
 from trainer.tokenizer import CHAT_TEMPLATE, ByteTokenizer
 
 
@@ -55,3 +55,17 @@ def test_build_stream_only_listed_tasks(tmp_path):
 def test_missing_task_named(tmp_path):
     with pytest.raises(DatasetError, match="Nope.*train.jsonl"):
         read_task(tmp_path, "Nope")
+
+
+def test_replay_is_train_prefix_with_full_loss(tmp_path):
+    import numpy as np
+
+    np.arange(1000, dtype=np.uint16).tofile(tmp_path / "s.train.bin")
+    np.full(50, 7, dtype=np.uint16).tofile(tmp_path / "s.val.bin")
+    ids = np.arange(100)
+    mask = np.zeros(100, dtype=bool)
+    ids2, mask2, info = add_replay(ids, mask, tmp_path, 0.5, {"s": 1.0}, log=lambda m: None)
+    assert info["tokens"] == 100
+    assert ids2[100:].tolist() == list(range(100)) and mask2[100:].all() and not mask2[:100].any()
+    with pytest.raises(DatasetError, match="replay shard s"):
+        add_replay(np.arange(5000), np.zeros(5000, bool), tmp_path, 0.5, {"s": 1.0}, log=print)

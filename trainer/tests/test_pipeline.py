@@ -33,9 +33,11 @@ def _tiny_config(tmp_path, tasks):
         "pretrain": {"seq_len": 32, "batch_size": 4, "max_steps": 12, "warmup_steps": 2,
                      "compile": False, "log_every": 5, "val_max_tokens": 2000},
         "chat": {"tasks": tasks, "seq_len": 32, "batch_size": 4, "max_examples_per_task": 20,
-                 "max_example_tokens": 200, "compile": False, "log_every": 5},
+                 "max_example_tokens": 200, "compile": False, "log_every": 5,
+                 "replay_fraction": 0.5},
         "samples": {"max_new_tokens": 4},
     })
+    cfg["chat"]["replay_shards"] = {"a-000": 0.5, "b-000": 0.5}
     path = tmp_path / "cfg.json"
     path.write_text(json.dumps(cfg))
     return path
@@ -73,6 +75,8 @@ def test_pipeline_end_to_end(tiny_corpus, tmp_path, monkeypatch):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["pretrain"]["steps"] == 12
     assert report["chat"]["tasks"] == ["T1"]
+    replay = report["chat"]["data"]["replay"]
+    assert abs(replay["tokens"] - report["chat"]["data"]["tokens"]) <= 2  # half of the stream
     assert report["val_ppl"] > 1
     assert len(report["samples"]) >= 10
     assert {s["kind"] for s in report["samples"]} == {"plain", "chat"}
@@ -85,3 +89,11 @@ def test_pipeline_end_to_end(tiny_corpus, tmp_path, monkeypatch):
     assert all(str(v.dtype) == "torch.float16" for v in weights.values())
     model = load_exported(rel)
     assert model.num_params() == report["params"]
+
+    # a finished pretraining is not repeated: drop the chat stage and run again
+    (tmp_path / "run" / "chat.pt").unlink()
+    (tmp_path / "run" / "chat_eval.json").unlink()
+    assert base.run(_args(tmp_path, tiny_corpus, ds, cfg_path)) == 0
+    again = json.loads((tmp_path / "report.json").read_text())
+    assert again["pretrain"]["steps"] == 12 and again["val_after_pretrain"] == report["val_after_pretrain"]
+    assert again["chat"]["final_train_loss"] == report["chat"]["final_train_loss"]
