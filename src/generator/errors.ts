@@ -16,7 +16,8 @@ export type GeneratorErrorCode =
   | 'tensor-dtype'
   | 'base-model-mismatch'
   | 'webcrypto-unavailable'
-  | 'token-data';
+  | 'token-data'
+  | 'generator-run';
 
 /** Common base: `code` is stable and meant for program logic; `message` is meant for people. */
 export abstract class GeneratorError extends Error {
@@ -188,5 +189,15 @@ export class TokenDataError extends GeneratorError {
 
   constructor(readonly detail: string) {
     super(`Generated LoRA tokens cannot be turned into matrices: ${detail}. This is a bug; please report it.`);
+  }
+}
+
+/** The generator runtime was used in a way it cannot serve (wrong condition size, destroyed, ...). */
+export class GeneratorRunError extends GeneratorError {
+  override name = 'GeneratorRunError';
+  readonly code = 'generator-run' as const;
+
+  constructor(readonly detail: string) {
+    super(`The generator cannot run: ${detail}.`);
   }
 }
