@@ -146,7 +146,7 @@ def train(model, batches, tcfg: dict, ckpt_path, device="cpu", deadline: float |
                 log(f"[{tag}] calibrated: {per_step * 1000:.1f} ms/step,"
                     f" {tokens_per_step / per_step:,.0f} tok/s -> total_steps={state['total_steps']}")
         if state["step"] % tcfg.get("log_every", 50) == 0:
-            cur = float(loss)
+            cur = float(loss.detach())
             state["losses"].append([state["step"], round(cur, 4)])
             log(f"[{tag}] step {state['step']}/{state['total_steps']} loss {cur:.4f} lr {lr:.2e}"
                 f" epoch {batches.epochs_at(state['step']):.2f}"
