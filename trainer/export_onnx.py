@@ -55,11 +55,11 @@ MODULE_PARENT = {
 ALL_TARGETS = tuple(MODULE_PARENT)
 DEFAULT_RANK = 8
 
-# Operators the graph may contain: what onnxruntime-web's WebGPU execution provider implements
-# (its JSEP kernel table, read from onnxruntime-web 1.31.0-dev's ort.webgpu.mjs) plus the
-# shape/data-movement operators ORT handles in its core (Shape, Reshape, Unsqueeze, ...).
-# ``export()`` fails if torch emits anything else, so a torch upgrade cannot slip an unsupported
-# operator into the browser build unnoticed.
+# Operators the graph may contain: a subset of onnxruntime-web's WebGPU kernel table (read from the
+# JSEP table of onnxruntime-web 1.31.0-dev's ort.all.mjs; its native WebGPU EP runs the exported
+# graphs too, see test/onnx/export-parity-web.test.ts) plus the shape/data-movement operators ORT
+# handles in its core (Shape, Reshape, Unsqueeze, ...). ``export()`` fails if torch emits anything
+# else, so a torch upgrade cannot slip an unsupported operator into the browser build unnoticed.
 WEBGPU_OPS = frozenset({
     "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Cos", "Div", "Equal", "Expand",
     "Gather", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "MatMul", "Mul", "Neg", "Not",
@@ -96,8 +96,8 @@ def io_names(num_layers: int, targets=()) -> tuple[list[str], list[str]]:
     return inputs, outputs
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
+def _rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
+    # `half` is a Python int (head_dim // 2), so the slices are constants in the graph
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
@@ -148,10 +148,14 @@ class ExportDecoder(nn.Module):
         buf("rope_sin", emb.sin())
 
     # -- pieces ---------------------------------------------------------------------------------
+    def _cast(self, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        # only real conversions: a same-type .to() would still be traced as a Cast node
+        return x if x.dtype == dtype else x.to(dtype)
+
     def _rms(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        h = x.to(torch.float32)
+        h = self._cast(x, torch.float32)
         h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.cfg.rms_norm_eps)
-        return w * h.to(self.dtype)
+        return w * self._cast(h, self.dtype)
 
     def _linear(self, x, l: int, m: str, lora: dict, scale):
         y = torch.matmul(x, getattr(self, f"l{l}_{m}_wt"))
@@ -202,18 +206,18 @@ class ExportDecoder(nn.Module):
             q = self._linear(h, l, "q_proj", lora, scale).reshape(b, s, H, hd).transpose(1, 2)
             k = self._linear(h, l, "k_proj", lora, scale).reshape(b, s, KV, hd).transpose(1, 2)
             v = self._linear(h, l, "v_proj", lora, scale).reshape(b, s, KV, hd).transpose(1, 2)
-            q = q * cos + _rotate_half(q) * sin
-            k = k * cos + _rotate_half(k) * sin
+            q = q * cos + _rotate_half(q, hd // 2) * sin
+            k = k * cos + _rotate_half(k, hd // 2) * sin
             k = torch.cat([past[2 * l], k], dim=2)      # (b, KV, T, hd)
             v = torch.cat([past[2 * l + 1], v], dim=2)
             presents += [k, v]
             # Grouped-query attention without repeating K/V: the `rep` query heads that share a
             # KV head are stacked along the query axis. Heads h = g * rep + r (repeat_interleave).
             qg = (q * q_scale).reshape(b, KV, rep * s, hd)
-            att = torch.matmul(qg, k.transpose(2, 3)).to(torch.float32)  # (b, KV, rep*s, T)
+            att = self._cast(torch.matmul(qg, k.transpose(2, 3)), torch.float32)  # (b, KV, rep*s, T)
             att = att.reshape(b, KV, rep, s, total)
             att = torch.where(visible, att, torch.tensor(MASK_FILL, dtype=torch.float32))
-            att = torch.softmax(att, dim=-1).to(self.dtype).reshape(b, KV, rep * s, total)
+            att = self._cast(torch.softmax(att, dim=-1), self.dtype).reshape(b, KV, rep * s, total)
             y = torch.matmul(att, v).reshape(b, H, s, hd).transpose(1, 2).reshape(b, s, H * hd)
             x = x + self._linear(y, l, "o_proj", lora, scale)
             h = self._rms(x, getattr(self, f"l{l}_post_norm"))
@@ -222,7 +226,7 @@ class ExportDecoder(nn.Module):
             x = x + self._linear(g * torch.sigmoid(g) * u, l, "down_proj", lora, scale)
         x = self._rms(x, self.norm_w)
         head = self.embed_t if cfg.tie_word_embeddings else self.lm_head_t
-        logits = torch.matmul(x, head).to(torch.float32)
+        logits = self._cast(torch.matmul(x, head), torch.float32)
         return (logits, *presents)
 
     # -- example inputs -------------------------------------------------------------------------
