@@ -1,13 +1,15 @@
 // AxisConv (docs/hyperconv.md): a k x k, stride 1, "same" conv of one (N, H, W) tensor per batch
 // element in which one axis is the channel axis and the other two are the image (D1, D2).
-// The axis choice is pure index arithmetic: the host passes the element strides of channel, first
-// and second image axis for input (X*) and output (Y*), so no transpose is ever materialised.
+// The axis choice is pure index arithmetic: the host passes the element strides of channel, row
+// and run image axis for input (X*) and output (Y*), and the weight strides of the kernel offsets
+// along them (WI, WJ), so no transpose is ever materialised and the host may swap the two image
+// axes (the run goes along the longer one).
 //
-// Tiling: a workgroup computes a T1 x T2 patch of output pixels for OCT output channels
-// (each invocation one pixel, OCT accumulators). Input channels are consumed CC at a time: the
-// (T1 + K - 1) x (T2 + K - 1) input halo of CC channels and the matching OCT x CC x K x K weight
-// slice are staged in workgroup memory, so each input value is read from global memory once per
-// workgroup instead of K*K*OCT times.
+// Implicit GEMM, register tiled, for SwiftShader-like targets (invocations on CPU SIMD lanes, every
+// dynamically indexed load a per-lane gather): each invocation computes 4 output channels x RUN
+// consecutive pixels of one row, accumulating in registers; no workgroup memory and no barriers.
+// Per input channel and kernel row it loads RUN + K - 1 input values (a sliding window over the
+// row, so each is loaded once and used K times) and 4 K weights, for 4 * RUN * K multiply-adds.
 // #if F16
 enable f16;
 alias S = f16;
@@ -15,21 +17,21 @@ alias S = f16;
 alias S = f32;
 // #endif
 
-const OCT: u32 = 4u;              // output channels per invocation (accumulators are registers)
-
 override CIN: u32;
 override COUT: u32;
-override D1: u32;                 // first image axis length
-override D2: u32;                 // second image axis length
+override D1: u32;                 // row axis length
+override D2: u32;                 // run axis length (RUN consecutive outputs per invocation)
 override K: u32;                  // odd kernel size
 override XC: u32;  override X1: u32;  override X2: u32;  override XB: u32;   // input strides
 override YC: u32;  override Y1: u32;  override Y2: u32;  override YB: u32;   // output strides
-override T1: u32;                 // output tile rows (workgroup_size.y)
-override T2: u32;                 // output tile cols (workgroup_size.x)
-override CC: u32;                 // input channels per staged chunk
-override XS_LEN: u32;             // CC * (T1 + K - 1) * (T2 + K - 1), computed by the host
-override WS_LEN: u32;             // OCT * CC * K * K, computed by the host
-override CHANNEL_FASTEST: bool = false;   // load order: channel-major when XC == 1 (coalesced)
+override WI: u32;                 // weight stride of the kernel offset along the row axis
+override WJ: u32;                 // ... along the run axis
+override RUNS: u32;               // ceil(D2 / RUN)
+override OCB: u32;                // ceil(COUT / 4)
+override TOTAL: u32;              // BATCH * OCB * D1 * RUNS invocations
+override GROUPS_X: u32;           // workgroups along x of the dispatch
+
+const RUN: i32 = 8;
 
 @group(0) @binding(0) var<storage, read> x: array<S>;
 @group(0) @binding(1) var<storage, read> weight: array<S>;   // (COUT, CIN, K, K)
@@ -37,83 +39,102 @@ override CHANNEL_FASTEST: bool = false;   // load order: channel-major when XC =
 // #if BIAS
 @group(0) @binding(3) var<storage, read> bias: array<S>;     // (COUT)
 // #endif
+// #if RESIDUAL
+// #if BIAS
+@group(0) @binding(4) var<storage, read> res: array<S>;      // added to y (same shape): residual
+// #else
+@group(0) @binding(3) var<storage, read> res: array<S>;
+// #endif
+// #endif
 
-var<workgroup> xs: array<f32, XS_LEN>;   // [cc][a][b], a < T1 + K - 1, b < T2 + K - 1
-var<workgroup> ws: array<f32, WS_LEN>;   // [o][cc][i][j]
+// One input value of the current row; zero outside the image ("same" padding). The index is
+// clamped so the load is always in range and the select needs no branch.
+fn ld(row: u32, col: i32, row_ok: bool) -> f32 {
+  let v = f32(x[row + u32(clamp(col, 0, i32(D2) - 1)) * X2]);
+  return select(0.0, v, row_ok && col >= 0 && col < i32(D2));
+}
 
-@compute @workgroup_size(T2, T1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = (wg.y * GROUPS_X + wg.x) * 64u + lid;
+  if (t >= TOTAL) { return; }
+  // Neighbouring invocations take neighbouring runs of the same row and output channels, so the
+  // lanes of a SIMD group read the same weights.
+  let run = t % RUNS;
+  var r = t / RUNS;
+  let p1 = r % D1;
+  r = r / D1;
+  let ob = r % OCB;
+  let b = r / OCB;
+
   let pad = i32(K / 2u);
-  let h1 = T1 + K - 1u;
-  let h2 = T2 + K - 1u;
   let kk = K * K;
-  let wg_size = T1 * T2;
-  let oc_blocks = (COUT + OCT - 1u) / OCT;
-  let b = wg.z / oc_blocks;
-  let oc0 = (wg.z % oc_blocks) * OCT;
-  let origin1 = wg.y * T1;
-  let origin2 = wg.x * T2;
-  let x_base = b * XB;
+  let oc0 = ob * 4u;
+  let wso = CIN * kk;
+  let w0 = min(oc0, COUT - 1u) * wso;
+  let w1 = min(oc0 + 1u, COUT - 1u) * wso;
+  let w2 = min(oc0 + 2u, COUT - 1u) * wso;
+  let w3 = min(oc0 + 3u, COUT - 1u) * wso;
+  let col0 = i32(run) * RUN - pad;
 
-  var acc: array<f32, OCT>;
-  for (var o = 0u; o < OCT; o++) { acc[o] = 0.0; }
+  // a<p>: the 4 output channels of pixel p of the run.
+  var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
 
-  for (var c0 = 0u; c0 < CIN; c0 += CC) {
-    // Stage the input halo of channels c0 .. c0 + CC (zero outside the image: "same" padding).
-    for (var idx = lid; idx < CC * h1 * h2; idx += wg_size) {
-      var cc: u32; var a: u32; var bb: u32;
-      if (CHANNEL_FASTEST) {
-        cc = idx % CC; let r = idx / CC; a = r / h2; bb = r % h2;
-      } else {
-        cc = idx / (h1 * h2); let r = idx % (h1 * h2); a = r / h2; bb = r % h2;
-      }
-      let c = c0 + cc;
-      let p1 = i32(origin1 + a) - pad;
-      let p2 = i32(origin2 + bb) - pad;
-      var v = 0.0;
-      if (c < CIN && p1 >= 0 && p1 < i32(D1) && p2 >= 0 && p2 < i32(D2)) {
-        v = f32(x[x_base + c * XC + u32(p1) * X1 + u32(p2) * X2]);
-      }
-      xs[(cc * h1 + a) * h2 + bb] = v;
-    }
-    // Stage the weight slice [oc0 .. oc0 + OCT) x [c0 .. c0 + CC) x K x K (zero past the ends).
-    for (var idx = lid; idx < OCT * CC * kk; idx += wg_size) {
-      let o = idx / (CC * kk);
-      let r = idx % (CC * kk);
-      let cc = r / kk;
-      let ij = r % kk;
-      var v = 0.0;
-      if (oc0 + o < COUT && c0 + cc < CIN) { v = f32(weight[((oc0 + o) * CIN + c0 + cc) * kk + ij]); }
-      ws[idx] = v;
-    }
-    workgroupBarrier();
-
-    for (var cc = 0u; cc < CC; cc++) {
-      for (var i = 0u; i < K; i++) {
-        let row = (cc * h1 + lid3.y + i) * h2 + lid3.x;
-        for (var j = 0u; j < K; j++) {
-          let xv = xs[row + j];
-          let wi = (cc * K + i) * K + j;
-          for (var o = 0u; o < OCT; o++) { acc[o] += ws[o * CC * kk + wi] * xv; }
-        }
+  for (var c = 0u; c < CIN; c++) {
+    let xc = b * XB + c * XC;
+    let wc = c * kk;
+    for (var i = 0u; i < K; i++) {
+      let s1 = i32(p1 + i) - pad;
+      let row_ok = s1 >= 0 && s1 < i32(D1);
+      let row = xc + u32(clamp(s1, 0, i32(D1) - 1)) * X1;
+      var v0 = ld(row, col0, row_ok);
+      var v1 = ld(row, col0 + 1, row_ok);
+      var v2 = ld(row, col0 + 2, row_ok);
+      var v3 = ld(row, col0 + 3, row_ok);
+      var v4 = ld(row, col0 + 4, row_ok);
+      var v5 = ld(row, col0 + 5, row_ok);
+      var v6 = ld(row, col0 + 6, row_ok);
+      let wr = wc + i * WI;
+      for (var j = 0u; j < K; j++) {
+        let v7 = ld(row, col0 + 7 + i32(j), row_ok);
+        let wo = wr + j * WJ;
+        let wv = vec4<f32>(f32(weight[w0 + wo]), f32(weight[w1 + wo]), f32(weight[w2 + wo]), f32(weight[w3 + wo]));
+        a0 += wv * v0; a1 += wv * v1; a2 += wv * v2; a3 += wv * v3;
+        a4 += wv * v4; a5 += wv * v5; a6 += wv * v6; a7 += wv * v7;
+        v0 = v1; v1 = v2; v2 = v3; v3 = v4; v4 = v5; v5 = v6; v6 = v7;
       }
     }
-    workgroupBarrier();
   }
 
-  let p1 = origin1 + lid3.y;
-  let p2 = origin2 + lid3.x;
-  if (p1 >= D1 || p2 >= D2) { return; }
-  let y_base = b * YB + p1 * Y1 + p2 * Y2;
-  for (var o = 0u; o < OCT; o++) {
-    let oc = oc0 + o;
-    if (oc < COUT) {
-      var v = acc[o];
-      // #if BIAS
-      v += f32(bias[oc]);
+  var bv = vec4<f32>(0.0);
+  // #if BIAS
+  bv = vec4<f32>(f32(bias[min(oc0, COUT - 1u)]), f32(bias[min(oc0 + 1u, COUT - 1u)]),
+                 f32(bias[min(oc0 + 2u, COUT - 1u)]), f32(bias[min(oc0 + 3u, COUT - 1u)]));
+  // #endif
+  let ybase = b * YB + p1 * Y1;
+  let q0 = run * u32(RUN);
+  store(ybase, q0, oc0, a0 + bv);
+  store(ybase, q0 + 1u, oc0, a1 + bv);
+  store(ybase, q0 + 2u, oc0, a2 + bv);
+  store(ybase, q0 + 3u, oc0, a3 + bv);
+  store(ybase, q0 + 4u, oc0, a4 + bv);
+  store(ybase, q0 + 5u, oc0, a5 + bv);
+  store(ybase, q0 + 6u, oc0, a6 + bv);
+  store(ybase, q0 + 7u, oc0, a7 + bv);
+}
+
+fn store(ybase: u32, q: u32, oc0: u32, v: vec4<f32>) {
+  if (q >= D2) { return; }
+  let base = ybase + q * Y2;
+  for (var o = 0u; o < 4u; o++) {
+    if (oc0 + o < COUT) {
+      let idx = base + (oc0 + o) * YC;
+      var out = v[o];
+      // #if RESIDUAL
+      out += f32(res[idx]);
       // #endif
-      y[y_base + oc * YC] = S(v);
+      y[idx] = S(out);
     }
   }
 }

@@ -13,6 +13,7 @@ import {
 } from '../shapes';
 import {
   checkPrecision,
+  linearGrid,
   makeProgram,
   precisionDefines,
   prepareDispatch,
@@ -26,9 +27,9 @@ import {
 const NAME = 'axisConv';
 /** Output channels per invocation; must equal OCT in axis_conv.wgsl. */
 const OUT_CHANNELS_PER_THREAD = 4;
-const MAX_THREADS = 64;
-/** WebGPU's default maxComputeWorkgroupStorageSize. */
-const WORKGROUP_BYTES = 16384;
+/** Consecutive outputs per invocation along the run axis; must equal RUN in axis_conv.wgsl. */
+const RUN = 8;
+const WORKGROUP_SIZE = 64;
 
 export interface AxisConvArgs {
   /** Input shape (B, N, H, W). */
@@ -37,6 +38,8 @@ export interface AxisConvArgs {
   outChannels: number;
   k: number;
   hasBias: boolean;
+  /** Adds `residual` (same shape as y) in the epilogue: y = conv(x) + bias + residual. */
+  residual?: boolean;
   precision?: Precision;
 }
 
@@ -66,32 +69,38 @@ export function validateAxisConvInputs(
   }
 }
 
-function pow2AtLeast(n: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-}
-
 /** The tiling of one AxisConv configuration (exported for docs and tests). */
 export interface AxisConvTiling {
-  /** Output pixels per workgroup along the first and second image axes. */
-  t1: number;
-  t2: number;
-  /** Input channels staged per chunk. */
-  cc: number;
+  /** True when the run goes along the first image axis (the host swaps the two image axes). */
+  swapped: boolean;
+  /** Row axis and run axis lengths after the swap. */
+  rows: number;
+  runLength: number;
+  /** Consecutive outputs per invocation along the run axis (RUN in axis_conv.wgsl). */
+  run: number;
+  /** Output channels per invocation. */
+  outChannelsPerInvocation: number;
+  /** Workgroup memory used (none: the kernel tiles in registers). */
   workgroupBytes: number;
 }
 
-export function chooseAxisConvTiling(d1: number, d2: number, cin: number, k: number): AxisConvTiling {
-  // Up to 8 x 8 pixels; a short axis gives its threads to the other one.
-  let t2 = Math.min(8, pow2AtLeast(d2));
-  const t1 = Math.min(pow2AtLeast(d1), MAX_THREADS / t2);
-  t2 = Math.min(pow2AtLeast(d2), MAX_THREADS / t1);
-  const halo = (t1 + k - 1) * (t2 + k - 1);
-  for (const cc of [16, 8, 4, 2, 1]) {
-    if (cc > pow2AtLeast(cin) && cc > 1) continue;
-    const bytes = 4 * cc * (halo + OUT_CHANNELS_PER_THREAD * k * k);
-    if (bytes <= WORKGROUP_BYTES) return { t1, t2, cc, workgroupBytes: bytes };
-  }
-  throw new KernelInputError(NAME, `k=${k} is too large: one channel's tile does not fit ${WORKGROUP_BYTES} bytes of workgroup memory`);
+/**
+ * Each invocation computes 4 output channels x RUN consecutive pixels along one image axis (the
+ * run axis). The run goes along the image axis that wastes fewer invocations on padding (the
+ * longer one for short images), the second axis on ties.
+ */
+export function chooseAxisConvTiling(d1: number, d2: number, _cin: number, k: number): AxisConvTiling {
+  if (!Number.isInteger(k) || k < 1) throw new KernelInputError(NAME, `k must be a positive integer, got ${k}`);
+  const padded = (run: number, other: number) => Math.ceil(run / RUN) * RUN * other;
+  const swapped = padded(d1, d2) < padded(d2, d1);
+  return {
+    swapped,
+    rows: swapped ? d2 : d1,
+    runLength: swapped ? d1 : d2,
+    run: RUN,
+    outChannelsPerInvocation: OUT_CHANNELS_PER_THREAD,
+    workgroupBytes: 0,
+  };
 }
 
 export function createAxisConvProgram(args: AxisConvArgs): KernelProgram {
@@ -105,35 +114,40 @@ export function createAxisConvProgram(args: AxisConvArgs): KernelProgram {
   const d2 = channelCount(shape, second);
   const cin = channelCount(shape, axis);
   const tiling = chooseAxisConvTiling(d1, d2, cin, k);
+  const [rowAxis, runAxis] = tiling.swapped ? [second, first] : [first, second];
+  const runs = Math.ceil(tiling.runLength / RUN);
   const ocBlocks = Math.ceil(outChannels / OUT_CHANNELS_PER_THREAD);
+  const total = shape.batch * ocBlocks * tiling.rows * runs;
+  const grid = linearGrid(Math.ceil(total / WORKGROUP_SIZE));
   return makeProgram(
     {
       label: NAME,
       source,
-      defines: { ...precisionDefines(precision), BIAS: args.hasBias },
+      defines: { ...precisionDefines(precision), BIAS: args.hasBias, RESIDUAL: args.residual === true },
       constants: {
         CIN: cin,
         COUT: outChannels,
-        D1: d1,
-        D2: d2,
+        D1: tiling.rows,
+        D2: tiling.runLength,
         K: k,
         XC: xs[axis],
-        X1: xs[first],
-        X2: xs[second],
+        X1: xs[rowAxis],
+        X2: xs[runAxis],
         XB: xs.B,
         YC: ys[axis],
-        Y1: ys[first],
-        Y2: ys[second],
+        Y1: ys[rowAxis],
+        Y2: ys[runAxis],
         YB: ys.B,
-        T1: tiling.t1,
-        T2: tiling.t2,
-        CC: tiling.cc,
-        XS_LEN: tiling.cc * (tiling.t1 + k - 1) * (tiling.t2 + k - 1),
-        WS_LEN: OUT_CHANNELS_PER_THREAD * tiling.cc * k * k,
-        CHANNEL_FASTEST: xs[axis] === 1 ? 1 : 0,
+        // weight[o, c, i, j]: i indexes the first image axis, j the second.
+        WI: tiling.swapped ? 1 : k,
+        WJ: tiling.swapped ? k : 1,
+        RUNS: runs,
+        OCB: ocBlocks,
+        TOTAL: total,
+        GROUPS_X: grid[0],
       },
     },
-    [Math.ceil(d2 / tiling.t2), Math.ceil(d1 / tiling.t1), ocBlocks * shape.batch],
+    grid,
   );
 }
 
@@ -142,7 +156,9 @@ export interface AxisConvBuffers {
   weight: TensorBinding;
   /** Required when args.hasBias. */
   bias?: TensorBinding;
-  /** Output (B, N, H, W) with the channel axis resized; must not alias x. */
+  /** Required when args.residual: a tensor of y's shape added to the output. */
+  residual?: TensorBinding;
+  /** Output (B, N, H, W) with the channel axis resized; must not alias x (or residual). */
   y: TensorBinding;
 }
 
@@ -153,6 +169,10 @@ export function prepareAxisConv(ctx: KernelContext, args: AxisConvArgs, buffers:
   if (args.hasBias) {
     if (!buffers.bias) throw new KernelInputError(NAME, 'hasBias is true but no bias buffer was given');
     bindings.push(buffers.bias);
+  }
+  if (args.residual) {
+    if (!buffers.residual) throw new KernelInputError(NAME, 'residual is true but no residual buffer was given');
+    bindings.push(buffers.residual);
   }
   return prepareDispatch(ctx, program, bindings);
 }
