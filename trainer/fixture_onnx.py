@@ -16,7 +16,8 @@ Writes into ``--out``:
   format and names, rank 8, every target module, fp32, B non-zero so that it changes the logits);
 - ``expected.safetensors``: float32 logits of ``trainer.model.LlamaLM`` (the colleague's forward,
   no KV cache), one tensor per case, only at real (non-padding) positions;
-- ``cases.json``: the inputs of every case and where each expected tensor comes from.
+- ``cases.json``: the inputs of every case and where each expected tensor comes from, and the base
+  model's greedy continuation (8 tokens) of each prompt.
 
 Cases (``{variant}`` is ``base`` or ``lora``): a batch of 2 prompts of different lengths, left-padded,
 prefilled in one step (``{variant}.prefill``, logits (2, seq, vocab)); then one cached decode step
@@ -45,6 +46,7 @@ TINY_CONFIG = ModelConfig(vocab_size=512, hidden_size=64, intermediate_size=192,
 LORA_RANK = 8
 LORA_ALPHA = 16
 SEED = 20261123
+GREEDY_TOKENS = 8
 PEFT_PREFIX = "base_model.model.model.layers"
 
 
@@ -188,6 +190,9 @@ def write_fixture(model_dir, out_dir, lora_dir=None) -> dict:
         expected[f"{variant}.prefill"] = prefill
         expected[f"{variant}.decode"] = decode
     save_file(expected, out / "expected.safetensors", metadata={"format": "pt"})
+    # greedy continuations of each prompt by the base model (no cache): what transformers.js's
+    # generate() on model.onnx must reproduce
+    greedy = [base.generate_greedy(p, GREEDY_TOKENS) for p in cases["prompts"]]
     delta = (expected["lora.prefill"] - expected["base.prefill"]).abs().max().item()
     meta = {
         "format": "dragdrop-lora/onnx-parity-fixture",
@@ -204,6 +209,7 @@ def write_fixture(model_dir, out_dir, lora_dir=None) -> dict:
         "num_key_value_heads": cfg.num_key_value_heads,
         "head_dim": cfg.head_dim,
         "cases": cases,
+        "greedy": {"max_new_tokens": GREEDY_TOKENS, "tokens": greedy},
         "expected": {k: {"file": "expected.safetensors", "tensor": k, "shape": list(v.shape)}
                      for k, v in expected.items()},
         "notes": "expected logits are zero at padding positions; compare where attention_mask is 1. "

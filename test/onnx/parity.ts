@@ -51,6 +51,8 @@ export interface ParityFixture {
   num_key_value_heads: number;
   head_dim: number;
   cases: { prompts: number[][]; prefill: StepInputs; decode: StepInputs };
+  /** The base model's greedy continuation of each prompt (trainer.model.LlamaLM.generate_greedy). */
+  greedy: { max_new_tokens: number; tokens: number[][] };
 }
 
 export interface ValueInfo {
@@ -100,9 +102,8 @@ export function loadFixture(): Loaded {
   return { fx, expected, lora };
 }
 
-/** Runs trainer.export_onnx on the fixture's model into a new temporary directory. */
-export function exportToTemp(fx: ParityFixture, fp16: boolean): { outDir: string; sidecar: ExportSidecar } {
-  const outDir = mkdtempSync(join(tmpdir(), 'onnx-export-'));
+/** Runs trainer.export_onnx on the fixture's model into `outDir` (default: a new temporary directory). */
+export function exportToTemp(fx: ParityFixture, fp16: boolean, outDir = mkdtempSync(join(tmpdir(), 'onnx-export-'))): { outDir: string; sidecar: ExportSidecar } {
   const args = ['-m', 'trainer.export_onnx', '--model', resolve(FIXTURE, fx.model_dir), '--out', outDir,
     '--lora-targets', fx.lora_targets.join(','), '--lora-rank', String(fx.lora_rank)];
   if (fp16) args.push('--fp16');
