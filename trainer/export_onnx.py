@@ -511,7 +511,13 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
     cfg = lm.cfg
     hf_cfg = json.loads((model_dir / "config.json").read_text())
     L = cfg.num_hidden_layers
+    unknown = sorted(set(lora_targets) - set(ALL_TARGETS))
+    if unknown:
+        raise ValueError(f"unknown LoRA target modules {unknown}; known: {list(ALL_TARGETS)}")
     targets = [m for m in ALL_TARGETS if m in set(lora_targets)]
+    # no stale variant from an earlier run beside this run's files
+    for stale in ("model", "model_lora", "model_fp16", "model_lora_fp16"):
+        (out / f"{stale}.onnx").unlink(missing_ok=True)
 
     variants = [("model", (), torch.float32)]
     if targets:
@@ -604,7 +610,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     targets = [] if args.lora_targets.strip().lower() in ("", "none") else \
         [m.strip() for m in args.lora_targets.split(",") if m.strip()]
-    sidecar = export(args.model, args.out, targets, args.lora_rank, args.fp16, args.opset)
+    try:
+        sidecar = export(args.model, args.out, targets, args.lora_rank, args.fp16, args.opset)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"export_onnx: {e}", file=sys.stderr)
+        return 2
     print(f"wrote {len(sidecar['files'])} ONNX files + export.json to {args.out} "
           f"in {sidecar['seconds']:.1f} s")
     return 0
