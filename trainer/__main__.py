@@ -10,6 +10,10 @@ COMMANDS = {
     "base": ("trainer.base", "train tokenizer + base LM + chat tuning, export models/base, report"),
     "tokenizer-fixture": ("trainer.fixture_tokenizer",
                           "write test/fixtures/tokenizer/cases.json from a released tokenizer"),
+    "zoo-and-generator": ("trainer.zoo_pipeline",
+                          "LoRA zoo, conditions, generators, zero-shot evaluation, overhead, release, reports"),
+    "conditions-fixture": ("trainer.conditions_fixture",
+                           "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
 }
 
 
