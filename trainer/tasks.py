@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 CHOICE_KINDS = ("mcq", "yesno", "classification")
 ACCURACY_KINDS = CHOICE_KINDS + ("math",)
 
-_OPTION_RE = re.compile(r"^([A-J]):\s", re.M)
+_OPTION_RE = re.compile(r"(?<![A-Za-z0-9])([A-J]):\s")  # "A: x" lines, or inline "choices: A: x, B: y"
 _BRACKET_RE = re.compile(r"\[([^\[\]\n]{1,40})\]")
 _NUM_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
@@ -40,10 +40,7 @@ class Task:
         """The answer strings among which log-likelihood scoring chooses (empty: not a choice task)."""
         if self.kind == "mcq":
             letters = _OPTION_RE.findall(row["prompt"])
-            seen = []
-            for x in letters:
-                if x not in seen:
-                    seen.append(x)
+            seen = sorted(set(letters))
             return [f"[{x}]" for x in seen]
         if self.kind == "yesno":
             return ["[True]", "[False]"]
