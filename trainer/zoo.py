@@ -92,7 +92,13 @@ def train_group(model, tok, tasks: Dict[str, Task], jobs: List[dict], zcfg: dict
     pools = [encode_train(tok, tasks[j["task"]], zcfg.get("max_train_examples"), int(zcfg["max_len"]),
                           f"zoo-{j['task']}") for j in jobs]
     rngs = [random.Random(f"zoo-{j['task']}-{j['seed']}") for j in jobs]
-    seeds = [hash_seed(j["task"], j["seed"]) for j in jobs]
+    # one shared A init for the whole zoo (B = 0): the job seed only changes the data order. With a
+    # per-job init, A is seed noise the prompts cannot predict, the MSE-optimal generator output is
+    # its mean (about 0) and the generated delta B @ A collapses (seen in the first GPU smoke run).
+    if zcfg.get("shared_init", True):
+        seeds = [int(zcfg.get("init_seed", 0))] * len(jobs)
+    else:
+        seeds = [hash_seed(j["task"], j["seed"]) for j in jobs]
     lora = LoraStack.init(model, len(jobs), int(zcfg["rank"]), float(zcfg["alpha"]), zcfg["targets"], seeds, device)
     opt = torch.optim.AdamW(lora.parameters(), lr=float(zcfg["lr"]), betas=(0.9, 0.999),
                             weight_decay=float(zcfg.get("weight_decay", 0.0)))

@@ -54,7 +54,7 @@ def write_configs(tmp):
     gen = {"prompt_count": 2, "condition": {"layer": -1, "max_tokens": 8, "pooling": "none", "template": "plain", "pool_size": 6},
            "token": {"height": 4, "width": 16},
            "decoder": {"features": [[2, 8, 32], [4, 4, 16], [0, 4, 16]], "kernel_sizes": [1, 1]},
-           "normalization": "per_matrix", "steps": 40, "release_steps": 40, "batch_size": 4, "lr": 0.01,
+           "normalization": "per_position", "steps": 40, "release_steps": 40, "batch_size": 4, "lr": 0.01,
            "warmup_steps": 5, "grad_clip": 1.0, "cond_noise": 0.05, "token_noise": 0.05, "log_every": 100}
     (tmp / "gen.json").write_text(json.dumps(gen))
     cfg = {"run_dir": str(tmp / "run"), "model_dir": str(tmp / "model"), "base_id": "toy", "tokenizer": "byte",
