@@ -76,6 +76,9 @@ async function probeWebGpu(): Promise<GpuProbe> {
   }
 }
 
+/** SwiftShader runs the real model's WebGPU cases in 40-90 s each; leave room on a busy CI machine. */
+const SLOW_TEST_MS = 600_000;
+
 const pyReason = pythonUnavailable();
 const probe = pyReason === undefined ? await probeWebGpu() : { f16: false, reason: pyReason };
 const gpuReason = pyReason ?? probe.reason;
@@ -193,13 +196,13 @@ describe.skipIf(pyReason !== undefined)(
       const withLora = runnerOf(await open('model_lora.onnx', 'wasm'));
       await check('wasm model_lora.onnx lora', withLora, 'float32', 'lora', loraSpecs(fx, lora, 'float32', fx.lora_scale));
       await check('wasm model_lora.onnx base (lora_scale 0)', withLora, 'float32', 'base', loraSpecs(fx, lora, 'float32', 0));
-    });
+    }, SLOW_TEST_MS);
 
     describe.skipIf(gpuReason !== undefined)(`WebGPU EP${gpuReason ? ` (skipped: ${gpuReason})` : ''}`, () => {
       it('model.onnx matches PyTorch (fp32), KV cache kept on the GPU between steps', async () => {
         const s = await open('model.onnx', 'webgpu', true);
         await check('webgpu model.onnx base', runnerOf(s), 'float32', 'base', {});
-      });
+      }, SLOW_TEST_MS);
 
       it('model_lora.onnx with LoRA weights in GPU buffers (fromGpuBuffer) matches PyTorch; scale 0 is the base', async () => {
         const device = probe.device;
@@ -212,13 +215,13 @@ describe.skipIf(pyReason !== undefined)(
         const step = { ...stepSpecs(prefill), ...emptyPastSpecs(fx, 'float32', prefill.input_ids.length) };
         const adapted = logitsOf(await runnerOf(s, gpuLora(device, fx.lora_scale))(step, {})).data;
         expect(relativeError(adapted, expected.float32('lora.prefill'), prefill.attention_mask, fx.vocab_size)).toBeLessThan(FP32_TOLERANCE);
-      });
+      }, SLOW_TEST_MS);
 
       it.skipIf(!probe.f16)(`fp16 files match PyTorch within the fp16 tolerance${probe.f16 ? '' : ' (skipped: adapter has no shader-f16)'}`, async () => {
         await check('webgpu model_fp16.onnx base', runnerOf(await open('model_fp16.onnx', 'webgpu')), 'float16', 'base', {});
         await check('webgpu model_lora_fp16.onnx lora', runnerOf(await open('model_lora_fp16.onnx', 'webgpu')), 'float16', 'lora',
           loraSpecs(fx, lora, 'float16', fx.lora_scale));
-      });
+      }, SLOW_TEST_MS);
     });
   },
 );

@@ -49,7 +49,7 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     for (const dtype of ['fp32', 'fp16'] as const) {
-      it(`${dtype}: forward logits of each prompt match PyTorch and generate() continues greedily like it`, async () => {
+      it(`${dtype}: forward logits of each prompt match PyTorch and generate() continues greedily like it`, { timeout: 600_000 }, async () => {
         const model = await AutoModelForCausalLM.from_pretrained('tiny', { dtype, device: 'cpu' });
         try {
           const seq = fx.cases.prefill.input_ids[0]?.length ?? 0;
