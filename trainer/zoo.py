@@ -190,8 +190,11 @@ def load_task_stack(model, zoo_dir: Path, task: str, zcfg: dict, names=None) -> 
                                    model.cfg.num_hidden_layers, device)
 
 
-def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_dir: Path, log=print) -> dict:
-    """Each checkpoint on its own task's test subsample (``ecfg['zoo_test_size']`` items), plus base."""
+def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_dir: Path, log=print,
+              deadline: float = None) -> dict:
+    """Each checkpoint on its own task's test subsample (``ecfg['zoo_test_size']`` items), plus base.
+
+    Resumable per task; stops before a task once ``time.time()`` passes ``deadline``."""
     path = zoo_dir / "scores.json"
     scores = json.loads(path.read_text()) if path.exists() else {}
     n = ecfg.get("zoo_test_size")
@@ -199,6 +202,9 @@ def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_di
     for name in sorted(tasks):
         if name in scores:
             continue
+        if deadline is not None and time.time() > deadline:
+            log(f"[zoo] scoring stopped at the time limit before {name}")
+            break
         task = tasks[name]
         rows = subsample(task.test, n, f"eval-{name}")
         names = checkpoints(zoo_dir, name)
@@ -212,6 +218,7 @@ def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_di
         log(f"[zoo] scored {name} ({len(names)} ckpts, {len(rows)} items): "
             + ", ".join(f"{m} {_mean(scores[name][m])}" for m in ("gen", "loglik", "nll") if m in scores[name])
             + f" | base " + ", ".join(f"{m} {v:.4f}" for m, v in scores[name]["base"].items()))
+    scores["_complete"] = all(n in scores for n in tasks)
     scores.setdefault("_seconds", 0)
     scores["_seconds"] = round(scores["_seconds"] + time.time() - t0, 2)
     path.write_text(json.dumps(scores, indent=1))

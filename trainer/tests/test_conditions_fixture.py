@@ -1,0 +1,36 @@
+"""The committed condition fixture matches trainer/conditions.py run on the committed base model
+(from the stored token ids: the tokenizer is not installed in CI)."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainer.conditions import FIXTURE_PROMPTS, condition_text, encode_ids
+from trainer.generator_train import sha256_file
+from trainer.model import LlamaLM, ModelConfig
+from trainer.safetensors_io import load_file
+
+ROOT = Path(__file__).resolve().parents[2]
+FIX = ROOT / "test" / "fixtures" / "conditions"
+BASE = ROOT / "models" / "base"
+
+
+@pytest.mark.skipif(not (FIX / "cases.json").is_file() or not (BASE / "model.safetensors").is_file(),
+                    reason="fixture or base model not present")
+def test_fixture_matches_trunk_hidden_states():
+    cases = json.loads((FIX / "cases.json").read_text(encoding="utf-8"))
+    if cases["weights_sha256"] != sha256_file(BASE / "model.safetensors"):
+        pytest.skip("models/base changed since the fixture was written: rerun `python -m trainer conditions-fixture`")
+    gen = json.loads((ROOT / "trainer" / "configs" / "generator.json").read_text())
+    ccfg = gen["condition"]
+    assert cases["encoder"] == {k: ccfg[k] for k in ("layer", "max_tokens", "pooling", "template")}
+    assert [c["prompt"] for c in cases["cases"]] == FIXTURE_PROMPTS
+    assert all(c["text"] == condition_text(c["prompt"], ccfg["template"]) for c in cases["cases"])
+    assert all(1 <= len(c["ids"]) <= ccfg["max_tokens"] for c in cases["cases"])
+    model = LlamaLM(ModelConfig.from_dict(json.loads((BASE / "config.json").read_text()))).eval()
+    model.load_hf_state_dict(load_file(str(BASE / "model.safetensors")))
+    got = encode_ids(model, [c["ids"] for c in cases["cases"]], ccfg)
+    want = load_file(str(FIX / "embeddings.safetensors"))["embeddings"]
+    assert got.shape == want.shape == (len(FIXTURE_PROMPTS), ccfg["max_tokens"], model.cfg.hidden_size)
+    assert torch.allclose(got, want, atol=2e-4, rtol=1e-4), float((got - want).abs().max())
