@@ -13,8 +13,9 @@ generation), otherwise it is inferred from the responses. Scoring rules (docs/zo
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
-import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,9 +103,16 @@ def answers_equal(kind: str, pred, gold) -> bool:
     return str(pred).strip().lower() == str(gold).strip().lower()
 
 
+def split_path(task_dir: Path, split: str) -> Path:
+    """``<split>.jsonl``, or the gzip-compressed ``<split>.jsonl.gz`` of a staged copy."""
+    p = Path(task_dir) / f"{split}.jsonl"
+    return p if p.is_file() or not (Path(task_dir) / f"{split}.jsonl.gz").is_file() else Path(task_dir) / f"{split}.jsonl.gz"
+
+
 def read_jsonl(path: Path) -> List[dict]:
     rows = []
-    with open(path, encoding="utf-8") as f:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -141,13 +149,13 @@ def infer_kind(train: List[dict]) -> str:
 
 def list_tasks(datasets_dir) -> List[str]:
     d = Path(datasets_dir)
-    return sorted(p.name for p in d.iterdir() if (p / "train.jsonl").is_file() and (p / "test.jsonl").is_file())
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and split_path(p, "train").is_file() and split_path(p, "test").is_file())
 
 
 def load_task(datasets_dir, name: str, kinds: Optional[Dict[str, str]] = None) -> Task:
     d = Path(datasets_dir) / name
-    train = read_jsonl(d / "train.jsonl")
-    test = read_jsonl(d / "test.jsonl")
+    train = read_jsonl(split_path(d, "train"))
+    test = read_jsonl(split_path(d, "test"))
     if not train or not test:
         raise ValueError(f"task {name}: empty train or test split in {d}")
     kinds = _manifest_kinds(datasets_dir) if kinds is None else kinds
@@ -164,10 +172,18 @@ def load_tasks(datasets_dir, names: Optional[List[str]] = None) -> Dict[str, Tas
     return {n: load_task(datasets_dir, n, kinds) for n in names}
 
 
+def _row_key(seed: str, row: dict) -> str:
+    h = hashlib.sha1()
+    h.update("\0".join((seed, row["system"], row["prompt"], row["response"])).encode("utf-8"))
+    return h.hexdigest()
+
+
 def subsample(rows: List[dict], n: Optional[int], seed: str) -> List[dict]:
-    """A fixed-seed sample of at most ``n`` rows (order of the sample is the shuffled order)."""
+    """The ``n`` rows with the smallest seeded hash of their content, in file order.
+
+    Selection by content, not position: a file that holds a superset of the selected rows (the
+    staged ``.zoo-data`` copy, see ``trainer/zoo_data.py``) yields exactly the same sample."""
     if n is None or n >= len(rows):
         return list(rows)
-    idx = list(range(len(rows)))
-    random.Random(seed).shuffle(idx)
-    return [rows[i] for i in sorted(idx[:n])]
+    keyed = sorted(range(len(rows)), key=lambda i: _row_key(seed, rows[i]))
+    return [rows[i] for i in sorted(keyed[: int(n)])]

@@ -118,3 +118,22 @@ def test_pipeline_end_to_end(tmp_path):
     assert main(common + fresh) == 0
     rep2 = json.loads((tmp_path / "reports" / "zero-shot.json").read_text())
     assert rep2["rows"] == rep["rows"] and rep2["rows_cross"] == rep["rows_cross"]
+
+
+def test_staged_data_gives_the_same_samples(tmp_path):
+    from trainer.config import load_config
+    from trainer.tasks import load_tasks, subsample
+    from trainer.zoo_data import stage
+
+    write_tasks(tmp_path / "data")
+    cfg = load_config(write_configs(tmp_path))
+    cfg["zoo"]["max_train_examples"] = 10
+    gcfg = load_config(tmp_path / "gen.json")
+    stage(cfg, gcfg, tmp_path / "data", tmp_path / "staged")
+    assert (tmp_path / "staged" / "ToyMCQ" / "train.jsonl.gz").is_file()
+    full, st = load_tasks(tmp_path / "data"), load_tasks(tmp_path / "staged")
+    for n in full:
+        assert st[n].kind == full[n].kind and len(st[n].train) < len(full[n].train)
+        for split, seed, k in (("train", f"zoo-{n}", 10), ("train", f"cond-train-{n}", 6), ("test", f"eval-{n}", 6),
+                               ("test", f"eval-{n}", 4), ("test", f"cond-test-{n}", 6)):
+            assert subsample(getattr(st[n], split), k, seed) == subsample(getattr(full[n], split), k, seed)
