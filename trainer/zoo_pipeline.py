@@ -34,11 +34,11 @@ import torch
 from .conditions import encode_prompts
 from .config import DEFAULT_DATASETS, REPO_ROOT, load_config, merge, resolve
 from .evaluate import evaluate_task
-from .generator_train import (build_manifest, decoder_config, generate_lora, sha256_file, train_generator,
+from .generator_train import (build_manifest, generate_lora, generate_tokens, sha256_file, train_generator,
                               validate_manifest)
 from .hyperconv import save_generator
 from .lora import LoraStack, layout_for, module_specs
-from .lora_tokens import tokenize
+from .lora_tokens import detokenize, masked_mse, normalize, tokenize
 from .model import LlamaLM, ModelConfig
 from .safetensors_io import load_file
 from .tasks import CHOICE_KINDS, load_tasks, subsample
@@ -299,12 +299,20 @@ def _run_unit(c, unit: dict) -> dict:
     p = int(c.gcfg["prompt_count"])
     draws = int(ev.get("generated_draws", 3))
     gens, mism = [], []
+    mask = c.layout.mask()
+    target = normalize(c.tokens[t].float(), mean, std, mask)  # the held-out task's own checkpoints
+    mse = {"generated": [], "mismatched": []}
     for _ in range(draws):
-        idx = torch.randperm(c.cond_test[t].shape[0], generator=g)[:p]
-        gens.append(generate_lora(model, c.cond_test[t][idx].float(), mean, std, c.layout))
-        m = unit["mismatch"]
-        idx = torch.randperm(c.cond_test[m].shape[0], generator=g)[:p]
-        mism.append(generate_lora(model, c.cond_test[m][idx].float(), mean, std, c.layout))
+        for name, src, out in (("generated", t, gens), ("mismatched", unit["mismatch"], mism)):
+            idx = torch.randperm(c.cond_test[src].shape[0], generator=g)[:p]
+            raw = generate_tokens(model, c.cond_test[src][idx].float(), mean, std).cpu()
+            out.append(detokenize(raw, c.layout))
+            pred = normalize(raw, mean, std, mask).unsqueeze(0)
+            mse[name].append(float(masked_mse(pred.expand_as(target), target, mask)))
+    # what the generator gets right about the held-out LoRA, in its own normalised units: the
+    # training-zoo mean (all zeros after normalisation) is the reference a useful generator beats
+    heldout_mse = {"generated": sum(mse["generated"]) / draws, "mismatched": sum(mse["mismatched"]) / draws,
+                   "zoo_mean": float(masked_mse(torch.zeros_like(target), target, mask))}
     # one checkpoint per training-pool task: its last checkpoint of the first seed
     pool = unit["pool"]
     pool_ads = [load_adapter(c.run_dir / "zoo", s, c.ckpt_names[s][len(c.ckpt_names[s]) // len(c.zcfg["seeds"]) - 1])
@@ -326,7 +334,7 @@ def _run_unit(c, unit: dict) -> dict:
            "training_pool": pool, "excluded_from_generator": unit["exclude"], "family": unit.get("family"),
            "generator": info, "zoo_build": getattr(c, "zoo_build", None), "seed": seed,
            "eval_seconds": round(eval_s, 2), "eval_items": len(rows) * (len(ads) + 1),
-           "samples_generated": res.get("samples", [])}
+           "samples_generated": res.get("samples", []), "heldout_token_mse": heldout_mse}
     for metric in ("gen", "loglik"):
         if metric not in res:
             continue
@@ -513,6 +521,15 @@ def _markdown(rep: dict) -> str:
                      f"Ratio {oh['ratio']}x (paper: {oh['paper_ratio']}x, different model, zoo and hardware).")
     else:
         lines.append("Not measured in this run.")
+    mses = [(u["task"] + ("" if u["kind"] == "loo" else f" ({u['family']})"), u.get("heldout_token_mse"))
+            for u in rep["units"].values() if u.get("heldout_token_mse")]
+    if mses:
+        lines += ["", "## Held-out LoRA tokens: masked MSE in the generator's normalised units", "",
+                  "Against the held-out task's own checkpoints; `zoo_mean` predicts the training zoo's mean (all "
+                  "zeros after normalisation), the bar a prompt-conditioned generator has to clear.", "",
+                  "| task | generated | mismatched | zoo_mean |", "|---|---:|---:|---:|"]
+        for name, m in mses:
+            lines.append(f"| {name} | {m['generated']:.4f} | {m['mismatched']:.4f} | {m['zoo_mean']:.4f} |")
     zs = rep.get("zoo_scores") or {}
     if zs:
         lines += ["", "## The zoo on its own tasks (mean over checkpoints; base model beside it)", "",
