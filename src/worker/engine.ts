@@ -1,0 +1,392 @@
+/**
+ * The model engine: everything the worker does with the base model, usable without a worker (the
+ * comlink surface in engineWorker.ts only forwards). One typed API for the UI:
+ *
+ * - `init`: device (WebGPU, else the honest WASM fallback with a notice), model + tokenizer with
+ *   byte progress, the ONNX session; a generator when one is configured;
+ * - `generate` / `generateIds`: streaming decoding with an adapter or the base model;
+ * - `cancel`: the running generation stops before its next step;
+ * - the adapter registry: `listAdapters`, `importAdapter` (PEFT zip), `exportAdapter` (PEFT zip),
+ *   `removeAdapter`;
+ * - `encodePrompts` / `generateAdapter`: need a configured generator; say so plainly otherwise.
+ */
+import {
+  AdapterRegistry, loraShapeOf, parsePeftAdapter, parsePeftZip, zipPeftAdapter,
+  type AdapterSummary, type LoraShape,
+} from '../model/adapters';
+import {
+  BadRequestError, BusyError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
+} from '../model/errors';
+import { decode, type CancelToken, type StopReason } from '../model/generate';
+import type { SamplingOptions } from '../model/sampling';
+import {
+  createModelSession, fetchBytes, fetchJson, type Backend, type ByteProgress, type ExportInfo, type ModelSession,
+} from '../model/session';
+import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+
+export type { AdapterSummary } from '../model/adapters';
+export type { ChatMessage } from '../model/tokenizer';
+export type { SamplingOptions } from '../model/sampling';
+export type { StopReason } from '../model/generate';
+export type { Backend, ByteProgress } from '../model/session';
+
+export interface EngineInitOptions {
+  /** URL of the folder that holds the model folder, e.g. `new URL('models/', location.href).href`. */
+  modelsUrl: string;
+  /** The model folder (default `base`): model_lora.onnx, export.json, tokenizer files. */
+  modelId?: string;
+  /** `auto` (default): WebGPU when the browser has it, else WASM. */
+  backend?: 'auto' | Backend;
+}
+
+export type InitStage = 'device' | 'model' | 'tokenizer' | 'session' | 'ready';
+
+export interface InitProgress {
+  stage: InitStage;
+  message: string;
+  /** Byte progress while files download. */
+  bytes?: ByteProgress;
+}
+
+export interface EngineInfo {
+  backend: Backend;
+  /** For people: why the page runs without WebGPU and what that means; null on WebGPU. */
+  notice: string | null;
+  /** The adapter / backend in words. */
+  device: string;
+  baseSha256: string;
+  vocabSize: number;
+  layers: number;
+  loraRank: number;
+  loraTargets: string[];
+  /** Token ids that end a generation by default (generation_config.json eos). */
+  stopIds: number[];
+  /** Whether `generateAdapter` can run. */
+  generator: 'ready' | 'not-configured';
+  modelBytes: number;
+  initMs: number;
+}
+
+export interface GenerateOptions {
+  /** An adapter id from the registry, or null for the base model. */
+  adapter: string | null;
+  sampling?: SamplingOptions;
+  maxTokens: number;
+  /** Stop strings; the generation also stops on the model's eos tokens unless `stopIds` is given. */
+  stop?: string[];
+  /** Token ids that stop the generation (default: the model's eos ids; [] for none). */
+  stopIds?: number[];
+  /** Wrap `text` in the chat template as one user message (default false: plain continuation). */
+  chat?: boolean;
+}
+
+export interface TokenEvent {
+  id: number;
+  index: number;
+  /** Text added by this token (may be empty while a multi-byte character is incomplete). */
+  text: string;
+}
+
+export interface GenerateResult {
+  ids: number[];
+  text: string;
+  stopReason: StopReason;
+  promptTokens: number;
+  /** Decode speed: tokens after the first over the time of their steps. */
+  tokensPerSecond: number;
+  prefillMs: number;
+  decodeMs: number;
+  decodeSteps: number;
+  adapter: string | null;
+  backend: Backend;
+  /** Where the KV cache lived ('gpu-buffer' on WebGPU). */
+  kvLocation: string;
+}
+
+interface GenerationConfig {
+  eos_token_id?: number | number[];
+}
+
+const NO_WEBGPU_NOTICE =
+  'WebGPU is not available in this browser, so the base model runs on the CPU (onnxruntime-web WebAssembly), ' +
+  'with adapters applied on the CPU too. Expect slower answers. Generating adapters from prompts needs WebGPU.';
+
+/** Requests a device with the adapter's larger buffer and workgroup limits (ORT's kernels use them). */
+async function requestDevice(): Promise<{ device: GPUDevice; description: string } | { reason: string }> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return { reason: 'navigator.gpu is missing' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { reason: `requestAdapter failed: ${describeError(e)}` };
+  }
+  if (!adapter) return { reason: 'no WebGPU adapter' };
+  const features: GPUFeatureName[] = [];
+  if (adapter.features.has('shader-f16')) features.push('shader-f16');
+  if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
+  const l = adapter.limits;
+  try {
+    const device = await adapter.requestDevice({
+      requiredFeatures: features,
+      requiredLimits: {
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxBufferSize: l.maxBufferSize,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      },
+    });
+    const info = adapter.info;
+    const description = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'WebGPU adapter';
+    return { device, description };
+  } catch (e) {
+    return { reason: `requestDevice failed: ${describeError(e)}` };
+  }
+}
+
+interface Loaded {
+  model: ModelSession;
+  tokenizer: Tokenizer;
+  registry: AdapterRegistry;
+  shape: LoraShape;
+  info: EngineInfo;
+}
+
+export class Engine {
+  private loaded?: Loaded;
+  private lost?: EngineDeviceLostError;
+  private current?: CancelToken;
+  private initializing = false;
+
+  /** Loads everything; a second call replaces the first (fresh device, session and registry). */
+  async init(options: EngineInitOptions, onProgress?: (p: InitProgress) => void): Promise<EngineInfo> {
+    if (this.initializing) throw new BusyError('Loading the model');
+    this.initializing = true;
+    const t0 = performance.now();
+    try {
+      await this.release();
+      const modelId = options.modelId ?? 'base';
+      const base = new URL(`${modelId}/`, options.modelsUrl).href;
+      const report = (stage: InitStage, message: string, bytes?: ByteProgress) => onProgress?.(bytes ? { stage, message, bytes } : { stage, message });
+
+      report('device', 'Looking for WebGPU');
+      let backend: Backend = 'wasm';
+      let device: GPUDevice | undefined;
+      let deviceDescription = 'CPU (WebAssembly)';
+      let notice: string | null = NO_WEBGPU_NOTICE;
+      if (options.backend !== 'wasm') {
+        const got = await requestDevice();
+        if ('device' in got) {
+          backend = 'webgpu';
+          device = got.device;
+          deviceDescription = got.description;
+          notice = null;
+          void got.device.lost.then((info) => {
+            if (this.loaded?.model.device === got.device || !this.loaded) {
+              this.lost = new EngineDeviceLostError(info.message || info.reason || 'unknown reason');
+            }
+          });
+        } else if (options.backend === 'webgpu') {
+          throw new SessionCreateErrorLike(got.reason);
+        } else {
+          notice = `${NO_WEBGPU_NOTICE} (${got.reason})`;
+        }
+      }
+      this.lost = undefined;
+
+      const info = await fetchJson<ExportInfo>(`${base}export.json`);
+      const generation = await fetchJson<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
+      report('model', 'Downloading the base model');
+      const bytes = await fetchBytes(`${base}model_lora.onnx`, (p) => report('model', 'Downloading the base model', p));
+      report('tokenizer', 'Loading the tokenizer');
+      const tokenizer = await loadTokenizer(options.modelsUrl, modelId, (p) => report('tokenizer', 'Loading the tokenizer', p));
+      report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
+      const model = await createModelSession(bytes, info, backend, device);
+      const shape = loraShapeOf(info);
+      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined);
+      const eos = generation.eos_token_id;
+      const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
+      const engineInfo: EngineInfo = {
+        backend, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
+        vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
+        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', modelBytes: bytes.byteLength,
+        initMs: 0,
+      };
+      this.loaded = { model, tokenizer, registry, shape, info: engineInfo };
+      engineInfo.initMs = performance.now() - t0;
+      report('ready', 'Ready');
+      return { ...engineInfo };
+    } finally {
+      this.initializing = false;
+    }
+  }
+
+  info(): EngineInfo {
+    return { ...this.ready().info };
+  }
+
+  private ready(): Loaded {
+    if (this.lost) throw this.lost;
+    if (!this.loaded) throw new NotInitializedError();
+    return this.loaded;
+  }
+
+  tokenize(text: string): number[] {
+    return this.ready().tokenizer.encode(text);
+  }
+
+  detokenize(ids: number[], skipSpecial = false): string {
+    return this.ready().tokenizer.decode(ids, skipSpecial);
+  }
+
+  chatIds(messages: ChatMessage[]): number[] {
+    return this.ready().tokenizer.encodeChat(messages);
+  }
+
+  /** Generates from text (or a chat turn with `chat: true`), streaming tokens through `onToken`. */
+  async generate(text: string, options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    const { tokenizer } = this.ready();
+    const ids = options.chat ? tokenizer.encodeChat([{ role: 'user', content: text }]) : tokenizer.encode(text);
+    return this.generateIds(ids, options, onToken);
+  }
+
+  /** Generates from prompt token ids (the fixtures' level). */
+  async generateIds(promptIds: number[], options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    const { model, tokenizer, registry, info } = this.ready();
+    if (this.current) throw new BusyError('A generation');
+    if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) throw new BadRequestError(`maxTokens must be a positive integer, got ${options.maxTokens}`);
+    if (promptIds.length === 0) throw new BadRequestError('The prompt is empty: there is nothing to continue.');
+    for (const id of promptIds) {
+      if (!Number.isInteger(id) || id < 0 || id >= info.vocabSize) throw new BadRequestError(`Token id ${id} is outside the vocabulary (0-${info.vocabSize - 1}).`);
+    }
+    const loraFeeds = registry.feeds(options.adapter);
+    const cancel: CancelToken = { cancelled: false };
+    this.current = cancel;
+    const stops = (options.stop ?? []).filter((s) => s.length > 0);
+    const ids: number[] = [];
+    let text = '';
+    let stopAt = -1;
+    try {
+      const result = await decode(model, promptIds, {
+        loraFeeds,
+        maxTokens: options.maxTokens,
+        stopIds: new Set(options.stopIds ?? info.stopIds),
+        ...(options.sampling ? { sampling: options.sampling } : {}),
+        cancel,
+        onToken: (id, index) => {
+          ids.push(id);
+          const full = tokenizer.decode(ids, true);
+          // hold back an incomplete UTF-8 sequence (decoded as U+FFFD at the end)
+          const stable = full.endsWith('\uFFFD') ? full.slice(0, full.lastIndexOf('\uFFFD')) : full;
+          let delta = stable.startsWith(text) ? stable.slice(text.length) : '';
+          if (stable.startsWith(text)) text = stable;
+          let stopped = false;
+          for (const s of stops) {
+            const at = text.indexOf(s);
+            if (at >= 0) {
+              stopAt = stopAt < 0 ? at : Math.min(stopAt, at);
+              stopped = true;
+            }
+          }
+          if (stopped) {
+            const before = text.length - delta.length;
+            delta = delta.slice(0, Math.max(0, stopAt - before));
+          }
+          onToken?.({ id, index, text: delta });
+          return stopped;
+        },
+      });
+      if (this.lost) throw this.lost;
+      const finalText = stopAt >= 0 ? tokenizer.decode(result.ids, true).slice(0, stopAt) : tokenizer.decode(result.ids, true);
+      const tokensPerSecond = result.decodeSteps > 0 ? result.decodeSteps / (result.decodeMs / 1000) : 0;
+      return {
+        ids: result.ids, text: finalText, stopReason: result.stopReason, promptTokens: result.promptTokens, tokensPerSecond,
+        prefillMs: result.prefillMs, decodeMs: result.decodeMs, decodeSteps: result.decodeSteps, adapter: options.adapter,
+        backend: model.backend, kvLocation: result.kvLocation,
+      };
+    } catch (e) {
+      if (this.lost) throw this.lost;
+      throw e;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** Stops the running generation before its next step; true when one was running. */
+  cancel(): boolean {
+    if (!this.current) return false;
+    this.current.cancelled = true;
+    return true;
+  }
+
+  listAdapters(): AdapterSummary[] {
+    return this.ready().registry.list();
+  }
+
+  /** Imports a PEFT adapter: a zip of adapter_config.json + adapter_model.safetensors. */
+  importAdapter(zip: Uint8Array, name: string): AdapterSummary {
+    const { registry, shape } = this.ready();
+    return registry.add(parsePeftZip(zip, shape, name));
+  }
+
+  /** Imports a PEFT adapter from its two files. */
+  importAdapterFiles(configJson: string, safetensors: Uint8Array, name: string): AdapterSummary {
+    const { registry, shape } = this.ready();
+    return registry.add(parsePeftAdapter(configJson, safetensors, shape, name));
+  }
+
+  /** The adapter as a PEFT zip (adapter_config.json + adapter_model.safetensors). */
+  exportAdapter(id: string): Uint8Array {
+    const { registry, shape } = this.ready();
+    return zipPeftAdapter(registry.get(id), shape);
+  }
+
+  removeAdapter(id: string): void {
+    this.ready().registry.remove(id);
+  }
+
+  /** Prompt conditions for the generator: needs a configured generator (and its encoder). */
+  encodePrompts(_prompts: string[]): never {
+    this.ready();
+    throw new GeneratorMissingError();
+  }
+
+  /** A LoRA generated from prompts: needs a configured generator. */
+  generateAdapter(_prompts: string[]): never {
+    this.ready();
+    throw new GeneratorMissingError();
+  }
+
+  /** Test hook: destroys the GPU device as a driver reset would lose it. */
+  debugLoseDevice(): boolean {
+    const device = this.loaded?.model.device;
+    if (!device) return false;
+    device.destroy();
+    return true;
+  }
+
+  get deviceLost(): boolean {
+    return this.lost !== undefined;
+  }
+
+  async release(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = undefined;
+    if (!loaded) return;
+    loaded.registry.dispose();
+    try {
+      await loaded.model.release();
+    } catch {
+      // a session on a lost device may fail to release; nothing else holds it
+    }
+    loaded.model.device?.destroy();
+  }
+}
+
+class SessionCreateErrorLike extends BadRequestError {
+  constructor(reason: string) {
+    super(`WebGPU was requested but is not available (${reason}). Use backend "auto" to fall back to the CPU.`);
+  }
+}

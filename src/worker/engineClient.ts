@@ -1,0 +1,129 @@
+/**
+ * Page side of the model engine worker: the one typed API the UI calls. Failures come back as
+ * {@link EngineError}s with the worker's code and message. Progress and tokens stream through
+ * `Comlink.proxy` callbacks.
+ *
+ * Device loss and crashes: when the GPU device was lost (or the worker died), the next `init`
+ * starts a fresh worker, so onnxruntime-web and the WGSL kernels start over on a new device; the
+ * adapter registry is per worker and starts empty again.
+ */
+import * as Comlink from 'comlink';
+import { EngineError } from '../model/errors';
+import type {
+  AdapterSummary, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+} from './engine';
+import type { EngineWorkerApi, Outcome } from './engineWorker';
+
+export type {
+  AdapterSummary, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+} from './engine';
+export { EngineError } from '../model/errors';
+
+export function createEngineWorker(): Worker {
+  return new Worker(new URL('./engineWorker.ts', import.meta.url), { type: 'module', name: 'model-engine' });
+}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new EngineError(outcome.error.code, outcome.error.message);
+}
+
+export class EngineClient {
+  private worker!: Worker;
+  private remote!: Comlink.Remote<EngineWorkerApi>;
+  private crashed = false;
+  private started = false;
+
+  constructor(private readonly createWorker: () => Worker = createEngineWorker) {
+    this.start();
+  }
+
+  private start(): void {
+    this.worker = this.createWorker();
+    this.remote = Comlink.wrap<EngineWorkerApi>(this.worker);
+    this.crashed = false;
+    this.started = false;
+    const current = this.worker;
+    current.addEventListener('error', (event) => {
+      event.preventDefault();
+      if (current === this.worker) this.crashed = true;
+    });
+  }
+
+  /** Ends the worker and starts a fresh one (pending calls never settle; used after a crash). */
+  restart(): void {
+    this.worker.terminate();
+    this.start();
+  }
+
+  async init(options: EngineInitOptions, onProgress?: (p: InitProgress) => void): Promise<EngineInfo> {
+    // A worker whose device was lost, that crashed, or that was initialised before starts over.
+    if (this.crashed || (this.started && (await this.remote.deviceLost()))) this.restart();
+    this.started = true;
+    return unwrap(await this.remote.init(options, onProgress ? Comlink.proxy(onProgress) : undefined));
+  }
+
+  async info(): Promise<EngineInfo> {
+    return unwrap(await this.remote.info());
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return unwrap(await this.remote.tokenize(text));
+  }
+
+  async detokenize(ids: number[], skipSpecial = false): Promise<string> {
+    return unwrap(await this.remote.detokenize(ids, skipSpecial));
+  }
+
+  async generate(text: string, options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    return unwrap(await this.remote.generate(text, options, onToken ? Comlink.proxy(onToken) : undefined));
+  }
+
+  async generateIds(ids: number[], options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    return unwrap(await this.remote.generateIds(ids, options, onToken ? Comlink.proxy(onToken) : undefined));
+  }
+
+  /** Stops the running generation before its next step. */
+  cancel(): Promise<boolean> {
+    return this.remote.cancel();
+  }
+
+  async listAdapters(): Promise<AdapterSummary[]> {
+    return unwrap(await this.remote.listAdapters());
+  }
+
+  /** Imports a PEFT adapter zip (adapter_config.json + adapter_model.safetensors). */
+  async importAdapter(zip: Uint8Array, name: string): Promise<AdapterSummary> {
+    return unwrap(await this.remote.importAdapter(zip, name));
+  }
+
+  async importAdapterFiles(configJson: string, safetensors: Uint8Array, name: string): Promise<AdapterSummary> {
+    return unwrap(await this.remote.importAdapterFiles(configJson, safetensors, name));
+  }
+
+  /** The adapter as a PEFT zip. */
+  async exportAdapter(id: string): Promise<Uint8Array> {
+    return unwrap(await this.remote.exportAdapter(id));
+  }
+
+  async removeAdapter(id: string): Promise<void> {
+    unwrap(await this.remote.removeAdapter(id));
+  }
+
+  async encodePrompts(prompts: string[]): Promise<never> {
+    return unwrap(await this.remote.encodePrompts(prompts));
+  }
+
+  async generateAdapter(prompts: string[]): Promise<never> {
+    return unwrap(await this.remote.generateAdapter(prompts));
+  }
+
+  /** Test hook: destroys the worker's GPU device. */
+  debugLoseDevice(): Promise<boolean> {
+    return this.remote.debugLoseDevice();
+  }
+
+  dispose(): void {
+    this.worker.terminate();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Worker surface of the model engine, kept thin: it forwards to {@link Engine} and turns every
+ * failure into plain data (comlink keeps only name and message of an Error), so the page gets the
+ * typed code back. Callbacks arrive as `Comlink.proxy` functions.
+ */
+import * as Comlink from 'comlink';
+import { toFailure, type EngineFailure } from '../model/errors';
+import {
+  Engine, type AdapterSummary, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
+  type InitProgress, type TokenEvent,
+} from './engine';
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: EngineFailure };
+
+async function wrap<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (e) {
+    return { ok: false, error: toFailure(e) };
+  }
+}
+
+const engine = new Engine();
+
+const api = {
+  init: (options: EngineInitOptions, onProgress?: (p: InitProgress) => void): Promise<Outcome<EngineInfo>> => wrap(() => engine.init(options, onProgress)),
+  info: (): Promise<Outcome<EngineInfo>> => wrap(() => engine.info()),
+  tokenize: (text: string): Promise<Outcome<number[]>> => wrap(() => engine.tokenize(text)),
+  detokenize: (ids: number[], skipSpecial?: boolean): Promise<Outcome<string>> => wrap(() => engine.detokenize(ids, skipSpecial)),
+  generate: (text: string, options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<Outcome<GenerateResult>> =>
+    wrap(() => engine.generate(text, options, onToken)),
+  generateIds: (ids: number[], options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<Outcome<GenerateResult>> =>
+    wrap(() => engine.generateIds(ids, options, onToken)),
+  cancel: (): boolean => engine.cancel(),
+  listAdapters: (): Promise<Outcome<AdapterSummary[]>> => wrap(() => engine.listAdapters()),
+  importAdapter: (zip: Uint8Array, name: string): Promise<Outcome<AdapterSummary>> => wrap(() => engine.importAdapter(zip, name)),
+  importAdapterFiles: (configJson: string, safetensors: Uint8Array, name: string): Promise<Outcome<AdapterSummary>> =>
+    wrap(() => engine.importAdapterFiles(configJson, safetensors, name)),
+  exportAdapter: async (id: string): Promise<Outcome<Uint8Array>> => {
+    const out = await wrap(() => engine.exportAdapter(id));
+    return out.ok ? Comlink.transfer(out, [out.value.buffer]) : out;
+  },
+  removeAdapter: (id: string): Promise<Outcome<void>> => wrap(() => engine.removeAdapter(id)),
+  encodePrompts: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.encodePrompts(prompts)),
+  generateAdapter: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.generateAdapter(prompts)),
+  debugLoseDevice: (): boolean => engine.debugLoseDevice(),
+  deviceLost: (): boolean => engine.deviceLost,
+};
+
+export type EngineWorkerApi = typeof api;
+
+Comlink.expose(api);
