@@ -30,11 +30,65 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+interface BenchRun {
+  variant: string;
+  /** tokens after the first / time of their steps */
+  decodeTokS: number;
+  /** all new tokens / (prefill + decode) */
+  wallTokS: number;
+  tokens: number;
+}
+
+/** transformers.js `generate` on the same base model (onnx/model.onnx), greedy, fixed length. */
+async function benchTransformers(ids: number[], tokens: number, runs: number, device: 'webgpu' | 'wasm'): Promise<BenchRun[] | Failure> {
+  return attempt(async () => {
+    const tjs = await import('@huggingface/transformers');
+    const { default: wasmUrl } = await import('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url');
+    tjs.env.allowRemoteModels = false;
+    tjs.env.allowLocalModels = true;
+    tjs.env.localModelPath = '/models/';
+    tjs.env.useBrowserCache = false;
+    const onnx = tjs.env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
+    if (onnx.wasm) {
+      onnx.wasm.wasmPaths = { wasm: new URL(wasmUrl, location.href).href };
+      onnx.wasm.numThreads = 1;
+    }
+    const model = await tjs.AutoModelForCausalLM.from_pretrained('base', { dtype: 'fp32', device });
+    const input = new tjs.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]);
+    const out: BenchRun[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const t0 = performance.now();
+      const result = (await model.generate({
+        input_ids: input, attention_mask: new tjs.Tensor('int64', BigInt64Array.from(ids, () => 1n), [1, ids.length]),
+        max_new_tokens: tokens, min_new_tokens: tokens, do_sample: false,
+      })) as { dims: number[] };
+      const ms = performance.now() - t0;
+      const produced = (result.dims[1] ?? ids.length) - ids.length;
+      if (i > 0) out.push({ variant: 'transformers.js', decodeTokS: NaN, wallTokS: produced / (ms / 1000), tokens: produced });
+    }
+    await model.dispose();
+    return out;
+  });
+}
+
 const api = {
+  benchTransformers,
+  /** Our engine: `runs` greedy generations per variant after one warm-up each, base and adapted interleaved. */
+  async benchEngine(ids: number[], tokens: number, runs: number, adapterId: string | null, label: string): Promise<BenchRun[] | Failure> {
+    return attempt(async () => {
+      const out: BenchRun[] = [];
+      for (let i = 0; i < runs + 1; i++) {
+        const r = await client.generateIds(ids, { adapter: adapterId, maxTokens: tokens, stopIds: [] });
+        const wall = r.ids.length / ((r.prefillMs + r.decodeMs) / 1000);
+        if (i > 0) out.push({ variant: label, decodeTokS: r.tokensPerSecond, wallTokS: wall, tokens: r.ids.length });
+      }
+      return out;
+    });
+  },
   client,
-  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto') {
+  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', modelFile: 'model_lora.onnx' | 'onnx/model.onnx' = 'model_lora.onnx') {
     const progress: { stage: string; loaded?: number; total?: number }[] = [];
-    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend }, (p) => {
+    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend, modelFile }, (p) => {
       progress.push({ stage: p.stage, ...(p.bytes ? { loaded: p.bytes.loaded, total: p.bytes.total } : {}) });
     }));
     if (!('failed' in info)) {

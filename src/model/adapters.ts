@@ -246,6 +246,8 @@ export class AdapterRegistry {
     readonly shape: LoraShape,
     /** Present on WebGPU: feeds are GPU buffers on this device. */
     private readonly device?: GPUDevice,
+    /** False for a graph without LoRA inputs (`model.onnx`): only the base model can run. */
+    private readonly graphHasLora = true,
   ) {}
 
   add(data: AdapterData): AdapterSummary {
@@ -292,6 +294,10 @@ export class AdapterRegistry {
 
   /** The LoRA inputs for `id`, or for the base model (lora_scale 0, zero A/B) when id is null. */
   feeds(id: string | null): Record<string, ort.Tensor> {
+    if (!this.graphHasLora) {
+      if (id !== null) throw new AdapterValidationError('the model was loaded without LoRA inputs (model.onnx); load model_lora.onnx to use adapters');
+      return {};
+    }
     if (id === null) {
       this.baseFeeds ??= this.buildFeeds({ matrices: new Map() }, 0, this.baseBuffers);
       return this.baseFeeds;

@@ -15,6 +15,7 @@ export type EngineErrorCode =
   | 'adapter-unknown'
   | 'generator-missing'
   | 'generator-invalid'
+  | 'encoder-missing'
   | 'bad-request'
   | 'internal';
 
@@ -97,6 +98,13 @@ export class GeneratorMissingError extends EngineError {
   constructor() {
     super('generator-missing', 'No parameter generator is configured for this page, so adapters cannot be generated from prompts yet. Import a PEFT adapter instead, or load the page with a generator.');
     this.name = 'GeneratorMissingError';
+  }
+}
+
+export class EncoderMissingError extends EngineError {
+  constructor() {
+    super('encoder-missing', 'Prompts cannot be encoded in the browser yet: the condition encoder (the base model\'s hidden states, trainer/conditions.py) has no browser export. Adapters can be generated from a precomputed condition, or imported.');
+    this.name = 'EncoderMissingError';
   }
 }
 

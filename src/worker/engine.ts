@@ -15,8 +15,9 @@ import {
   type AdapterSummary, type LoraShape,
 } from '../model/adapters';
 import {
-  BadRequestError, BusyError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
+  BadRequestError, BusyError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
+import { createGenerator, runGenerator, GeneratorLoadError, type GeneratorHandle } from '../model/generatedAdapter';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import {
@@ -37,6 +38,19 @@ export interface EngineInitOptions {
   modelId?: string;
   /** `auto` (default): WebGPU when the browser has it, else WASM. */
   backend?: 'auto' | Backend;
+  /**
+   * `model_lora.onnx` (default): one session for the base model and every adapter.
+   * `onnx/model.onnx`: the graph without LoRA inputs (base only; for the decode benchmark).
+   */
+  modelFile?: 'model_lora.onnx' | 'onnx/model.onnx';
+  /** A trained parameter generator (generator.json + generator.safetensors); none by default. */
+  generator?: { manifestUrl: string; weightsUrl: string } | null;
+}
+
+export interface GenerateAdapterStage {
+  stage: string;
+  ms: number;
+  layer: number | null;
 }
 
 export type InitStage = 'device' | 'model' | 'tokenizer' | 'session' | 'ready';
@@ -64,6 +78,7 @@ export interface EngineInfo {
   /** Whether `generateAdapter` can run. */
   generator: 'ready' | 'not-configured';
   modelBytes: number;
+  modelFile: string;
   initMs: number;
 }
 
@@ -147,6 +162,7 @@ async function requestDevice(): Promise<{ device: GPUDevice; description: string
 }
 
 interface Loaded {
+  generator?: GeneratorHandle;
   model: ModelSession;
   tokenizer: Tokenizer;
   registry: AdapterRegistry;
@@ -199,22 +215,32 @@ export class Engine {
       const info = await fetchJson<ExportInfo>(`${base}export.json`);
       const generation = await fetchJson<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
       report('model', 'Downloading the base model');
-      const bytes = await fetchBytes(`${base}model_lora.onnx`, (p) => report('model', 'Downloading the base model', p));
+      const modelFile = options.modelFile ?? 'model_lora.onnx';
+      const bytes = await fetchBytes(`${base}${modelFile}`, (p) => report('model', 'Downloading the base model', p));
       report('tokenizer', 'Loading the tokenizer');
       const tokenizer = await loadTokenizer(options.modelsUrl, modelId, (p) => report('tokenizer', 'Loading the tokenizer', p));
       report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
       const model = await createModelSession(bytes, info, backend, device);
       const shape = loraShapeOf(info);
-      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined);
+      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, modelFile === 'model_lora.onnx');
       const eos = generation.eos_token_id;
       const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
       const engineInfo: EngineInfo = {
         backend, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
         loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', modelBytes: bytes.byteLength,
-        initMs: 0,
+        modelFile, initMs: 0,
       };
-      this.loaded = { model, tokenizer, registry, shape, info: engineInfo };
+      let generator: GeneratorHandle | undefined;
+      if (options.generator) {
+        if (!device) throw new GeneratorLoadError('generating adapters needs WebGPU, which this browser does not offer');
+        report('session', 'Loading the parameter generator');
+        const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
+        const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
+        generator = createGenerator(device, manifest, weights, shape);
+        engineInfo.generator = 'ready';
+      }
+      this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -347,16 +373,26 @@ export class Engine {
     this.ready().registry.remove(id);
   }
 
-  /** Prompt conditions for the generator: needs a configured generator (and its encoder). */
+  /** Prompt conditions for the generator: needs a configured generator and the browser encoder. */
   encodePrompts(_prompts: string[]): never {
-    this.ready();
-    throw new GeneratorMissingError();
+    if (!this.ready().generator) throw new GeneratorMissingError();
+    throw new EncoderMissingError();
   }
 
-  /** A LoRA generated from prompts: needs a configured generator. */
-  generateAdapter(_prompts: string[]): never {
-    this.ready();
-    throw new GeneratorMissingError();
+  /** A LoRA generated from prompts: needs a configured generator and the browser encoder. */
+  generateAdapter(prompts: string[]): never {
+    return this.encodePrompts(prompts);
+  }
+
+  /**
+   * A LoRA generated from a condition (B = 1, the manifest's (P, L, C) as float32), registered as
+   * an adapter whose inputs stay on the GPU; stages stream back through `onStage`.
+   */
+  async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+    const { generator, model, registry, shape } = this.ready();
+    if (!generator || !model.device) throw new GeneratorMissingError();
+    const made = await runGenerator(model.device, generator, condition, shape, name, (t, layer) => onStage?.({ stage: t.stage, ms: t.ms, layer }));
+    return registry.addWithFeeds(made.data, made.feeds, made.buffers);
   }
 
   /** Test hook: destroys the GPU device as a driver reset would lose it. */
@@ -376,6 +412,7 @@ export class Engine {
     this.loaded = undefined;
     if (!loaded) return;
     loaded.registry.dispose();
+    loaded.generator?.runtime.destroy();
     try {
       await loaded.model.release();
     } catch {

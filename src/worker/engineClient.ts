@@ -10,12 +10,12 @@
 import * as Comlink from 'comlink';
 import { EngineError } from '../model/errors';
 import type {
-  AdapterSummary, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSummary, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
 
 export type {
-  AdapterSummary, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSummary, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 export { EngineError } from '../model/errors';
 
@@ -116,6 +116,11 @@ export class EngineClient {
 
   async generateAdapter(prompts: string[]): Promise<never> {
     return unwrap(await this.remote.generateAdapter(prompts));
+  }
+
+  /** Generates an adapter from a precomputed condition; stages stream through `onStage`. */
+  async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+    return unwrap(await this.remote.generateAdapterFromCondition(condition, name, onStage ? Comlink.proxy(onStage) : undefined));
   }
 
   /** Test hook: destroys the worker's GPU device. */

@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
-  Engine, type AdapterSummary, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
+  Engine, type AdapterSummary, type GenerateAdapterStage, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
 
@@ -43,6 +43,8 @@ const api = {
   removeAdapter: (id: string): Promise<Outcome<void>> => wrap(() => engine.removeAdapter(id)),
   encodePrompts: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.encodePrompts(prompts)),
   generateAdapter: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.generateAdapter(prompts)),
+  generateAdapterFromCondition: (condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<Outcome<AdapterSummary>> =>
+    wrap(() => engine.generateAdapterFromCondition(condition, name, onStage)),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),
   deviceLost: (): boolean => engine.deviceLost,
 };

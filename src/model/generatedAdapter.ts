@@ -1,0 +1,115 @@
+/**
+ * From the WGSL generator to the base model without a CPU round trip: the generator runtime leaves
+ * the LoRA packed in one GPU buffer (`loraBuffer(b)`, matrices at `loraMatrices()` offsets); ORT
+ * takes whole buffers as inputs, so each matrix is copied on the GPU (copyBufferToBuffer) into its
+ * own `lora.{l}.{m}.{A|B}` buffer and wrapped with `ort.Tensor.fromGpuBuffer`. The copies also keep
+ * the adapter alive after the generator's buffer is overwritten by the next generation.
+ *
+ * The CPU copy (for export) is read back separately; it is not on the path into the model.
+ */
+import { GeneratorRuntime, type StageTiming } from '../generator/runtime';
+import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
+import { type AdapterData, type LoraShape, peftName } from './adapters';
+import { AdapterValidationError, EngineError, describeError } from './errors';
+import { ort } from './session';
+
+export interface GeneratorHandle {
+  loaded: LoadedGenerator;
+  runtime: GeneratorRuntime;
+}
+
+export class GeneratorLoadError extends EngineError {
+  constructor(detail: string, cause?: unknown) {
+    super('generator-invalid', `The parameter generator cannot be used: ${detail}.`, { cause });
+    this.name = 'GeneratorLoadError';
+  }
+}
+
+/** Loads a generator for the loaded base (refusing one made for another base) onto `device`. */
+export function createGenerator(device: GPUDevice, manifest: string, weights: Uint8Array, shape: LoraShape): GeneratorHandle {
+  let loaded: LoadedGenerator;
+  try {
+    loaded = loadGenerator({ manifest, weights }, { weightsSha256: shape.baseSha256 });
+  } catch (e) {
+    throw new GeneratorLoadError(describeError(e), e);
+  }
+  const lora = loaded.manifest.lora;
+  if (lora.rank !== shape.rank) throw new GeneratorLoadError(`it makes rank-${lora.rank} LoRAs; the base model's graph takes rank ${shape.rank}`);
+  if (lora.num_layers !== shape.layers) throw new GeneratorLoadError(`it makes LoRAs for ${lora.num_layers} layers; the base model has ${shape.layers}`);
+  for (const m of lora.target_modules) {
+    const d = shape.dims[m];
+    const spec = lora.modules[m];
+    if (!d || !spec || spec.in !== d.in || spec.out !== d.out) {
+      throw new GeneratorLoadError(`its module ${m} (${spec?.in ?? '?'} -> ${spec?.out ?? '?'}) does not match the base model's LoRA inputs`);
+    }
+  }
+  const runtime = GeneratorRuntime.create({ device }, loaded, { batch: 1 });
+  return { loaded, runtime };
+}
+
+function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
+  return device.createBuffer({
+    size: Math.max(16, Math.ceil(bytes / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+}
+
+export interface GeneratedAdapter {
+  data: AdapterData;
+  feeds: Record<string, ort.Tensor>;
+  buffers: GPUBuffer[];
+  timings: StageTiming[];
+}
+
+/**
+ * Runs the generator on a condition (B = 1) and returns the adapter: feeds on the GPU (copied from
+ * the generator's packed buffer), plus its matrices read back for the registry's CPU copy.
+ */
+export async function runGenerator(
+  device: GPUDevice,
+  handle: GeneratorHandle,
+  condition: Float32Array,
+  shape: LoraShape,
+  name: string,
+  onStage?: (timing: StageTiming, layer: number | null) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<GeneratedAdapter> {
+  const { runtime, loaded } = handle;
+  runtime.writeCondition(condition);
+  const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l), signal);
+  const packed = runtime.loraBuffer(0);
+  const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
+  const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
+  const feeds: Record<string, ort.Tensor> = {};
+  const buffers: GPUBuffer[] = [];
+  for (let l = 0; l < shape.layers; l++) {
+    for (const m of shape.targets) {
+      const d = shape.dims[m];
+      if (!d) continue;
+      for (const ab of ['A', 'B'] as const) {
+        const dims = ab === 'A' ? [shape.rank, d.in] : [d.out, shape.rank];
+        const bytes = (dims[0] ?? 0) * (dims[1] ?? 0) * 4;
+        const buffer = storageBuffer(device, bytes);
+        buffers.push(buffer);
+        const src = where.get(peftName(l, m, ab));
+        // a module the generator does not target keeps zeros (fresh buffers are zero-filled)
+        if (src) encoder.copyBufferToBuffer(packed, src.offset * 4, buffer, 0, bytes);
+        feeds[`lora.${l}.${m}.${ab}`] = ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims });
+      }
+    }
+  }
+  device.queue.submit([encoder.finish()]);
+  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
+  feeds.lora_scale = new ort.Tensor('float32', Float32Array.of(alpha / rank), [1]);
+  const read = await runtime.readLora(0);
+  const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
+  for (const [key, data] of read) {
+    const m = where.get(key);
+    if (!m) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
+    matrices.set(key, { rows: m.rows, cols: m.cols, data });
+  }
+  return {
+    data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
+    feeds, buffers, timings,
+  };
+}
