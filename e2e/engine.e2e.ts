@@ -1,0 +1,220 @@
+/**
+ * The model engine (src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
+ * worker and client on a small test page (e2e/pages/engine.html, built here with the app's Vite
+ * config), against the real base model (public/models/base/, from scripts/prepare-models.sh):
+ *
+ * - WebGPU (SwiftShader): greedy continuations of the fixture prompts equal PyTorch's
+ *   (test/fixtures/generation/cases.json, trainer/fixture_generation.py) with no LoRA and with the
+ *   fixture LoRA, on one session, switching base -> LoRA -> base; the KV cache stays on the GPU; an
+ *   exported adapter loads back and reproduces the LoRA output; adapters for another base or shape
+ *   are refused with a message naming the tensor; a cancelled generation stops within one step; a
+ *   second init after a GPU device loss works; without a generator, generateAdapter says so.
+ * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens).
+ *
+ * SwiftShader runs this model at well under one token per second on a 2-core machine, so the
+ * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
+ * reference; the WASM cases compare all 24.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser';
+import { buildPages, servePages } from './pages/serve';
+
+interface FixtureCase {
+  text: string;
+  input_ids: number[];
+  base: number[];
+  lora: number[];
+}
+const fixture = JSON.parse(readFileSync('test/fixtures/generation/cases.json', 'utf8')) as { cases: FixtureCase[]; new_tokens: number };
+const WEBGPU_TOKENS = Number(process.env.ENGINE_E2E_WEBGPU_TOKENS ?? 6);
+const ADAPTER_URL = '/fixtures/generation/adapter';
+
+interface Failure { failed: true; code: string; message: string }
+interface GenResult { ids: number[]; streamed: number[]; stopReason: string; kvLocation: string; backend: string; text: string }
+type Api = {
+  init(backend?: string): Promise<{ info: { backend: string; notice: string | null; generator: string } | Failure; progress: { stage: string; loaded?: number; total?: number }[] }>;
+  generateIds(ids: number[], options: object): Promise<GenResult | Failure>;
+  generateText(text: string, options: object): Promise<(GenResult & { streamedText: string }) | Failure>;
+  cancelAfter(ids: number[], after: number): Promise<{ result: GenResult | Failure; seenAtCancel: number; seen: number }>;
+  importFixtureAdapter(base: string, name: string): Promise<{ id: string; rank: number; scale: number } | Failure>;
+  importFiles(config: string, weightsUrl: string, name: string): Promise<{ id: string } | Failure>;
+  roundTrip(id: string): Promise<{ summary: { id: string }; zipBytes: number } | Failure>;
+  listAdapters(): Promise<{ id: string }[] | Failure>;
+  generateAdapter(): Promise<unknown>;
+  loseDevice(): Promise<boolean>;
+};
+
+function ok<T>(value: T | Failure): T {
+  if (typeof value === 'object' && value !== null && 'failed' in value) throw new Error(`${value.code}: ${value.message}`);
+  return value;
+}
+
+let server: { url: string; close: () => Promise<void> };
+
+beforeAll(async () => {
+  await buildPages();
+  server = await servePages();
+}, 300_000);
+
+afterAll(async () => {
+  await server?.close();
+});
+
+async function openPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready=true]');
+  return page;
+}
+
+function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): ReturnType<Api[K]> {
+  return page.evaluate(
+    ([n, a]) => (window as unknown as { engineTest: Record<string, (...x: unknown[]) => unknown> }).engineTest[n as string]!(...(a as unknown[])),
+    [name, args] as const,
+  ) as ReturnType<Api[K]>;
+}
+
+const greedy = (tokens: number, adapter: string | null) => ({ adapter, maxTokens: tokens, stopIds: [] as number[] });
+
+describe('model engine, Chromium with WebGPU (SwiftShader)', () => {
+  let browser: Browser;
+  let page: Page;
+  let loraId = '';
+  const cases = fixture.cases.slice(0, 2);
+
+  beforeAll(async () => {
+    browser = await launchChromium({ webgpu: true });
+    page = await openPage(browser);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('init loads base, tokenizer and session on WebGPU, with byte progress', async () => {
+    const { info, progress } = await call(page, 'init', 'webgpu');
+    const i = ok(info);
+    expect(i.backend).toBe('webgpu');
+    expect(i.notice).toBeNull();
+    expect(i.generator).toBe('not-configured');
+    const model = progress.filter((p) => p.stage === 'model' && p.loaded !== undefined);
+    expect(model.at(-1)?.loaded).toBeGreaterThan(100_000_000);
+    expect(model.at(-1)?.loaded).toBe(model.at(-1)?.total);
+  }, 300_000);
+
+  it(`greedy continuations equal PyTorch's without LoRA (first ${WEBGPU_TOKENS} tokens), KV cache on the GPU`, async () => {
+    for (const c of cases) {
+      const r = ok(await call(page, 'generateIds', c.input_ids, greedy(WEBGPU_TOKENS, null)));
+      expect(r.ids, c.text).toEqual(c.base.slice(0, WEBGPU_TOKENS));
+      expect(r.streamed).toEqual(r.ids);
+      expect(r.kvLocation).toBe('gpu-buffer');
+      expect(r.backend).toBe('webgpu');
+    }
+  }, 600_000);
+
+  it('with the fixture LoRA (GPU-buffer inputs) they equal PyTorch with merged weights; switching back gives the base again', async () => {
+    const summary = ok(await call(page, 'importFixtureAdapter', ADAPTER_URL, 'fixture'));
+    expect(summary.rank).toBe(8);
+    expect(summary.scale).toBe(2);
+    loraId = summary.id;
+    for (const c of cases) {
+      const r = ok(await call(page, 'generateIds', c.input_ids, greedy(WEBGPU_TOKENS, loraId)));
+      expect(r.ids, c.text).toEqual(c.lora.slice(0, WEBGPU_TOKENS));
+    }
+    const c0 = cases[0]!;
+    const back = ok(await call(page, 'generateIds', c0.input_ids, greedy(3, null)));
+    expect(back.ids).toEqual(c0.base.slice(0, 3));
+  }, 600_000);
+
+  it('an exported adapter (PEFT zip) loads back and reproduces the same output', async () => {
+    const rt = ok(await call(page, 'roundTrip', loraId));
+    expect(rt.zipBytes).toBeGreaterThan(1_000_000);
+    const c0 = cases[0]!;
+    const r = ok(await call(page, 'generateIds', c0.input_ids, greedy(WEBGPU_TOKENS, rt.summary.id)));
+    expect(r.ids).toEqual(c0.lora.slice(0, WEBGPU_TOKENS));
+    expect(ok(await call(page, 'listAdapters')).length).toBe(2);
+  }, 300_000);
+
+  it('an adapter for another base or shape is refused with a message naming the tensor or base', async () => {
+    const tooManyLayers = await call(page, 'importFiles', JSON.stringify({ peft_type: 'LORA', r: 8, lora_alpha: 16 }), '/fixtures/generation/bad/layer9.safetensors', 'bad');
+    expect(tooManyLayers).toMatchObject({ failed: true, code: 'adapter-invalid' });
+    expect((tooManyLayers as Failure).message).toMatch(/layers\.9\.self_attn\.q_proj\.lora_A\.weight.*6 layers/);
+    const wrongShape = await call(page, 'importFiles', JSON.stringify({ peft_type: 'LORA', r: 8, lora_alpha: 16 }), '/fixtures/generation/bad/wide.safetensors', 'bad');
+    expect((wrongShape as Failure).message).toMatch(/lora_A\.weight" has shape \[8, 768\], expected \[8, 512\]/);
+    const otherBase = await call(page, 'importFiles', JSON.stringify({ peft_type: 'LORA', r: 8, lora_alpha: 16 }), '/fixtures/generation/bad/other-base.safetensors', 'bad');
+    expect((otherBase as Failure).message).toMatch(/made for a base model with weights sha256 000000000000/);
+  }, 120_000);
+
+  it('a cancelled generation stops within one step', async () => {
+    const c0 = cases[0]!;
+    const { result, seenAtCancel, seen } = await call(page, 'cancelAfter', c0.input_ids, 2);
+    const r = ok(result);
+    expect(seenAtCancel).toBe(2);
+    expect(r.stopReason).toBe('cancelled');
+    expect(seen).toBeLessThanOrEqual(seenAtCancel + 1);
+    expect(r.ids.length).toBe(seen);
+  }, 300_000);
+
+  it('generateAdapter without a configured generator says so plainly', async () => {
+    const r = await call(page, 'generateAdapter');
+    expect(r).toMatchObject({ failed: true, code: 'generator-missing' });
+  });
+
+  it('after a GPU device loss, generation fails clearly and a second init works', async () => {
+    expect(await call(page, 'loseDevice')).toBe(true);
+    const c0 = cases[0]!;
+    const failed = await call(page, 'generateIds', c0.input_ids, greedy(2, null));
+    expect(failed).toMatchObject({ failed: true, code: 'device-lost' });
+    const { info } = await call(page, 'init', 'webgpu');
+    expect(ok(info).backend).toBe('webgpu');
+    const r = ok(await call(page, 'generateIds', c0.input_ids, greedy(3, null)));
+    expect(r.ids).toEqual(c0.base.slice(0, 3));
+  }, 300_000);
+});
+
+describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    browser = await launchChromium({ webgpu: false });
+    page = await openPage(browser);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('init falls back to WASM with a visible notice', async () => {
+    const { info } = await call(page, 'init', 'auto');
+    const i = ok(info);
+    expect(i.backend).toBe('wasm');
+    expect(i.notice).toMatch(/WebGPU is not available/);
+    expect(await page.textContent('#notice')).toMatch(/WebGPU is not available/);
+  }, 300_000);
+
+  it(`greedy continuations (${fixture.new_tokens} tokens) equal PyTorch's, without and with the fixture LoRA (applied on the CPU)`, async () => {
+    const lora = ok(await call(page, 'importFixtureAdapter', ADAPTER_URL, 'fixture'));
+    for (const c of fixture.cases) {
+      const base = ok(await call(page, 'generateIds', c.input_ids, greedy(fixture.new_tokens, null)));
+      expect(base.ids, c.text).toEqual(c.base);
+      const adapted = ok(await call(page, 'generateIds', c.input_ids, greedy(fixture.new_tokens, lora.id)));
+      expect(adapted.ids, c.text).toEqual(c.lora);
+      expect(adapted.kvLocation).toBe('cpu');
+    }
+    const rt = ok(await call(page, 'roundTrip', lora.id));
+    const c0 = fixture.cases[0]!;
+    const again = ok(await call(page, 'generateIds', c0.input_ids, greedy(fixture.new_tokens, rt.summary.id)));
+    expect(again.ids).toEqual(c0.lora);
+  }, 300_000);
+
+  it('text generation streams text and stops on a stop string; cancel stops within one step', async () => {
+    const r = ok(await call(page, 'generateText', 'The history of the', { adapter: null, maxTokens: 40, stop: ['.'] }));
+    expect(r.streamedText).toBe(r.text);
+    expect(r.text).not.toContain('.');
+    const { result, seenAtCancel, seen } = await call(page, 'cancelAfter', fixture.cases[0]!.input_ids, 3);
+    expect(ok(result).stopReason).toBe('cancelled');
+    expect(seen).toBeLessThanOrEqual(seenAtCancel + 1);
+  }, 120_000);
+});
