@@ -27,7 +27,7 @@ override YC: u32;  override Y1: u32;  override Y2: u32;  override YB: u32;   // 
 override WI: u32;                 // weight stride of the kernel offset along the row axis
 override WJ: u32;                 // ... along the run axis
 override RUNS: u32;               // ceil(D2 / RUN)
-override OCB: u32;                // ceil(COUT / 4)
+override OCB: u32;                // ceil(COUT / 8)
 override TOTAL: u32;              // BATCH * OCB * D1 * RUNS invocations
 override GROUPS_X: u32;           // workgroups along x of the dispatch
 
@@ -69,17 +69,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   let pad = i32(K / 2u);
   let kk = K * K;
-  let oc0 = ob * 4u;
+  let oc0 = ob * 8u;
   let wso = CIN * kk;
   let w0 = min(oc0, COUT - 1u) * wso;
   let w1 = min(oc0 + 1u, COUT - 1u) * wso;
   let w2 = min(oc0 + 2u, COUT - 1u) * wso;
   let w3 = min(oc0 + 3u, COUT - 1u) * wso;
+  let w4 = min(oc0 + 4u, COUT - 1u) * wso;
+  let w5 = min(oc0 + 5u, COUT - 1u) * wso;
+  let w6 = min(oc0 + 6u, COUT - 1u) * wso;
+  let w7 = min(oc0 + 7u, COUT - 1u) * wso;
   let col0 = i32(run) * RUN - pad;
 
   // a<p>: the 4 output channels of pixel p of the run.
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
+  var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
+  var b4 = vec4<f32>(0.0); var b5 = vec4<f32>(0.0); var b6 = vec4<f32>(0.0); var b7 = vec4<f32>(0.0);
 
   for (var c = 0u; c < CIN; c++) {
     let xc = b * XB + c * XC;
@@ -102,15 +108,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let wv = vec4<f32>(f32(weight[w0 + wo]), f32(weight[w1 + wo]), f32(weight[w2 + wo]), f32(weight[w3 + wo]));
         a0 += wv * v0; a1 += wv * v1; a2 += wv * v2; a3 += wv * v3;
         a4 += wv * v4; a5 += wv * v5; a6 += wv * v6; a7 += wv * v7;
+        let wu = vec4<f32>(f32(weight[w4 + wo]), f32(weight[w5 + wo]), f32(weight[w6 + wo]), f32(weight[w7 + wo]));
+        b0 += wu * v0; b1 += wu * v1; b2 += wu * v2; b3 += wu * v3;
+        b4 += wu * v4; b5 += wu * v5; b6 += wu * v6; b7 += wu * v7;
         v0 = v1; v1 = v2; v2 = v3; v3 = v4; v4 = v5; v5 = v6; v6 = v7;
       }
     }
   }
 
   var bv = vec4<f32>(0.0);
+  var bu = vec4<f32>(0.0);
   // #if BIAS
   bv = vec4<f32>(f32(bias[min(oc0, COUT - 1u)]), f32(bias[min(oc0 + 1u, COUT - 1u)]),
                  f32(bias[min(oc0 + 2u, COUT - 1u)]), f32(bias[min(oc0 + 3u, COUT - 1u)]));
+  bu = vec4<f32>(f32(bias[min(oc0 + 4u, COUT - 1u)]), f32(bias[min(oc0 + 5u, COUT - 1u)]),
+                 f32(bias[min(oc0 + 6u, COUT - 1u)]), f32(bias[min(oc0 + 7u, COUT - 1u)]));
   // #endif
   let ybase = b * YB + p1 * Y1;
   let q0 = run * u32(RUN);
@@ -122,6 +134,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   store(ybase, q0 + 5u, oc0, a5 + bv);
   store(ybase, q0 + 6u, oc0, a6 + bv);
   store(ybase, q0 + 7u, oc0, a7 + bv);
+  store(ybase, q0, oc0 + 4u, b0 + bu);
+  store(ybase, q0 + 1u, oc0 + 4u, b1 + bu);
+  store(ybase, q0 + 2u, oc0 + 4u, b2 + bu);
+  store(ybase, q0 + 3u, oc0 + 4u, b3 + bu);
+  store(ybase, q0 + 4u, oc0 + 4u, b4 + bu);
+  store(ybase, q0 + 5u, oc0 + 4u, b5 + bu);
+  store(ybase, q0 + 6u, oc0 + 4u, b6 + bu);
+  store(ybase, q0 + 7u, oc0 + 4u, b7 + bu);
 }
 
 fn store(ybase: u32, q: u32, oc0: u32, v: vec4<f32>) {

@@ -1,7 +1,7 @@
 /**
  * The hyper-convolution cascade on the GPU (DESIGN §3, docs/hyperconv.md), driven entirely by the
  * manifest's feature schedule. Buffers and pipelines are created once in `create`; a run records
- * every layer (layer norm -> four axis convs -> combine -> length conv -> residual) and the
+ * every layer (layer norm -> four axis convs -> combine -> length conv with the residual fused) and the
  * detokenisation into command encoders, so the condition can already live on the GPU and the
  * LoRA matrices stay there for the base model.
  */
@@ -11,7 +11,6 @@ import {
   prepareCombine,
   prepareDetokenize,
   prepareLayerNorm,
-  prepareResidualAdd,
   readTensor,
   recordDispatch,
   packLayout,
@@ -182,13 +181,12 @@ export class GeneratorRuntime {
           x: b1, weight: this.weight(`${p}b_w.weight`), y: b2,
         }),
         prepareCombine(this.ctx, { shape: mixed }, { pathA: a2, pathBPre: b2, bias: this.weight(`${p}bias`), y: combined }),
-        prepareAxisConv(this.ctx, { shape: mixed, axis: 'N', outChannels: output.n, k, hasBias: true }, {
+        // A residual layer's `x + layer(x)` is fused into the length conv's epilogue.
+        prepareAxisConv(this.ctx, { shape: mixed, axis: 'N', outChannels: output.n, k, hasBias: true, residual }, {
           x: combined, weight: this.weight(`${p}len_conv.weight`), bias: this.weight(`${p}len_conv.bias`), y: out,
+          ...(residual ? { residual: x } : {}),
         }),
       ];
-      if (residual) {
-        dispatches.push(prepareResidualAdd(this.ctx, { count: count(output), inPlace: true }, { a: out, b: x }));
-      }
       this.layers.push({ index: i, input, output, residual, dispatches, outputBuffer: out });
       x = out;
     }

@@ -26,7 +26,7 @@ import {
 
 const NAME = 'axisConv';
 /** Output channels per invocation; must equal OCT in axis_conv.wgsl. */
-const OUT_CHANNELS_PER_THREAD = 4;
+const OUT_CHANNELS_PER_THREAD = 8;
 /** Consecutive outputs per invocation along the run axis; must equal RUN in axis_conv.wgsl. */
 const RUN = 8;
 const WORKGROUP_SIZE = 64;
