@@ -155,7 +155,14 @@ def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log
     zoo_dir.mkdir(parents=True, exist_ok=True)
     index_path = zoo_dir / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {"groups": []}
-    jobs = [{"task": t, "seed": int(s)} for t in sorted(tasks) for s in zcfg["seeds"]]
+    # tasks of similar example length train together: each step pads to its longest row, so mixing
+    # short classification rows with long passages would waste most of the batch on padding
+    def median_chars(t):
+        n = sorted(len(r["system"]) + len(r["prompt"]) + len(r["response"]) for r in tasks[t].train)
+        return n[len(n) // 2]
+
+    order = sorted(tasks, key=lambda t: (median_chars(t), t)) if zcfg.get("sort_by_length", True) else sorted(tasks)
+    jobs = [{"task": t, "seed": int(s)} for t in order for s in zcfg["seeds"]]
     g = int(zcfg.get("adapters_per_group", len(jobs)))
     groups = [jobs[i : i + g] for i in range(0, len(jobs), g)]
     for gi, group in enumerate(groups):
