@@ -136,6 +136,26 @@ const api = {
       return { summary, zipBytes: zip.byteLength };
     });
   },
+  async initWithGenerator(backend: 'auto' | 'webgpu' | 'wasm') {
+    return attempt(() => client.init({
+      modelsUrl: new URL('/models/', location.href).href, backend,
+      generator: { manifestUrl: '/generator/generator.json', weightsUrl: '/generator/generator.safetensors' },
+    }));
+  },
+  /** A seeded random condition of `count` values through the generator into a registered adapter. */
+  async generateFromCondition(count: number, seed: number) {
+    const condition = new Float32Array(count);
+    let a = seed >>> 0;
+    for (let i = 0; i < count; i++) {
+      a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+      condition[i] = a / 2 ** 32 - 0.5;
+    }
+    const stages: string[] = [];
+    return attempt(async () => {
+      const summary = await client.generateAdapterFromCondition(condition, 'generated', (st) => stages.push(st.stage));
+      return { summary, stages };
+    });
+  },
   listAdapters: () => attempt(() => client.listAdapters()),
   generateAdapter: () => attempt(() => client.generateAdapter(['a prompt'])),
   loseDevice: () => client.debugLoseDevice(),

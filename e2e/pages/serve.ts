@@ -34,6 +34,8 @@ export async function buildPages(): Promise<void> {
 const MOUNTS: [string, string][] = [
   ['/models/', join(ROOT, 'public/models')],
   ['/fixtures/', join(ROOT, 'test/fixtures')],
+  // a random-weight generator for the real base, written at test time (e2e/engine.e2e.ts)
+  ['/generator/', join(ROOT, 'build/e2e-generator')],
   ['/', OUT],
 ];
 

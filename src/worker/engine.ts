@@ -17,7 +17,7 @@ import {
 import {
   BadRequestError, BusyError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
-import { createGenerator, runGenerator, GeneratorLoadError, type GeneratorHandle } from '../model/generatedAdapter';
+import { createGenerator, runGenerator, type GeneratorHandle } from '../model/generatedAdapter';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import {
@@ -76,7 +76,7 @@ export interface EngineInfo {
   /** Token ids that end a generation by default (generation_config.json eos). */
   stopIds: number[];
   /** Whether `generateAdapter` can run. */
-  generator: 'ready' | 'not-configured';
+  generator: 'ready' | 'not-configured' | 'needs-webgpu';
   modelBytes: number;
   modelFile: string;
   initMs: number;
@@ -232,8 +232,9 @@ export class Engine {
         modelFile, initMs: 0,
       };
       let generator: GeneratorHandle | undefined;
-      if (options.generator) {
-        if (!device) throw new GeneratorLoadError('generating adapters needs WebGPU, which this browser does not offer');
+      if (options.generator && !device) {
+        engineInfo.generator = 'needs-webgpu';
+      } else if (options.generator && device) {
         report('session', 'Loading the parameter generator');
         const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
         const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
