@@ -71,6 +71,13 @@ def train_generator(gcfg: dict, tokens: Dict[str, torch.Tensor], conds: Dict[str
     mask = layout.mask().to(device)
     mean_d, std_d = mean.to(device), std.to(device)
     normed = {t: normalize(tokens[t].float().to(device), mean_d, std_d, mask) for t in train_tasks}
+    # the part of the target no condition can explain: spread of checkpoints around their task's mean
+    # (seeds, steps). A generator that knew each task exactly would reach this masked MSE (no noise).
+    m_sum = mask.float().sum()
+    within = sum(float((((normed[t] - normed[t].mean(0, keepdim=True)) ** 2) * mask).sum()) for t in train_tasks)
+    total = sum(float(((normed[t] ** 2) * mask).sum()) for t in train_tasks)
+    n_all = sum(normed[t].shape[0] for t in train_tasks)
+    loss_floor = within / max(float(m_sum) * n_all, 1.0)
     pools = {t: conds[t].to(device).float() for t in train_tasks}
     p = int(gcfg["prompt_count"])
     cshape = (p,) + tuple(pools[train_tasks[0]].shape[1:])
@@ -118,6 +125,8 @@ def train_generator(gcfg: dict, tokens: Dict[str, torch.Tensor], conds: Dict[str
     info = {"steps": steps, "batch_size": bsz, "seconds": round(secs, 2), "steps_per_s": round(steps / max(secs, 1e-9), 2),
             "loss_first": round(sum(losses[:k]) / k, 5), "loss_last": round(sum(losses[-k:]) / k, 5),
             "parameters": model.num_parameters(), "train_tasks": train_tasks,
+            "target_mse_of_zero": round(total / max(float(m_sum) * n_all, 1.0), 5),
+            "loss_floor_task_oracle": round(loss_floor, 5),
             "checkpoints": int(stack.shape[0]), "flops_per_forward": decoder_flops(cfg.features, cfg.kernel_sizes)}
     return model, mean, std, info
 

@@ -521,15 +521,19 @@ def _markdown(rep: dict) -> str:
                      f"Ratio {oh['ratio']}x (paper: {oh['paper_ratio']}x, different model, zoo and hardware).")
     else:
         lines.append("Not measured in this run.")
-    mses = [(u["task"] + ("" if u["kind"] == "loo" else f" ({u['family']})"), u.get("heldout_token_mse"))
+    mses = [(u["task"] + ("" if u["kind"] == "loo" else f" ({u['family']})"), u.get("heldout_token_mse"), u["generator"])
             for u in rep["units"].values() if u.get("heldout_token_mse")]
     if mses:
         lines += ["", "## Held-out LoRA tokens: masked MSE in the generator's normalised units", "",
                   "Against the held-out task's own checkpoints; `zoo_mean` predicts the training zoo's mean (all "
-                  "zeros after normalisation), the bar a prompt-conditioned generator has to clear.", "",
-                  "| task | generated | mismatched | zoo_mean |", "|---|---:|---:|---:|"]
-        for name, m in mses:
-            lines.append(f"| {name} | {m['generated']:.4f} | {m['mismatched']:.4f} | {m['zoo_mean']:.4f} |")
+                  "zeros after normalisation), the bar a prompt-conditioned generator has to clear. Beside it the "
+                  "generator's own training loss (last steps, with noise augmentation) and the floor a generator "
+                  "that knew each training task exactly would reach (spread of checkpoints around their task mean).", "",
+                  "| task | generated | mismatched | zoo_mean | train loss | train floor |", "|---|---:|---:|---:|---:|---:|"]
+        for name, m, g in mses:
+            floor = g.get("loss_floor_task_oracle")
+            lines.append(f"| {name} | {m['generated']:.4f} | {m['mismatched']:.4f} | {m['zoo_mean']:.4f} | "
+                         f"{g['loss_last']:.4f} | {'-' if floor is None else f'{floor:.4f}'} |")
     zs = rep.get("zoo_scores") or {}
     if zs:
         lines += ["", "## The zoo on its own tasks (mean over checkpoints; base model beside it)", "",
