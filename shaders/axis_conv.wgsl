@@ -87,6 +87,37 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);
   var b4 = vec4<f32>(0.0); var b5 = vec4<f32>(0.0); var b6 = vec4<f32>(0.0); var b7 = vec4<f32>(0.0);
 
+  // #if K3
+  // k = 3: the kernel columns unrolled, so each kernel-row iteration carries the accumulators
+  // once for 192 multiply-adds (SwiftShader pays per iteration for loop-carried values).
+  for (var c = 0u; c < CIN; c++) {
+    let xc = b * XB + c * XC;
+    let wc = c * 9u;
+    for (var i = 0u; i < 3u; i++) {
+      let s1 = i32(p1 + i) - 1;
+      let row_ok = s1 >= 0 && s1 < i32(D1);
+      let row = xc + u32(clamp(s1, 0, i32(D1) - 1)) * X1;
+      let x0 = ld(row, col0 + 0, row_ok); let x1 = ld(row, col0 + 1, row_ok); let x2 = ld(row, col0 + 2, row_ok); let x3 = ld(row, col0 + 3, row_ok); let x4 = ld(row, col0 + 4, row_ok);
+      let x5 = ld(row, col0 + 5, row_ok); let x6 = ld(row, col0 + 6, row_ok); let x7 = ld(row, col0 + 7, row_ok); let x8 = ld(row, col0 + 8, row_ok); let x9 = ld(row, col0 + 9, row_ok);
+      let wr = wc + i * WI;
+      { let wo = wr + 0u * WJ;
+        let wa = vec4<f32>(f32(weight[w0 + wo]), f32(weight[w1 + wo]), f32(weight[w2 + wo]), f32(weight[w3 + wo]));
+        let wb = vec4<f32>(f32(weight[w4 + wo]), f32(weight[w5 + wo]), f32(weight[w6 + wo]), f32(weight[w7 + wo]));
+        a0 += wa * x0; a1 += wa * x1; a2 += wa * x2; a3 += wa * x3; a4 += wa * x4; a5 += wa * x5; a6 += wa * x6; a7 += wa * x7;
+        b0 += wb * x0; b1 += wb * x1; b2 += wb * x2; b3 += wb * x3; b4 += wb * x4; b5 += wb * x5; b6 += wb * x6; b7 += wb * x7; }
+      { let wo = wr + 1u * WJ;
+        let wa = vec4<f32>(f32(weight[w0 + wo]), f32(weight[w1 + wo]), f32(weight[w2 + wo]), f32(weight[w3 + wo]));
+        let wb = vec4<f32>(f32(weight[w4 + wo]), f32(weight[w5 + wo]), f32(weight[w6 + wo]), f32(weight[w7 + wo]));
+        a0 += wa * x1; a1 += wa * x2; a2 += wa * x3; a3 += wa * x4; a4 += wa * x5; a5 += wa * x6; a6 += wa * x7; a7 += wa * x8;
+        b0 += wb * x1; b1 += wb * x2; b2 += wb * x3; b3 += wb * x4; b4 += wb * x5; b5 += wb * x6; b6 += wb * x7; b7 += wb * x8; }
+      { let wo = wr + 2u * WJ;
+        let wa = vec4<f32>(f32(weight[w0 + wo]), f32(weight[w1 + wo]), f32(weight[w2 + wo]), f32(weight[w3 + wo]));
+        let wb = vec4<f32>(f32(weight[w4 + wo]), f32(weight[w5 + wo]), f32(weight[w6 + wo]), f32(weight[w7 + wo]));
+        a0 += wa * x2; a1 += wa * x3; a2 += wa * x4; a3 += wa * x5; a4 += wa * x6; a5 += wa * x7; a6 += wa * x8; a7 += wa * x9;
+        b0 += wb * x2; b1 += wb * x3; b2 += wb * x4; b3 += wb * x5; b4 += wb * x6; b5 += wb * x7; b6 += wb * x8; b7 += wb * x9; }
+    }
+  }
+  // #else
   for (var c = 0u; c < CIN; c++) {
     let xc = b * XB + c * XC;
     let wc = c * kk;
@@ -115,6 +146,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
     }
   }
+
+  // #endif
 
   var bv = vec4<f32>(0.0);
   var bu = vec4<f32>(0.0);

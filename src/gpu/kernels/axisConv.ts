@@ -123,7 +123,7 @@ export function createAxisConvProgram(args: AxisConvArgs): KernelProgram {
     {
       label: NAME,
       source,
-      defines: { ...precisionDefines(precision), BIAS: args.hasBias, RESIDUAL: args.residual === true },
+      defines: { ...precisionDefines(precision), BIAS: args.hasBias, RESIDUAL: args.residual === true, K3: k === 3 },
       constants: {
         CIN: cin,
         COUT: outChannels,
