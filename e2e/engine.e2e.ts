@@ -15,7 +15,9 @@
  * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
  * reference; the WASM cases compare all 24.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser';
@@ -44,6 +46,8 @@ type Api = {
   listAdapters(): Promise<{ id: string }[] | Failure>;
   generateAdapter(): Promise<unknown>;
   loseDevice(): Promise<boolean>;
+  initWithGenerator(backend: string): Promise<{ backend: string; generator: string } | Failure>;
+  generateFromCondition(count: number, seed: number): Promise<{ summary: { id: string; source: string; rank: number; scale: number }; stages: string[] } | Failure>;
 };
 
 function ok<T>(value: T | Failure): T {
@@ -217,4 +221,42 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     expect(ok(result).stopReason).toBe('cancelled');
     expect(seen).toBeLessThanOrEqual(seenAtCancel + 1);
   }, 120_000);
+});
+
+describe('generator -> adapter on the GPU (random-weight generator for the real base, built at test time)', () => {
+  let browser: Browser;
+  let page: Page;
+  let conditionCount = 0;
+
+  beforeAll(async () => {
+    // Never shipped: a random-weight stand-in with the release schedule, its base hash set to the
+    // real base model's, so the engine accepts it.
+    execFileSync('/usr/bin/python3', ['-m', 'trainer.random_generator', '--schedule', 'bench/release-standin.json', '--out', 'build/e2e-generator'], { stdio: 'inherit' });
+    const manifestPath = 'build/e2e-generator/generator.json';
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { base_model: { weights_sha256: string }; decoder: { features: number[][] } };
+    manifest.base_model.weights_sha256 = createHash('sha256').update(readFileSync('models/base/model.safetensors')).digest('hex');
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    conditionCount = (manifest.decoder.features[0] ?? []).reduce((a, b) => a * b, 1);
+    browser = await launchChromium({ webgpu: true });
+    page = await openPage(browser);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('the generated LoRA goes into the model as GPU buffers and decodes like its exported PEFT copy', async () => {
+    const info = ok(await call(page, 'initWithGenerator', 'webgpu'));
+    expect(info.generator).toBe('ready');
+    const gen = ok(await call(page, 'generateFromCondition', conditionCount, 7));
+    expect(gen.summary.source).toBe('generated');
+    expect(gen.summary.scale).toBe(2);
+    expect(gen.stages.length).toBeGreaterThan(0);
+    const c0 = fixture.cases[0]!;
+    const onGpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, gen.summary.id)));
+    const rt = ok(await call(page, 'roundTrip', gen.summary.id));
+    const viaCpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, rt.summary.id)));
+    expect(onGpu.ids).toEqual(viaCpu.ids);
+    const prompts = await call(page, 'generateAdapter');
+    expect(prompts).toMatchObject({ failed: true, code: 'encoder-missing' });
+  }, 600_000);
 });
