@@ -78,8 +78,9 @@ try {
   const runsBy: Record<string, BenchRun[]> = { base: [], adapted: [], plain: [], tjs: [] };
   // interleave base and adapted, one run at a time, so machine load hits both alike
   for (let i = 0; i < runs; i++) {
-    runsBy.base!.push(...ok(await call<BenchRun[] | Failure>(page, 'benchEngine', prompt.input_ids, tokens, 1, null, 'base (model_lora.onnx, scale 0)')));
-    runsBy.adapted!.push(...ok(await call<BenchRun[] | Failure>(page, 'benchEngine', prompt.input_ids, tokens, 1, adapter.id, 'adapted (model_lora.onnx, fixture LoRA)')));
+    const warmup = i === 0 ? 1 : 0;
+    runsBy.base!.push(...ok(await call<BenchRun[] | Failure>(page, 'benchEngine', prompt.input_ids, tokens, 1, null, 'base (model_lora.onnx, scale 0)', warmup)));
+    runsBy.adapted!.push(...ok(await call<BenchRun[] | Failure>(page, 'benchEngine', prompt.input_ids, tokens, 1, adapter.id, 'adapted (model_lora.onnx, fixture LoRA)', warmup)));
     log(`run ${i + 1}/${runs}: base ${runsBy.base!.at(-1)!.decodeTokS.toFixed(2)} tok/s, adapted ${runsBy.adapted!.at(-1)!.decodeTokS.toFixed(2)} tok/s`);
   }
   ok((await call<{ info: unknown }>(page, 'init', backend, 'onnx/model.onnx')).info as object);

@@ -73,14 +73,14 @@ async function benchTransformers(ids: number[], tokens: number, runs: number, de
 
 const api = {
   benchTransformers,
-  /** Our engine: `runs` greedy generations per variant after one warm-up each, base and adapted interleaved. */
-  async benchEngine(ids: number[], tokens: number, runs: number, adapterId: string | null, label: string): Promise<BenchRun[] | Failure> {
+  /** Our engine: `runs` greedy generations after `warmup` unmeasured ones. */
+  async benchEngine(ids: number[], tokens: number, runs: number, adapterId: string | null, label: string, warmup = 1): Promise<BenchRun[] | Failure> {
     return attempt(async () => {
       const out: BenchRun[] = [];
-      for (let i = 0; i < runs + 1; i++) {
+      for (let i = 0; i < runs + warmup; i++) {
         const r = await client.generateIds(ids, { adapter: adapterId, maxTokens: tokens, stopIds: [] });
         const wall = r.ids.length / ((r.prefillMs + r.decodeMs) / 1000);
-        if (i > 0) out.push({ variant: label, decodeTokS: r.tokensPerSecond, wallTokS: wall, tokens: r.ids.length });
+        if (i >= warmup) out.push({ variant: label, decodeTokS: r.tokensPerSecond, wallTokS: wall, tokens: r.ids.length });
       }
       return out;
     });
