@@ -175,6 +175,8 @@ export class Engine {
   private lost?: EngineDeviceLostError;
   private current?: CancelToken;
   private initializing = false;
+  /** The device of the current init; a loss of any other (released) device is ignored. */
+  private device?: GPUDevice;
 
   /** Loads everything; a second call replaces the first (fresh device, session and registry). */
   async init(options: EngineInitOptions, onProgress?: (p: InitProgress) => void): Promise<EngineInfo> {
@@ -199,10 +201,10 @@ export class Engine {
           device = got.device;
           deviceDescription = got.description;
           notice = null;
+          this.device = got.device;
           void got.device.lost.then((info) => {
-            if (this.loaded?.model.device === got.device || !this.loaded) {
-              this.lost = new EngineDeviceLostError(info.message || info.reason || 'unknown reason');
-            }
+            // only the current device counts (release() forgets a device before destroying it)
+            if (this.device === got.device) this.lost = new EngineDeviceLostError(info.message || info.reason || 'unknown reason');
           });
         } else if (options.backend === 'webgpu') {
           throw new SessionCreateErrorLike(got.reason);
@@ -411,7 +413,13 @@ export class Engine {
   async release(): Promise<void> {
     const loaded = this.loaded;
     this.loaded = undefined;
-    if (!loaded) return;
+    const device = this.device;
+    this.device = undefined;
+    this.lost = undefined;
+    if (!loaded) {
+      device?.destroy();
+      return;
+    }
     loaded.registry.dispose();
     loaded.generator?.runtime.destroy();
     try {
