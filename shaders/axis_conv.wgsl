@@ -3,13 +3,13 @@
 // The axis choice is pure index arithmetic: the host passes the element strides of channel, row
 // and run image axis for input (X*) and output (Y*), and the weight strides of the kernel offsets
 // along them (WI, WJ), so no transpose is ever materialised and the host may swap the two image
-// axes (the run goes along the longer one).
+// axes (the run goes along the axis that pads less).
 //
 // Implicit GEMM, register tiled, for SwiftShader-like targets (invocations on CPU SIMD lanes, every
-// dynamically indexed load a per-lane gather): each invocation computes 4 output channels x RUN
+// dynamically indexed load a per-lane gather): each invocation computes 8 output channels x RUN
 // consecutive pixels of one row, accumulating in registers; no workgroup memory and no barriers.
 // Per input channel and kernel row it loads RUN + K - 1 input values (a sliding window over the
-// row, so each is loaded once and used K times) and 4 K weights, for 4 * RUN * K multiply-adds.
+// row, so each is loaded once and used K times) and 8 K weights, for 8 * RUN * K multiply-adds.
 // #if F16
 enable f16;
 alias S = f16;
@@ -81,7 +81,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let w7 = min(oc0 + 7u, COUT - 1u) * wso;
   let col0 = i32(run) * RUN - pad;
 
-  // a<p>: the 4 output channels of pixel p of the run.
+  // a<p>, b<p>: output channels oc0 .. oc0 + 3 and oc0 + 4 .. oc0 + 7 of pixel p of the run.
   var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
   var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
   var b0 = vec4<f32>(0.0); var b1 = vec4<f32>(0.0); var b2 = vec4<f32>(0.0); var b3 = vec4<f32>(0.0);

@@ -25,7 +25,7 @@ import {
 } from './common';
 
 const NAME = 'axisConv';
-/** Output channels per invocation; must equal OCT in axis_conv.wgsl. */
+/** Output channels per invocation; must match the two vec4 accumulator sets (a, b) in axis_conv.wgsl. */
 const OUT_CHANNELS_PER_THREAD = 8;
 /** Consecutive outputs per invocation along the run axis; must equal RUN in axis_conv.wgsl. */
 const RUN = 8;
@@ -85,7 +85,7 @@ export interface AxisConvTiling {
 }
 
 /**
- * Each invocation computes 4 output channels x RUN consecutive pixels along one image axis (the
+ * Each invocation computes 8 output channels x RUN consecutive pixels along one image axis (the
  * run axis). The run goes along the image axis that wastes fewer invocations on padding (the
  * longer one for short images), the second axis on ties.
  */
