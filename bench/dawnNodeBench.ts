@@ -4,10 +4,12 @@
  * to the PyTorch reference on that GPU). Bundled by scripts/build-dawn-bench.sh so it can run where
  * only `node` and dawn.node are present.
  *
- *   node build/dawn-bench/dawnNodeBench.js <generator dir> [runs] [warmup]
+ *   node build/dawn-bench/dawnNodeBench.js <generator dir> [runs] [warmup] [parity fixture dir]
  *
- * Prints one JSON object: median wall time per generation (condition written from the host, GPU
- * done; tokens stay on the GPU as in the app) and per-stage GPU times from timestamp queries.
+ * Prints one JSON object: per precision (f32, and f16 where the adapter has `shader-f16`), the
+ * median wall time per generation (condition written from the host, GPU done; tokens stay on the
+ * GPU as in the app) and per-stage GPU times from timestamp queries; with a fixture directory
+ * (test/fixtures/hyperconv), also each layer's error against the PyTorch reference.
  */
 import { readFileSync } from 'node:fs';
 import { create, globals } from 'webgpu';
@@ -15,6 +17,10 @@ import { acquireDevice } from '../src/gpu/device';
 import { PipelineCache } from '../src/gpu/pipelineCache';
 import { loadGenerator } from '../src/generator/loadGenerator';
 import { GeneratorRuntime, type StageTiming } from '../src/generator/runtime';
+import { parseSafetensors } from '../src/generator/safetensors';
+import type { Precision } from '../src/gpu/buffers';
+import type { LoadedGenerator } from '../src/generator/loadGenerator';
+import type { GpuContext } from '../src/gpu/device';
 
 // Dawn tears its instance down when the GPU object is garbage-collected: hold it at module scope.
 let gpuInstance: GPU | undefined;
@@ -26,21 +32,42 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-async function main(): Promise<void> {
-  const [dir, runsArg, warmupArg] = process.argv.slice(2);
-  if (!dir) throw new Error('usage: dawnNodeBench.js <generator dir> [runs] [warmup]');
-  const runs = Number(runsArg ?? 50);
-  const warmup = Number(warmupArg ?? 5);
-  Object.assign(globalThis, globals);
-  gpuInstance = create([]) as unknown as GPU;
-  const ctx = await acquireDevice(gpuInstance, { powerPreference: 'high-performance' });
-  log(`adapter: ${ctx.adapter.info.vendor} ${ctx.adapter.info.architecture} ${ctx.adapter.info.description}`);
-  const generator = loadGenerator({
+function relativeError(got: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let ref = 1;
+  for (let i = 0; i < expected.length; i++) {
+    const g = got[i] as number;
+    if (!Number.isFinite(g)) return Infinity;
+    diff = Math.max(diff, Math.abs(g - (expected[i] as number)));
+    ref = Math.max(ref, Math.abs(expected[i] as number));
+  }
+  return diff / ref;
+}
+
+function loadDir(dir: string): LoadedGenerator {
+  return loadGenerator({
     manifest: readFileSync(`${dir}/generator.json`, 'utf8'),
     weights: readFileSync(`${dir}/generator.safetensors`),
   });
-  const cache = new PipelineCache(ctx.device);
-  const runtime = GeneratorRuntime.create({ ...ctx, cache }, generator, { batch: 1, timestamps: false });
+}
+
+async function parity(ctx: GpuContext, cache: PipelineCache, fixture: string, precision: Precision): Promise<number[]> {
+  const io = parseSafetensors(readFileSync(`${fixture}/io.safetensors`), 'io.safetensors');
+  const runtime = GeneratorRuntime.create({ ...ctx, cache }, loadDir(fixture), {
+    batch: io.info('input').shape[0] as number,
+    precision,
+    timestamps: false,
+  });
+  runtime.writeCondition(io.float32('input'));
+  await runtime.run();
+  const errors: number[] = [];
+  for (let i = 0; i < runtime.layerCount; i++) errors.push(relativeError(await runtime.readLayer(i), io.float32(`layer.${i}`)));
+  runtime.destroy();
+  return errors;
+}
+
+async function timeGenerator(ctx: GpuContext, cache: PipelineCache, generator: LoadedGenerator, precision: Precision, runs: number, warmup: number) {
+  const runtime = GeneratorRuntime.create({ ...ctx, cache }, generator, { batch: 1, timestamps: false, precision });
   const s = runtime.conditionShape;
   const condition = new Float32Array(s.batch * s.n * s.h * s.w).map((_, i) => Math.sin(i * 0.37));
   const times: number[] = [];
@@ -49,28 +76,45 @@ async function main(): Promise<void> {
     runtime.writeCondition(condition);
     await runtime.run();
     if (i >= warmup) times.push(performance.now() - t0);
-    log(`run ${i}: ${(performance.now() - t0).toFixed(2)} ms`);
   }
-  const timed = GeneratorRuntime.create({ ...ctx, cache }, generator, { batch: 1, timestamps: true });
+  runtime.destroy();
+  const timed = GeneratorRuntime.create({ ...ctx, cache }, generator, { batch: 1, timestamps: true, precision });
   timed.writeCondition(condition);
   await timed.run();
   const stages: StageTiming[] = await timed.run();
-  const info = ctx.adapter.info;
-  console.log(
-    JSON.stringify({
-      wgsl_dawn_median_ms: median(times),
-      wgsl_dawn_min_ms: Math.min(...times),
-      runs_ms: times,
-      stage_ms: stages,
-      adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
-      timestamp_query: ctx.timestampQuery,
-      node: process.version,
-      runs,
-      warmup,
-    }),
-  );
-  runtime.destroy();
   timed.destroy();
+  log(`${precision}: median ${median(times).toFixed(3)} ms over ${runs} runs`);
+  return { median_ms: median(times), min_ms: Math.min(...times), runs_ms: times, stage_ms: stages };
+}
+
+async function main(): Promise<void> {
+  const [dir, runsArg, warmupArg, fixture] = process.argv.slice(2);
+  if (!dir) throw new Error('usage: dawnNodeBench.js <generator dir> [runs] [warmup] [fixture dir]');
+  const runs = Number(runsArg ?? 50);
+  const warmup = Number(warmupArg ?? 5);
+  Object.assign(globalThis, globals);
+  gpuInstance = create([]) as unknown as GPU;
+  const ctx = await acquireDevice(gpuInstance, { powerPreference: 'high-performance' });
+  const info = ctx.adapter.info;
+  log(`adapter: ${info.vendor} ${info.architecture} ${info.description}; shader-f16 ${ctx.shaderF16}`);
+  const cache = new PipelineCache(ctx.device);
+  const precisions: Precision[] = ctx.shaderF16 ? ['f32', 'f16'] : ['f32'];
+  const generator = loadDir(dir);
+  const result: Record<string, unknown> = {
+    adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+    shader_f16: ctx.shaderF16,
+    timestamp_query: ctx.timestampQuery,
+    node: process.version,
+    runs,
+    warmup,
+  };
+  for (const precision of precisions) {
+    const entry: Record<string, unknown> = {};
+    if (fixture) entry.parity_relative_error_per_layer = await parity(ctx, cache, fixture, precision);
+    Object.assign(entry, await timeGenerator(ctx, cache, generator, precision, runs, warmup));
+    result[precision] = entry;
+  }
+  console.log(JSON.stringify(result));
   ctx.device.destroy();
 }
 

@@ -13,6 +13,11 @@ import {
   prepareLayerNorm,
   readTensor,
   recordDispatch,
+  writeTensor,
+  bytesPerElement,
+  tensorByteSize,
+  ShaderF16SupportError,
+  type Precision,
   packLayout,
   uploadTensor,
   PipelineCache,
@@ -33,6 +38,11 @@ export interface GeneratorRuntimeOptions {
   condition?: GPUBuffer;
   /** Record GPU timestamps per stage when the device has `timestamp-query` (default true). */
   timestamps?: boolean;
+  /**
+   * 'f16' keeps weights, activations and the generated LoRA in half precision (needs the
+   * device's `shader-f16`); default 'f32', which every adapter runs.
+   */
+  precision?: Precision;
 }
 
 export interface StageTiming {
@@ -87,6 +97,7 @@ export class GeneratorRuntime {
   private destroyed = false;
 
   readonly batch: number;
+  readonly precision: Precision;
   readonly condition: GPUBuffer;
   readonly conditionShape: ActivationShape;
   readonly outputShape: ActivationShape;
@@ -98,19 +109,25 @@ export class GeneratorRuntime {
   ) {
     const { features } = generator.manifest.decoder;
     this.batch = options.batch ?? 1;
+    this.precision = options.precision ?? 'f32';
+    if (this.precision === 'f16' && !ctx.device.features.has('shader-f16')) throw new ShaderF16SupportError('generator');
     if (!Number.isInteger(this.batch) || this.batch < 1) {
       throw new GeneratorRunError(`batch must be a positive integer, got ${this.batch}`);
     }
     this.conditionShape = shapeOf(this.batch, features[0] as Feature);
     this.outputShape = shapeOf(this.batch, features[features.length - 1] as Feature);
+    if (this.precision === 'f16' && this.batch > 1 && (count(this.outputShape) / this.batch) % 2 !== 0) {
+      // Each batch element's tokens are copied out at its offset; copies need 4-byte alignment.
+      throw new GeneratorRunError('f16 with batch > 1 needs an even number of values per token grid');
+    }
     if (options.condition) {
-      const needed = count(this.conditionShape) * 4;
+      const needed = count(this.conditionShape) * bytesPerElement(this.precision);
       if (options.condition.size < needed) {
         throw new GeneratorRunError(`the condition buffer holds ${options.condition.size} bytes; (B, P, L, C) needs ${needed}`);
       }
       this.condition = options.condition;
     } else {
-      this.condition = this.own(createTensorBuffer(ctx.device, count(this.conditionShape), 'f32', 'generator.condition'));
+      this.condition = this.own(createTensorBuffer(ctx.device, count(this.conditionShape), this.precision, 'generator.condition'));
     }
   }
 
@@ -135,7 +152,7 @@ export class GeneratorRuntime {
   }
 
   private weight(name: string): GPUBuffer {
-    return this.own(uploadTensor(this.ctx.device, this.generator.weights.float32(name), 'f32', name));
+    return this.own(uploadTensor(this.ctx.device, this.generator.weights.float32(name), this.precision, name));
   }
 
   private build(timestamps: boolean): void {
@@ -149,7 +166,8 @@ export class GeneratorRuntime {
       const input = shapeOf(this.batch, inF);
       const output = shapeOf(this.batch, outF);
       const p = `decoder.layers.${i}.`;
-      const scratch = (s: ActivationShape, what: string) => this.own(createTensorBuffer(device, count(s), 'f32', `${p}${what}`));
+      const scratch = (s: ActivationShape, what: string) => this.own(createTensorBuffer(device, count(s), this.precision, `${p}${what}`));
+      const precision = this.precision;
 
       // Shapes along the two paths (docs/hyperconv.md): A = W then H, B = H then W.
       const afterW: ActivationShape = { ...input, w: output.w };
@@ -165,24 +183,24 @@ export class GeneratorRuntime {
       const residual = sameFeature(inF, outF);
 
       const dispatches: PreparedDispatch[] = [
-        prepareLayerNorm(this.ctx, { shape: input, eps: decoder.layer_norm_eps }, {
+        prepareLayerNorm(this.ctx, { shape: input, eps: decoder.layer_norm_eps, precision }, {
           x, gamma: this.weight(`${p}norm.weight`), beta: this.weight(`${p}norm.bias`), y: normed,
         }),
-        prepareAxisConv(this.ctx, { shape: input, axis: 'W', outChannels: output.w, k, hasBias: false }, {
+        prepareAxisConv(this.ctx, { shape: input, axis: 'W', outChannels: output.w, k, hasBias: false, precision }, {
           x: normed, weight: this.weight(`${p}a_w.weight`), y: a1,
         }),
-        prepareAxisConv(this.ctx, { shape: afterW, axis: 'H', outChannels: output.h, k, hasBias: false }, {
+        prepareAxisConv(this.ctx, { shape: afterW, axis: 'H', outChannels: output.h, k, hasBias: false, precision }, {
           x: a1, weight: this.weight(`${p}a_h.weight`), y: a2,
         }),
-        prepareAxisConv(this.ctx, { shape: input, axis: 'H', outChannels: output.h, k, hasBias: false }, {
+        prepareAxisConv(this.ctx, { shape: input, axis: 'H', outChannels: output.h, k, hasBias: false, precision }, {
           x: normed, weight: this.weight(`${p}b_h.weight`), y: b1,
         }),
-        prepareAxisConv(this.ctx, { shape: afterH, axis: 'W', outChannels: output.w, k, hasBias: false }, {
+        prepareAxisConv(this.ctx, { shape: afterH, axis: 'W', outChannels: output.w, k, hasBias: false, precision }, {
           x: b1, weight: this.weight(`${p}b_w.weight`), y: b2,
         }),
-        prepareCombine(this.ctx, { shape: mixed }, { pathA: a2, pathBPre: b2, bias: this.weight(`${p}bias`), y: combined }),
+        prepareCombine(this.ctx, { shape: mixed, precision }, { pathA: a2, pathBPre: b2, bias: this.weight(`${p}bias`), y: combined }),
         // A residual layer's `x + layer(x)` is fused into the length conv's epilogue.
-        prepareAxisConv(this.ctx, { shape: mixed, axis: 'N', outChannels: output.n, k, hasBias: true, residual }, {
+        prepareAxisConv(this.ctx, { shape: mixed, axis: 'N', outChannels: output.n, k, hasBias: true, residual, precision }, {
           x: combined, weight: this.weight(`${p}len_conv.weight`), bias: this.weight(`${p}len_conv.bias`), y: out,
           ...(residual ? { residual: x } : {}),
         }),
@@ -213,14 +231,14 @@ export class GeneratorRuntime {
     const std = manifest.tokens.std === manifest.tokens.mean ? mean : this.weight(manifest.tokens.std);
     // One batch element at a time: its tokens are copied into a scratch buffer (copies need only
     // 4-byte alignment, bindings 256), then detokenised into that element's packed LoRA buffer.
-    this.tokenScratch = this.own(createTensorBuffer(device, layout.tokenCount * tokenSize, 'f32', 'generator.tokens'));
+    this.tokenScratch = this.own(createTensorBuffer(device, layout.tokenCount * tokenSize, this.precision, 'generator.tokens'));
     for (let b = 0; b < this.batch; b++) {
-      const lora = this.own(createTensorBuffer(device, totalElements, 'f32', `generator.lora.${b}`));
+      const lora = this.own(createTensorBuffer(device, totalElements, this.precision, `generator.lora.${b}`));
       this.loraBuffers.push(lora);
       this.detokenizeDispatches.push(
         prepareDetokenize(
           this.ctx,
-          { tokenCount: layout.tokenCount, tokenSize, layout: entries, outputElements: totalElements },
+          { tokenCount: layout.tokenCount, tokenSize, layout: entries, outputElements: totalElements, precision: this.precision },
           { tokens: this.tokenScratch, mean, std, packed: lora },
         ),
       );
@@ -240,7 +258,7 @@ export class GeneratorRuntime {
         `the condition has ${data.length} values; (B=${this.batch}, P, L, C) = (${this.conditionShape.batch}, ${this.conditionShape.n}, ${this.conditionShape.h}, ${this.conditionShape.w}) needs ${count(this.conditionShape)}`,
       );
     }
-    this.ctx.device.queue.writeBuffer(this.condition, 0, data.buffer, data.byteOffset, data.byteLength);
+    writeTensor(this.ctx.device, this.condition, data, this.precision);
   }
 
   private timestampWrites(stage: number): GPUComputePassTimestampWrites | undefined {
@@ -260,7 +278,8 @@ export class GeneratorRuntime {
     const last = this.layers[this.layers.length - 1] as LayerPlan;
     const stage = this.layers.length;
     for (let b = 0; b < this.batch; b++) {
-      encoder.copyBufferToBuffer(last.outputBuffer, b * tokensPer * 4, this.tokenScratch as GPUBuffer, 0, tokensPer * 4);
+      const bytes = bytesPerElement(this.precision);
+      encoder.copyBufferToBuffer(last.outputBuffer, b * tokensPer * bytes, this.tokenScratch as GPUBuffer, 0, tensorByteSize(tokensPer, this.precision));
       const tw = b === 0 ? this.timestampWrites(stage) : undefined;
       const pass = encoder.beginComputePass({ label: `generator.detokenize.${b}`, ...(tw ? { timestampWrites: tw } : {}) });
       recordDispatch(pass, this.detokenizeDispatches[b] as PreparedDispatch);
@@ -347,7 +366,7 @@ export class GeneratorRuntime {
 
   async readLayer(index: number): Promise<Float32Array> {
     const { buffer, shape } = this.layerOutput(index);
-    return readTensor(this.ctx.device, buffer, count(shape));
+    return readTensor(this.ctx.device, buffer, count(shape), this.precision);
   }
 
   /** The generated LoRA of one batch element, packed in layout order (see `loraMatrices`). */
@@ -370,7 +389,7 @@ export class GeneratorRuntime {
 
   /** Reads the generated LoRA back as PEFT name -> matrix (rows x cols, row-major). */
   async readLora(batchIndex = 0): Promise<Map<string, Float32Array>> {
-    const all = await readTensor(this.ctx.device, this.loraBuffer(batchIndex), this.packedElements);
+    const all = await readTensor(this.ctx.device, this.loraBuffer(batchIndex), this.packedElements, this.precision);
     const out = new Map<string, Float32Array>();
     for (const m of this.loraMatrices()) out.set(m.name, all.slice(m.offset, m.offset + m.rows * m.cols));
     return out;
