@@ -96,35 +96,9 @@ def export(gen_dir: str, out_path: str, batch: int = 1, opset: int = MIN_OPSET, 
 # decodes the ModelProto protobuf by hand and runs its nodes one by one. Used by --verify and the
 # tests to show that the file holds the same weights and computes the same function.
 
-def _varint(buf: bytes, i: int):
-    shift = result = 0
-    while True:
-        b = buf[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, i
-        shift += 7
-
-
-def _fields(buf: bytes):
-    """Yield (field_number, wire_type, value) of a protobuf message (value: int or bytes)."""
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        fn, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = _varint(buf, i)
-        elif wt == 1:
-            v, i = buf[i : i + 8], i + 8
-        elif wt == 2:
-            n, i = _varint(buf, i)
-            v, i = buf[i : i + n], i + n
-        elif wt == 5:
-            v, i = buf[i : i + 4], i + 4
-        else:  # pragma: no cover
-            raise ValueError(f"unsupported protobuf wire type {wt}")
-        yield fn, wt, v
+# The protobuf wire format is read by the base-model exporter's reader (one implementation).
+from .export_onnx import _read_varint as _varint  # noqa: E402
+from .export_onnx import pb_parse as _fields  # noqa: E402
 
 
 def _packed_or_single(wt, v, signed=True):
