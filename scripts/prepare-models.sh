@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what the app serves under public/models/base/ from the committed release in models/base/:
 #   - model_lora.onnx (fp32, the app's one session for base and adapters) and onnx/model.onnx (no LoRA
-#     inputs; transformers.js's file naming, for the decode benchmark's comparison), exported by
+#     inputs; transformers.js's file naming, for the decode benchmark's comparison) and encoder.onnx
+#     (the prompt-condition encoder: final-norm hidden states, trainer/conditions.py), exported by
 #     trainer/export_onnx.py into build/onnx/;
 #   - the tokenizer and config files of models/base/.
 # Idempotent and fast when up to date: the export is skipped when build/onnx/export.json records the
@@ -26,7 +27,7 @@ fi
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 up_to_date() {
-  [[ -f "$ONNX/export.json" && -f "$ONNX/model.onnx" && -f "$ONNX/model_lora.onnx" ]] || return 1
+  [[ -f "$ONNX/export.json" && -f "$ONNX/model.onnx" && -f "$ONNX/model_lora.onnx" && -f "$ONNX/encoder.onnx" ]] || return 1
   local want_model want_config
   want_model=$(sha "$SRC/model.safetensors")
   want_config=$(sha "$SRC/config.json")
@@ -56,6 +57,7 @@ copy() { # copy $1 to ${2:-$DEST} unless an identical file is there
 }
 copy "$ONNX/model.onnx" "$DEST/onnx"
 copy "$ONNX/model_lora.onnx"
+copy "$ONNX/encoder.onnx"
 copy "$ONNX/export.json"
 for f in config.json generation_config.json tokenizer.json tokenizer_config.json special_tokens_map.json; do
   [[ -f "$SRC/$f" ]] && copy "$SRC/$f"

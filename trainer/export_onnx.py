@@ -12,6 +12,10 @@ Writes into ``--out``:
                        0 gives the base model): y = x W^T + lora_scale * (x A^T) B^T;
 - ``model_fp16.onnx`` / ``model_lora_fp16.onnx`` with ``--fp16`` (fp16 weights, KV cache and LoRA
   inputs; RMSNorm statistics and softmax in fp32; logits fp32);
+- ``encoder.onnx``     (unless ``--no-encoder``) the prompt-condition encoder of trainer/conditions.py:
+                       ``input_ids``, ``attention_mask`` (int64 [batch, seq], right padding) ->
+                       ``last_hidden_state`` (float32 [batch, seq, hidden], the final-norm hidden
+                       states, 0 at padding); fp32, no KV cache, no LM head;
 - ``export.json``      config, every file's inputs/outputs/ops, LoRA layout, source hash, versions.
 
 The graph is written out by this module's own wrapper (``ExportDecoder``), which reads the weights of
@@ -166,9 +170,19 @@ class ExportDecoder(nn.Module):
         return y
 
     def forward(self, input_ids, attention_mask, position_ids, *rest):
+        x, presents = self.trunk(input_ids, attention_mask, position_ids, *rest)
+        head = self.embed_t if self.cfg.tie_word_embeddings else self.lm_head_t
+        logits = self._cast(torch.matmul(x, head), torch.float32)
+        return (logits, *presents)
+
+    def trunk(self, input_ids, attention_mask, position_ids, *rest, use_past: bool = True):
+        """The final-norm hidden states (b, s, hidden) and the presents; ``use_past=False``: no
+        past inputs in ``rest`` (an empty cache, no Concat in the graph)."""
         cfg = self.cfg
         L, H, KV, hd = cfg.num_hidden_layers, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
         rep = H // KV
+        if not use_past:
+            rest = (None,) * (2 * L) + tuple(rest)
         past = rest[: 2 * L]
         lora: dict = {}
         scale = None
@@ -208,8 +222,9 @@ class ExportDecoder(nn.Module):
             v = self._linear(h, l, "v_proj", lora, scale).reshape(b, s, KV, hd).transpose(1, 2)
             q = q * cos + _rotate_half(q, hd // 2) * sin
             k = k * cos + _rotate_half(k, hd // 2) * sin
-            k = torch.cat([past[2 * l], k], dim=2)      # (b, KV, T, hd)
-            v = torch.cat([past[2 * l + 1], v], dim=2)
+            if past[2 * l] is not None:
+                k = torch.cat([past[2 * l], k], dim=2)      # (b, KV, T, hd)
+                v = torch.cat([past[2 * l + 1], v], dim=2)
             presents += [k, v]
             # Grouped-query attention without repeating K/V: the `rep` query heads that share a
             # KV head are stacked along the query axis. Heads h = g * rep + r (repeat_interleave).
@@ -224,10 +239,7 @@ class ExportDecoder(nn.Module):
             g = self._linear(h, l, "gate_proj", lora, scale)
             u = self._linear(h, l, "up_proj", lora, scale)
             x = x + self._linear(g * torch.sigmoid(g) * u, l, "down_proj", lora, scale)
-        x = self._rms(x, self.norm_w)
-        head = self.embed_t if cfg.tie_word_embeddings else self.lm_head_t
-        logits = self._cast(torch.matmul(x, head), torch.float32)
-        return (logits, *presents)
+        return self._rms(x, self.norm_w), presents
 
     # -- example inputs -------------------------------------------------------------------------
     def example_inputs(self, batch: int = 2, seq: int = 3, past: int = 2) -> tuple:
@@ -246,6 +258,42 @@ class ExportDecoder(nn.Module):
                               torch.zeros(shapes[m][1], dtype=self.dtype)]
             extra.append(torch.zeros(1, dtype=self.dtype))
         return (ids, mask, pos, *kv, *extra)
+
+
+ENCODER_INPUTS = ["input_ids", "attention_mask"]
+ENCODER_OUTPUTS = ["last_hidden_state"]
+
+
+class ExportEncoder(nn.Module):
+    """The prompt-condition encoder of trainer/conditions.py (layer -1, no pooling) as a graph:
+    ``forward(input_ids, attention_mask) -> last_hidden_state`` (b, s, hidden) float32, the final
+    RMSNorm output of one causal forward (no KV cache, positions 0..s-1), times the mask, so padded
+    rows are 0 as in ``conditions.encode_ids``. Rows must be right-padded (positions count from the
+    first column); real tokens never see padding (causal attention), so a padded row's real states
+    equal the unpadded ones. Same weights and arithmetic as :class:`ExportDecoder` in float32."""
+
+    def __init__(self, lm: LlamaLM):
+        super().__init__()
+        self.dec = ExportDecoder(lm, (), dtype=torch.float32)
+
+    def forward(self, input_ids, attention_mask):
+        b, s = input_ids.shape[0], input_ids.shape[1]
+        pos = torch.arange(s, dtype=torch.int64).unsqueeze(0).expand(b, s)
+        x, _ = self.dec.trunk(input_ids, attention_mask, pos, use_past=False)
+        return x * attention_mask.to(torch.float32).unsqueeze(-1)
+
+    def example_inputs(self, batch: int = 2, seq: int = 3) -> tuple:
+        ids = torch.randint(0, self.dec.cfg.vocab_size, (batch, seq), dtype=torch.int64)
+        mask = torch.ones(batch, seq, dtype=torch.int64)
+        mask[1, -1] = 0
+        return ids, mask
+
+
+ENCODER_AXES = {
+    "input_ids": {0: "batch_size", 1: "sequence_length"},
+    "attention_mask": {0: "batch_size", 1: "sequence_length"},
+    "last_hidden_state": {0: "batch_size", 1: "sequence_length"},
+}
 
 
 def dynamic_axes(num_layers: int, targets=()) -> dict:
@@ -501,8 +549,24 @@ def _torch_export(module: nn.Module, args: tuple, path: Path, inputs, outputs, a
         torch.onnx.export(module, args, str(path), **kwargs)
 
 
+def _check_summary(path: Path, inputs, outputs) -> dict:
+    summary = read_graph_summary(path)
+    got_in = [x["name"] for x in summary["inputs"]]
+    got_out = [x["name"] for x in summary["outputs"]]
+    if got_in != inputs or got_out != outputs:
+        raise RuntimeError(f"{path.name}: exported I/O names differ from the interface:\n"
+                           f"inputs {got_in}\noutputs {got_out}")
+    bad = sorted(set(summary["ops"]) - WEBGPU_OPS)
+    if bad:
+        raise RuntimeError(f"{path.name}: operators outside the WebGPU-supported set: {bad}")
+    size = path.stat().st_size
+    if size >= 2 ** 31:
+        raise RuntimeError(f"{path.name}: {size} bytes; weights must move to external data")
+    return summary
+
+
 def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAULT_RANK,
-           fp16: bool = False, opset: int = DEFAULT_OPSET, log=print) -> dict:
+           fp16: bool = False, opset: int = DEFAULT_OPSET, log=print, encoder: bool = True) -> dict:
     """Export ``model_dir`` into ``out_dir``; returns (and writes) the ``export.json`` sidecar."""
     model_dir, out = Path(model_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -516,7 +580,7 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
         raise ValueError(f"unknown LoRA target modules {unknown}; known: {list(ALL_TARGETS)}")
     targets = [m for m in ALL_TARGETS if m in set(lora_targets)]
     # no stale variant from an earlier run beside this run's files
-    for stale in ("model", "model_lora", "model_fp16", "model_lora_fp16"):
+    for stale in ("model", "model_lora", "model_fp16", "model_lora_fp16", "encoder"):
         (out / f"{stale}.onnx").unlink(missing_ok=True)
 
     variants = [("model", (), torch.float32)]
@@ -537,18 +601,8 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
         if dtype == torch.float64:
             relabel_double_to_half(traced, path)
             traced.unlink()
-        summary = read_graph_summary(path)
-        got_in = [x["name"] for x in summary["inputs"]]
-        got_out = [x["name"] for x in summary["outputs"]]
-        if got_in != inputs or got_out != outputs:
-            raise RuntimeError(f"{path.name}: exported I/O names differ from the interface:\n"
-                               f"inputs {got_in}\noutputs {got_out}")
-        bad = sorted(set(summary["ops"]) - WEBGPU_OPS)
-        if bad:
-            raise RuntimeError(f"{path.name}: operators outside the WebGPU-supported set: {bad}")
+        summary = _check_summary(path, inputs, outputs)
         size = path.stat().st_size
-        if size >= 2 ** 31:
-            raise RuntimeError(f"{path.name}: {size} bytes; weights must move to external data")
         files[path.name] = {
             "weights": "float16" if dtype == torch.float64 else "float32",
             "lora": bool(tg),
@@ -556,6 +610,19 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
             "seconds": round(time.time() - t0, 2),
             **summary,
         }
+        log(f"{path.name}: {size / 1e6:.1f} MB, {sum(summary['ops'].values())} nodes, "
+            f"{time.time() - t0:.1f} s")
+
+    if encoder:
+        t0 = time.time()
+        path = out / "encoder.onnx"
+        wrapper = ExportEncoder(lm).eval()
+        torch.manual_seed(0)
+        _torch_export(wrapper, wrapper.example_inputs(), path, ENCODER_INPUTS, ENCODER_OUTPUTS, ENCODER_AXES, opset)
+        summary = _check_summary(path, ENCODER_INPUTS, ENCODER_OUTPUTS)
+        size = path.stat().st_size
+        files[path.name] = {"weights": "float32", "lora": False, "encoder": True, "bytes": size,
+                            "seconds": round(time.time() - t0, 2), **summary}
         log(f"{path.name}: {size / 1e6:.1f} MB, {sum(summary['ops'].values())} nodes, "
             f"{time.time() - t0:.1f} s")
 
@@ -589,6 +656,15 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
             "model_safetensors_sha256": sha256_file(model_dir / "model.safetensors"),
             "config_sha256": sha256_file(model_dir / "config.json"),
         },
+        "encoder": {
+            "file": "encoder.onnx" if encoder else None,
+            "inputs": {"input_ids": "int64 [batch_size, sequence_length]",
+                       "attention_mask": "int64 [batch_size, sequence_length]; 1 = token, 0 = padding "
+                                         "(right padding only: positions are 0..sequence_length-1)"},
+            "outputs": {"last_hidden_state": "float32 [batch_size, sequence_length, hidden_size]: final "
+                                             "RMSNorm output (trainer/conditions.py layer -1), 0 where "
+                                             "attention_mask is 0"},
+        },
         "torch_version": torch.__version__,
         "opset": opset,
         "seconds": round(time.time() - t_start, 2),
@@ -605,13 +681,16 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-rank", type=int, default=DEFAULT_RANK)
     p.add_argument("--fp16", action="store_true", help="also write the fp16-weight variants")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    p.add_argument("--no-encoder", action="store_true",
+                   help="do not write encoder.onnx (the prompt-condition encoder, final-norm hidden states)")
 
 
 def run(args) -> int:
     targets = [] if args.lora_targets.strip().lower() in ("", "none") else \
         [m.strip() for m in args.lora_targets.split(",") if m.strip()]
     try:
-        sidecar = export(args.model, args.out, targets, args.lora_rank, args.fp16, args.opset)
+        sidecar = export(args.model, args.out, targets, args.lora_rank, args.fp16, args.opset,
+                         encoder=not args.no_encoder)
     except (ValueError, FileNotFoundError) as e:
         print(f"export_onnx: {e}", file=sys.stderr)
         return 2

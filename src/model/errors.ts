@@ -102,8 +102,8 @@ export class GeneratorMissingError extends EngineError {
 }
 
 export class EncoderMissingError extends EngineError {
-  constructor() {
-    super('encoder-missing', 'Prompts cannot be encoded in the browser yet: the condition encoder (the base model\'s hidden states, trainer/conditions.py) has no browser export. Adapters can be generated from a precomputed condition, or imported.');
+  constructor(detail: string) {
+    super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (encoder.onnx, the base model's hidden states as trainer/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
     this.name = 'EncoderMissingError';
   }
 }

@@ -12,6 +12,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import type { EncoderRun } from './encoder';
 import { ModelLoadError, SessionCreateError, describeError } from './errors';
 
 export type Backend = 'webgpu' | 'wasm';
@@ -146,6 +147,49 @@ export async function createModelSession(
     ...(device ? { device } : {}),
     release: () => session.release(),
   };
+}
+
+/**
+ * The prompt-condition encoder (`encoder.onnx`, src/model/encoder.ts) on the model's backend: on
+ * WebGPU on the same GPUDevice as the model (its output comes back to the CPU: the condition is
+ * small and is written into the generator's buffer), else on WASM.
+ */
+export async function createEncoderSession(
+  bytes: Uint8Array,
+  backend: Backend,
+  device?: GPUDevice,
+): Promise<{ run: EncoderRun; release(): Promise<void> }> {
+  configureOrt();
+  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  if (backend === 'webgpu') {
+    if (!device) throw new SessionCreateError('WebGPU', 'no GPUDevice was given');
+    const ep: ort.InferenceSession.WebGpuExecutionProviderOption & { device: GPUDevice } = { name: 'webgpu', device };
+    options.executionProviders = [ep];
+  } else {
+    options.executionProviders = ['wasm'];
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    throw new SessionCreateError(backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)', describeError(e), e);
+  }
+  const run: EncoderRun = async (inputIds, attentionMask, batch, seq) => {
+    const feeds = {
+      input_ids: new ort.Tensor('int64', inputIds, [batch, seq]),
+      attention_mask: new ort.Tensor('int64', attentionMask, [batch, seq]),
+    };
+    const out = await session.run(feeds);
+    const hidden = out['last_hidden_state'];
+    if (!hidden) throw new SessionCreateError(backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)', 'encoder.onnx has no last_hidden_state output');
+    try {
+      const data = hidden.location === 'cpu' ? hidden.data : await hidden.getData();
+      return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+    } finally {
+      hidden.dispose();
+    }
+  };
+  return { run, release: () => session.release() };
 }
 
 export { ort };

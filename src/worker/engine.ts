@@ -8,7 +8,9 @@
  * - `cancel`: the running generation stops before its next step;
  * - the adapter registry: `listAdapters`, `importAdapter` (PEFT zip), `exportAdapter` (PEFT zip),
  *   `removeAdapter`;
- * - `encodePrompts` / `generateAdapter`: need a configured generator; say so plainly otherwise.
+ * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
+ *   model's backend, exactly as trainer/conditions.py (src/model/encoder.ts); loaded on first use;
+ * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
  */
 import {
   AdapterRegistry, loraShapeOf, parsePeftAdapter, parsePeftZip, zipPeftAdapter,
@@ -17,15 +19,20 @@ import {
 import {
   BadRequestError, BusyError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
+import {
+  DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
+  type ConditionShape, type EncodedPrompts, type EncoderRun,
+} from '../model/encoder';
 import { createGenerator, runGenerator, type GeneratorHandle } from '../model/generatedAdapter';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import {
-  createModelSession, fetchBytes, fetchJson, type Backend, type ByteProgress, type ExportInfo, type ModelSession,
+  createEncoderSession, createModelSession, fetchBytes, fetchJson, type Backend, type ByteProgress, type ExportInfo, type ModelSession,
 } from '../model/session';
 import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
 
 export type { AdapterSummary } from '../model/adapters';
+export type { EncodedPrompts } from '../model/encoder';
 export type { ChatMessage } from '../model/tokenizer';
 export type { SamplingOptions } from '../model/sampling';
 export type { StopReason } from '../model/generate';
@@ -161,8 +168,16 @@ async function requestDevice(): Promise<{ device: GPUDevice; description: string
   }
 }
 
+interface EncoderHandle {
+  run: EncoderRun;
+  release(): Promise<void>;
+}
+
 interface Loaded {
   generator?: GeneratorHandle;
+  /** URL of the model folder (encoder.onnx is fetched from it on first use). */
+  base: string;
+  encoder?: Promise<EncoderHandle>;
   model: ModelSession;
   tokenizer: Tokenizer;
   registry: AdapterRegistry;
@@ -243,7 +258,7 @@ export class Engine {
         generator = createGenerator(device, manifest, weights, shape);
         engineInfo.generator = 'ready';
       }
-      this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
+      this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -376,15 +391,80 @@ export class Engine {
     this.ready().registry.remove(id);
   }
 
-  /** Prompt conditions for the generator: needs a configured generator and the browser encoder. */
-  encodePrompts(_prompts: string[]): never {
-    if (!this.ready().generator) throw new GeneratorMissingError();
-    throw new EncoderMissingError();
+  /**
+   * The condition shape: the generator manifest's `encoder` (P, L, C, template) when a generator is
+   * loaded, else trainer/configs/generator.json's P = 8, L = 32, "plain" and the model's hidden size.
+   */
+  private conditionShape(loaded: Loaded): ConditionShape {
+    const hidden = loaded.model.info.config.hidden_size;
+    const enc = loaded.generator?.loaded.manifest.encoder;
+    if (!enc) return { promptCount: DEFAULT_PROMPT_COUNT, maxTokens: DEFAULT_MAX_TOKENS, channels: hidden };
+    if (enc.layer !== -1 || enc.pooling !== 'none' || (enc.template !== 'plain' && enc.template !== 'chat') || enc.channels !== hidden) {
+      throw new EncoderMissingError(
+        `the generator expects an encoder with layer ${enc.layer}, pooling "${enc.pooling}", template "${enc.template}", ` +
+        `${enc.channels} channels; encoder.onnx gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
+    }
+    return { promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template };
   }
 
-  /** A LoRA generated from prompts: needs a configured generator and the browser encoder. */
-  generateAdapter(prompts: string[]): never {
-    return this.encodePrompts(prompts);
+  /** encoder.onnx on the model's backend (the same GPUDevice on WebGPU), fetched on first use. */
+  private encoder(loaded: Loaded): Promise<EncoderHandle> {
+    if (!loaded.encoder) {
+      const url = `${loaded.base}encoder.onnx`;
+      const made = (async () => {
+        let bytes: Uint8Array;
+        try {
+          bytes = await fetchBytes(url);
+        } catch (e) {
+          throw new EncoderMissingError(`${url} could not be loaded (${describeError(e)}); run scripts/prepare-models.sh`);
+        }
+        return createEncoderSession(bytes, loaded.model.backend, loaded.model.device);
+      })();
+      loaded.encoder = made;
+      // a failed load is not cached: the next call tries again
+      made.catch(() => {
+        if (loaded.encoder === made) delete loaded.encoder;
+      });
+    }
+    return loaded.encoder;
+  }
+
+  /**
+   * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/conditions.py makes it
+   * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids, the
+   * final-norm hidden states of the base model (encoder.onnx), zero rows after a prompt's tokens.
+   * Exactly P prompts are used: with more, the first P in the given order (sample first for a random
+   * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
+   */
+  async encodePrompts(prompts: string[]): Promise<EncodedPrompts> {
+    const loaded = this.ready();
+    if (this.current) throw new BusyError('A generation');
+    const shape = this.conditionShape(loaded);
+    const busy: CancelToken = { cancelled: false };
+    this.current = busy;
+    try {
+      const { tokenizer } = loaded;
+      const emptyId = tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
+      const run: EncoderRun = async (...args) => (await this.encoder(loaded)).run(...args);
+      const out = await encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
+      if (this.lost) throw this.lost;
+      return out;
+    } catch (e) {
+      if (this.lost) throw this.lost;
+      throw e;
+    } finally {
+      if (this.current === busy) this.current = undefined;
+    }
+  }
+
+  /** A LoRA generated from P prompts: `encodePrompts` + `generateAdapterFromCondition`. */
+  async generateAdapter(prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+    const { generator, model } = this.ready();
+    if (!generator || !model.device) throw new GeneratorMissingError();
+    const t0 = performance.now();
+    const encoded = await this.encodePrompts(prompts);
+    onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
+    return this.generateAdapterFromCondition(encoded.condition, name, onStage);
   }
 
   /**
@@ -422,6 +502,11 @@ export class Engine {
     }
     loaded.registry.dispose();
     loaded.generator?.runtime.destroy();
+    try {
+      await (await loaded.encoder)?.release();
+    } catch {
+      // a failed encoder load, or a session on a lost device
+    }
     try {
       await loaded.model.release();
     } catch {

@@ -10,12 +10,12 @@
 import * as Comlink from 'comlink';
 import { EngineError } from '../model/errors';
 import type {
-  AdapterSummary, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
 
 export type {
-  AdapterSummary, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 export { EngineError } from '../model/errors';
 
@@ -110,12 +110,14 @@ export class EngineClient {
     unwrap(await this.remote.removeAdapter(id));
   }
 
-  async encodePrompts(prompts: string[]): Promise<never> {
+  /** P prompts -> the generator's (P, L, C) condition and the token ids used (Engine.encodePrompts). */
+  async encodePrompts(prompts: string[]): Promise<EncodedPrompts> {
     return unwrap(await this.remote.encodePrompts(prompts));
   }
 
-  async generateAdapter(prompts: string[]): Promise<never> {
-    return unwrap(await this.remote.generateAdapter(prompts));
+  /** A LoRA generated from P prompts (encode + generator); stages stream through `onStage`. */
+  async generateAdapter(prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+    return unwrap(await this.remote.generateAdapter(prompts, name, onStage ? Comlink.proxy(onStage) : undefined));
   }
 
   /** Generates an adapter from a precomputed condition; stages stream through `onStage`. */

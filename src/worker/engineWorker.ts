@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
-  Engine, type AdapterSummary, type GenerateAdapterStage, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
+  Engine, type AdapterSummary, type EncodedPrompts, type GenerateAdapterStage, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
 
@@ -41,8 +41,12 @@ const api = {
     return out.ok ? Comlink.transfer(out, [out.value.buffer]) : out;
   },
   removeAdapter: (id: string): Promise<Outcome<void>> => wrap(() => engine.removeAdapter(id)),
-  encodePrompts: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.encodePrompts(prompts)),
-  generateAdapter: (prompts: string[]): Promise<Outcome<never>> => wrap(() => engine.generateAdapter(prompts)),
+  encodePrompts: async (prompts: string[]): Promise<Outcome<EncodedPrompts>> => {
+    const out = await wrap(() => engine.encodePrompts(prompts));
+    return out.ok ? Comlink.transfer(out, [out.value.condition.buffer]) : out;
+  },
+  generateAdapter: (prompts: string[], name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<Outcome<AdapterSummary>> =>
+    wrap(() => engine.generateAdapter(prompts, name, onStage)),
   generateAdapterFromCondition: (condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<Outcome<AdapterSummary>> =>
     wrap(() => engine.generateAdapterFromCondition(condition, name, onStage)),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),

@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from trainer.export import load_exported
-from trainer.export_onnx import (ALL_TARGETS, WEBGPU_OPS, ExportDecoder, export, io_names, lora_shapes,
-                                 pb_parse, pb_write, read_graph_summary, sha256_file)
+from trainer.conditions import encode_ids
+from trainer.export_onnx import (ALL_TARGETS, ENCODER_INPUTS, ENCODER_OUTPUTS, WEBGPU_OPS, ExportDecoder,
+                                 ExportEncoder, export, io_names, lora_shapes, pb_parse, pb_write,
+                                 read_graph_summary, sha256_file)
 from trainer.fixture_onnx import (build_cases, load_lora, make_random_lora, make_tiny_model, merged_model,
                                   peft_name, reference_logits)
 from trainer.safetensors_io import load_file
@@ -119,7 +121,7 @@ def test_export_files_io_names_and_ops(tiny, tmp_path):
     cfg = load_exported(model_dir).cfg
     sidecar = export(model_dir, tmp_path, ALL_TARGETS, 8, fp16=True, log=lambda *_: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "export.json", "model.onnx", "model_fp16.onnx", "model_lora.onnx", "model_lora_fp16.onnx"]
+        "encoder.onnx", "export.json", "model.onnx", "model_fp16.onnx", "model_lora.onnx", "model_lora_fp16.onnx"]
     assert json.loads((tmp_path / "export.json").read_text()) == sidecar
     assert sidecar["source"]["model_safetensors_sha256"] == sha256_file(model_dir / "model.safetensors")
     assert sidecar["opset"] == 17 and sidecar["torch_version"] == torch.__version__
@@ -146,9 +148,51 @@ def test_export_files_io_names_and_ops(tiny, tmp_path):
             assert by_name["lora.1.down_proj.A"]["shape"] == list(shapes["down_proj"][0])
             assert by_name["lora.0.k_proj.B"]["shape"] == list(shapes["k_proj"][1])
             assert by_name["lora_scale"] == {"name": "lora_scale", "dtype": fdt, "shape": [1]}
+    enc = read_graph_summary(tmp_path / "encoder.onnx")
+    assert enc["inputs"] == [{"name": "input_ids", "dtype": "int64", "shape": ["batch_size", "sequence_length"]},
+                             {"name": "attention_mask", "dtype": "int64", "shape": ["batch_size", "sequence_length"]}]
+    assert enc["outputs"] == [{"name": "last_hidden_state", "dtype": "float32",
+                               "shape": ["batch_size", "sequence_length", cfg.hidden_size]}]
+    assert [x["name"] for x in enc["inputs"]] == ENCODER_INPUTS and enc["outputs"][0]["name"] == ENCODER_OUTPUTS[0]
+    assert set(enc["ops"]) <= WEBGPU_OPS and set(enc["initializer_dtypes"]) == {"float32"}
+    assert sidecar["files"]["encoder.onnx"]["encoder"] is True and sidecar["encoder"]["file"] == "encoder.onnx"
     # one copy of the embedding table: fp16 file is half the fp32 one
     ratio = (tmp_path / "model_fp16.onnx").stat().st_size / (tmp_path / "model.onnx").stat().st_size
     assert 0.45 < ratio < 0.6
+
+
+def test_encoder_wrapper_equals_the_trainer_conditions(tiny):
+    """ExportEncoder (the encoder.onnx graph) on a right-padded batch == trainer.conditions.encode_ids
+    (final-norm hidden states, zero rows at padding), and == LlamaLM.hidden_states per prompt."""
+    model_dir, _ = tiny
+    lm = load_exported(model_dir).eval()
+    cfg = lm.cfg
+    g = torch.Generator().manual_seed(3)
+    ids = [torch.randint(0, cfg.vocab_size, (n,), generator=g).tolist() for n in (5, 1, 8, 3)]
+    L = 8
+    want = encode_ids(lm, ids, {"max_tokens": L, "layer": -1, "pooling": "none"})  # (4, L, C)
+    t = max(len(x) for x in ids)
+    inp = torch.zeros(len(ids), t, dtype=torch.int64)
+    mask = torch.zeros(len(ids), t, dtype=torch.int64)
+    for i, x in enumerate(ids):
+        inp[i, : len(x)] = torch.tensor(x)
+        mask[i, : len(x)] = 1
+    with torch.no_grad():
+        got = ExportEncoder(lm).eval()(inp, mask)
+        single = [lm.hidden_states(torch.tensor([x]))[0] for x in ids]
+    assert got.shape == (len(ids), t, cfg.hidden_size) and got.dtype == torch.float32
+    scale = float(want.abs().max())
+    assert float((got - want[:, :t]).abs().max()) / scale < 1e-5
+    for i, x in enumerate(ids):
+        assert float((got[i, : len(x)] - single[i]).abs().max()) / scale < 1e-5
+        assert not got[i, len(x):].any()  # padding rows are exactly 0
+
+
+def test_export_without_encoder(tiny, tmp_path):
+    model_dir, _ = tiny
+    sidecar = export(model_dir, tmp_path, (), encoder=False, log=lambda *_: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "model.onnx"]
+    assert sidecar["encoder"]["file"] is None
 
 
 def test_protobuf_round_trip(tiny, tmp_path):

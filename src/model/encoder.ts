@@ -1,0 +1,130 @@
+/**
+ * The prompt-condition encoder: P prompts -> the generator's (P, L, C) float32 condition, computed
+ * as trainer/conditions.py computes it for training (DESIGN §2.2, `kind: decoder-hidden-states`):
+ *
+ * 1. text: the prompt alone (template "plain", what generator.json ships: no system prompt, no chat
+ *    markup); template "chat" (`<|im_start|>user\n{prompt}<|im_end|>\n`) is mirrored too;
+ * 2. ids: the tokenizer's ids without special tokens, the first L kept; an empty prompt becomes the
+ *    one id of `<|endoftext|>` (`condition_ids`);
+ * 3. one causal forward of the base model (`encoder.onnx`, trainer/export_onnx.py), the final RMSNorm
+ *    output (`layer -1`), float32; the P prompts run as one batch, right-padded with id 0 and
+ *    `attention_mask` 0 (real tokens never attend to padding: causal attention, right padding);
+ * 4. no pooling: each prompt's n <= L rows, zero rows from n to L (`encode_ids`).
+ *
+ * No ORT import here (only types): the engine runs it on onnxruntime-web (the model's backend), the
+ * Node test (test/model/encoder.test.ts) on onnxruntime-node.
+ */
+import { BadRequestError } from './errors';
+
+/** The condition the generator reads: P prompts x L tokens x C channels (generator.json `encoder`). */
+export interface ConditionShape {
+  promptCount: number;
+  maxTokens: number;
+  channels: number;
+  /** trainer/conditions.py `condition_text`; default "plain". */
+  template?: ConditionTemplate;
+}
+
+export type ConditionTemplate = 'plain' | 'chat';
+
+/** trainer/conditions.py `condition_text`. */
+export function conditionText(prompt: string, template: ConditionTemplate = 'plain'): string {
+  if (template === 'plain') return prompt;
+  if (template === 'chat') return `<|im_start|>user\n${prompt}<|im_end|>\n`;
+  throw new BadRequestError(`Unknown condition template "${String(template)}" (plain | chat).`);
+}
+
+/** trainer/configs/generator.json: P = 8, L = 32 (C = the base model's hidden size). */
+export const DEFAULT_PROMPT_COUNT = 8;
+export const DEFAULT_MAX_TOKENS = 32;
+/** The id an empty prompt is encoded as (trainer/conditions.py `condition_ids`). */
+export const EMPTY_PROMPT_TOKEN = '<|endoftext|>';
+
+export interface EncodedPrompts {
+  /** (P, L, C) row-major float32: the generator's condition (B = 1). */
+  condition: Float32Array;
+  shape: [number, number, number];
+  /** The prompts encoded, in order (the first P of those given). */
+  prompts: string[];
+  /** The token ids fed to the encoder per prompt (<= L each; rows beyond are zero in `condition`). */
+  ids: number[][];
+  ms: number;
+}
+
+/**
+ * Runs encoder.onnx on one right-padded batch: `input_ids` and `attention_mask` int64 [batch, seq];
+ * returns `last_hidden_state` [batch, seq, C] as float32 (row-major).
+ */
+export type EncoderRun = (inputIds: BigInt64Array, attentionMask: BigInt64Array, batch: number, seq: number) => Promise<Float32Array>;
+
+/**
+ * The prompts the condition is made of: exactly P are needed. More than P: the first P in the
+ * caller's order are used (a caller that wants a random subset samples first, as the UI does with
+ * src/prompts `samplePrompts(records, P, seed)`); fewer: an error saying how many are needed.
+ */
+export function selectPrompts(prompts: readonly string[], promptCount: number): string[] {
+  if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) {
+    throw new BadRequestError('Prompts must be a list of strings.');
+  }
+  if (prompts.length < promptCount) {
+    throw new BadRequestError(
+      `The generator needs ${promptCount} prompts to make an adapter; got ${prompts.length}. Add ${promptCount - prompts.length} more.`,
+    );
+  }
+  return prompts.slice(0, promptCount);
+}
+
+/** trainer/conditions.py `condition_ids`: the template's text, ids without special tokens, first L. */
+export function conditionIds(
+  encode: (text: string) => number[], prompts: readonly string[], maxTokens: number, emptyId: number, template: ConditionTemplate = 'plain',
+): number[][] {
+  return prompts.map((p) => {
+    const ids = encode(conditionText(p, template)).slice(0, maxTokens);
+    return ids.length > 0 ? ids : [emptyId];
+  });
+}
+
+/** trainer/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C). */
+export async function encodeIds(run: EncoderRun, ids: readonly number[][], maxTokens: number, channels: number): Promise<Float32Array> {
+  const batch = ids.length;
+  const out = new Float32Array(batch * maxTokens * channels);
+  if (batch === 0) return out;
+  for (const row of ids) {
+    if (row.length === 0 || row.length > maxTokens) throw new BadRequestError(`Each prompt needs 1 to ${maxTokens} token ids; got ${row.length}.`);
+  }
+  const seq = Math.max(...ids.map((r) => r.length));
+  const inputIds = new BigInt64Array(batch * seq);
+  const mask = new BigInt64Array(batch * seq);
+  ids.forEach((row, i) => {
+    row.forEach((id, j) => {
+      inputIds[i * seq + j] = BigInt(id);
+      mask[i * seq + j] = 1n;
+    });
+  });
+  const hidden = await run(inputIds, mask, batch, seq);
+  if (hidden.length !== batch * seq * channels) {
+    throw new BadRequestError(`encoder.onnx returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
+  }
+  ids.forEach((row, i) => {
+    // rows 0..n-1 of prompt i; the rest of its L rows stay 0 (as the padded rows the trainer zeroes)
+    out.set(hidden.subarray(i * seq * channels, (i * seq + row.length) * channels), i * maxTokens * channels);
+  });
+  return out;
+}
+
+/** Prompts -> the generator's condition: select P, tokenize as the trainer, run the encoder. */
+export async function encodePrompts(
+  run: EncoderRun,
+  encode: (text: string) => number[],
+  emptyId: number,
+  prompts: readonly string[],
+  shape: ConditionShape,
+): Promise<EncodedPrompts> {
+  const t0 = performance.now();
+  const used = selectPrompts(prompts, shape.promptCount);
+  const ids = conditionIds(encode, used, shape.maxTokens, emptyId, shape.template ?? 'plain');
+  const condition = await encodeIds(run, ids, shape.maxTokens, shape.channels);
+  return {
+    condition, shape: [shape.promptCount, shape.maxTokens, shape.channels], prompts: used, ids, ms: performance.now() - t0,
+  };
+}
