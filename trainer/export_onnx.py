@@ -16,7 +16,8 @@ Writes into ``--out``:
                        ``input_ids``, ``attention_mask`` (int64 [batch, seq], right padding) ->
                        ``last_hidden_state`` (float32 [batch, seq, hidden], the final-norm hidden
                        states, 0 at padding); fp32, no KV cache, no LM head;
-- ``export.json``      config, every file's inputs/outputs/ops, LoRA layout, source hash, versions.
+- ``export.json``      config, every decoder file's inputs/outputs/ops (``files``; the encoder's under
+                       ``encoder``), LoRA layout, source hash, versions.
 
 The graph is written out by this module's own wrapper (``ExportDecoder``), which reads the weights of
 ``trainer.model.LlamaLM`` and recomputes its forward pass with a KV cache, an attention mask and
@@ -613,6 +614,7 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
         log(f"{path.name}: {size / 1e6:.1f} MB, {sum(summary['ops'].values())} nodes, "
             f"{time.time() - t0:.1f} s")
 
+    encoder_entry = None
     if encoder:
         t0 = time.time()
         path = out / "encoder.onnx"
@@ -621,8 +623,8 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
         _torch_export(wrapper, wrapper.example_inputs(), path, ENCODER_INPUTS, ENCODER_OUTPUTS, ENCODER_AXES, opset)
         summary = _check_summary(path, ENCODER_INPUTS, ENCODER_OUTPUTS)
         size = path.stat().st_size
-        files[path.name] = {"weights": "float32", "lora": False, "encoder": True, "bytes": size,
-                            "seconds": round(time.time() - t0, 2), **summary}
+        # its own sidecar entry, not in "files" (which lists the decoder variants)
+        encoder_entry = {"weights": "float32", "bytes": size, "seconds": round(time.time() - t0, 2), **summary}
         log(f"{path.name}: {size / 1e6:.1f} MB, {sum(summary['ops'].values())} nodes, "
             f"{time.time() - t0:.1f} s")
 
@@ -658,12 +660,13 @@ def export(model_dir, out_dir, lora_targets=ALL_TARGETS, lora_rank: int = DEFAUL
         },
         "encoder": {
             "file": "encoder.onnx" if encoder else None,
-            "inputs": {"input_ids": "int64 [batch_size, sequence_length]",
+            "summary": encoder_entry,
+            "interface": {"input_ids": "int64 [batch_size, sequence_length]",
                        "attention_mask": "int64 [batch_size, sequence_length]; 1 = token, 0 = padding "
-                                         "(right padding only: positions are 0..sequence_length-1)"},
-            "outputs": {"last_hidden_state": "float32 [batch_size, sequence_length, hidden_size]: final "
-                                             "RMSNorm output (trainer/conditions.py layer -1), 0 where "
-                                             "attention_mask is 0"},
+                                         "(right padding only: positions are 0..sequence_length-1)",
+                          "last_hidden_state": "float32 [batch_size, sequence_length, hidden_size]: final "
+                                               "RMSNorm output (trainer/conditions.py layer -1), 0 where "
+                                               "attention_mask is 0"},
         },
         "torch_version": torch.__version__,
         "opset": opset,
@@ -694,7 +697,8 @@ def run(args) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"export_onnx: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {len(sidecar['files'])} ONNX files + export.json to {args.out} "
+    n = len(sidecar['files']) + (1 if sidecar['encoder']['file'] else 0)
+    print(f"wrote {n} ONNX files + export.json to {args.out} "
           f"in {sidecar['seconds']:.1f} s")
     return 0
 

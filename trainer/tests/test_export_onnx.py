@@ -155,7 +155,8 @@ def test_export_files_io_names_and_ops(tiny, tmp_path):
                                "shape": ["batch_size", "sequence_length", cfg.hidden_size]}]
     assert [x["name"] for x in enc["inputs"]] == ENCODER_INPUTS and enc["outputs"][0]["name"] == ENCODER_OUTPUTS[0]
     assert set(enc["ops"]) <= WEBGPU_OPS and set(enc["initializer_dtypes"]) == {"float32"}
-    assert sidecar["files"]["encoder.onnx"]["encoder"] is True and sidecar["encoder"]["file"] == "encoder.onnx"
+    assert sidecar["encoder"]["file"] == "encoder.onnx" and "encoder.onnx" not in sidecar["files"]
+    assert sidecar["encoder"]["summary"]["outputs"] == enc["outputs"]
     # one copy of the embedding table: fp16 file is half the fp32 one
     ratio = (tmp_path / "model_fp16.onnx").stat().st_size / (tmp_path / "model.onnx").stat().st_size
     assert 0.45 < ratio < 0.6
@@ -192,7 +193,7 @@ def test_export_without_encoder(tiny, tmp_path):
     model_dir, _ = tiny
     sidecar = export(model_dir, tmp_path, (), encoder=False, log=lambda *_: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json", "model.onnx"]
-    assert sidecar["encoder"]["file"] is None
+    assert sidecar["encoder"]["file"] is None and sidecar["encoder"]["summary"] is None
 
 
 def test_protobuf_round_trip(tiny, tmp_path):
