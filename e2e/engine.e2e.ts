@@ -9,7 +9,8 @@
  *   exported adapter loads back and reproduces the LoRA output; adapters for another base or shape
  *   are refused with a message naming the tensor; a cancelled generation stops within one step; a
  *   second init after a GPU device loss works; without a generator, generateAdapter says so.
- * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens).
+ * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens);
+ *   encodePrompts (encoder.onnx) gives the condition of test/fixtures/conditions.
  *
  * SwiftShader runs this model at well under one token per second on a 2-core machine, so the
  * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
@@ -20,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { parseSafetensors } from '../src/generator/safetensors';
 import { launchChromium } from './browser';
 import { buildPages, servePages } from './pages/serve';
 
@@ -213,6 +215,28 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     expect(again.ids).toEqual(c0.lora);
   }, 300_000);
 
+  it('encodePrompts runs encoder.onnx on WASM and gives the condition of test/fixtures/conditions', async () => {
+    expect(ok((await call(page, 'init', 'wasm')).info).backend).toBe('wasm');
+    const cond = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as { cases: { prompt: string; ids: number[] }[] };
+    const want = parseSafetensors(readFileSync('test/fixtures/conditions/embeddings.safetensors')).float32('embeddings');
+    const prompts = [...cond.cases.map((c) => c.prompt), cond.cases[1]!.prompt]; // P = 8
+    const got = await page.evaluate(async (p) => {
+      const client = (window as unknown as { engineTest: { client: { encodePrompts(x: string[]): Promise<{ condition: Float32Array; shape: number[]; ids: number[][] }> } } }).engineTest.client;
+      const out = await client.encodePrompts(p);
+      return { shape: out.shape, ids: out.ids, first2: Array.from(out.condition.subarray(0, 2 * 32 * 512)) };
+    }, prompts);
+    expect(got.shape).toEqual([8, 32, 512]);
+    expect(got.ids.slice(0, 7)).toEqual(cond.cases.map((c) => c.ids));
+    let diff = 0;
+    let scale = 0;
+    got.first2.forEach((v, i) => {
+      diff = Math.max(diff, Math.abs(v - want[i]!));
+      scale = Math.max(scale, Math.abs(want[i]!));
+    });
+    console.log(`encodePrompts on WASM vs fixture (2 prompts): max|d|/max|want| = ${diff / scale}`);
+    expect(diff / scale).toBeLessThan(1e-4);
+  }, 300_000);
+
   it('text generation streams text and stops on a stop string; cancel stops within one step', async () => {
     const r = ok(await call(page, 'generateText', 'The history of the', { adapter: null, maxTokens: 40, stop: ['.'] }));
     expect(r.streamedText).toBe(r.text);
@@ -256,7 +280,9 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     const rt = ok(await call(page, 'roundTrip', gen.summary.id));
     const viaCpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, rt.summary.id)));
     expect(onGpu.ids).toEqual(viaCpu.ids);
+    // the page asks with one prompt; the generator needs P = 8 and says so
     const prompts = await call(page, 'generateAdapter');
-    expect(prompts).toMatchObject({ failed: true, code: 'encoder-missing' });
+    expect(prompts).toMatchObject({ failed: true, code: 'bad-request' });
+    expect((prompts as Failure).message).toMatch(/needs 8 prompts.*got 1/);
   }, 600_000);
 });
