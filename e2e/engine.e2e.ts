@@ -32,6 +32,19 @@ interface FixtureCase {
   lora: number[];
 }
 const fixture = JSON.parse(readFileSync('test/fixtures/generation/cases.json', 'utf8')) as { cases: FixtureCase[]; new_tokens: number };
+/** test/fixtures/conditions (trainer/conditions.py on models/base): prompts, ids, (7, 32, 512) embeddings. */
+const conditionsFixture = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as { cases: { prompt: string; ids: number[] }[] };
+const conditionsEmbeddings = () => parseSafetensors(readFileSync('test/fixtures/conditions/embeddings.safetensors')).float32('embeddings');
+/** max |got - want| / max |want| over got's length. */
+function relErr(got: number[], want: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  got.forEach((v, i) => {
+    diff = Math.max(diff, Math.abs(v - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  });
+  return diff / scale;
+}
 const WEBGPU_TOKENS = Number(process.env.ENGINE_E2E_WEBGPU_TOKENS ?? 6);
 const ADAPTER_URL = '/fixtures/generation/adapter';
 
@@ -217,8 +230,8 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
 
   it('encodePrompts runs encoder.onnx on WASM and gives the condition of test/fixtures/conditions', async () => {
     expect(ok((await call(page, 'init', 'wasm')).info).backend).toBe('wasm');
-    const cond = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as { cases: { prompt: string; ids: number[] }[] };
-    const want = parseSafetensors(readFileSync('test/fixtures/conditions/embeddings.safetensors')).float32('embeddings');
+    const cond = conditionsFixture;
+    const want = conditionsEmbeddings();
     const prompts = [...cond.cases.map((c) => c.prompt), cond.cases[1]!.prompt]; // P = 8
     const got = await page.evaluate(async (p) => {
       const client = (window as unknown as { engineTest: { client: { encodePrompts(x: string[]): Promise<{ condition: Float32Array; shape: number[]; ids: number[][] }> } } }).engineTest.client;
@@ -227,14 +240,9 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     }, prompts);
     expect(got.shape).toEqual([8, 32, 512]);
     expect(got.ids.slice(0, 7)).toEqual(cond.cases.map((c) => c.ids));
-    let diff = 0;
-    let scale = 0;
-    got.first2.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(v - want[i]!));
-      scale = Math.max(scale, Math.abs(want[i]!));
-    });
-    console.log(`encodePrompts on WASM vs fixture (2 prompts): max|d|/max|want| = ${diff / scale}`);
-    expect(diff / scale).toBeLessThan(1e-4);
+    const err = relErr(got.first2, want);
+    console.log(`encodePrompts on WASM vs fixture (2 prompts): max|d|/max|want| = ${err}`);
+    expect(err).toBeLessThan(1e-4);
   }, 300_000);
 
   it('text generation streams text and stops on a stop string; cancel stops within one step', async () => {
@@ -284,5 +292,30 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     const prompts = await call(page, 'generateAdapter');
     expect(prompts).toMatchObject({ failed: true, code: 'bad-request' });
     expect((prompts as Failure).message).toMatch(/needs 8 prompts.*got 1/);
+    // 8 prompts: encoder.onnx as a second ORT session on the engine's GPUDevice, then the generator
+    // (adds ~35 s on SwiftShader)
+    const texts = conditionsFixture.cases.map((c) => c.prompt);
+    const fromPrompts = await page.evaluate(async (p) => {
+      const client = (window as unknown as { engineTest: { client: {
+        encodePrompts(x: string[]): Promise<{ condition: Float32Array; ids: number[][] }>;
+        generateAdapter(x: string[], name: string, onStage?: (s: { stage: string }) => void): Promise<{ source: string; name: string }>;
+      } } }).engineTest.client;
+      const enc = await client.encodePrompts(p);
+      const stages: string[] = [];
+      const summary = await client.generateAdapter(p, 'from prompts', (s) => stages.push(s.stage));
+      return { ids: enc.ids, first2: Array.from(enc.condition.subarray(0, 2 * 32 * 512)), summary, stages };
+    }, [...texts, texts[1]!]);
+    // this stand-in generator's manifest says template "chat": <|im_start|> user \n, the prompt's ids, <|im_end|> \n
+    const plain1 = conditionsFixture.cases[1]!.ids;
+    const chat1 = fromPrompts.ids[1]!;
+    expect(chat1.length).toBe(plain1.length + 5);
+    expect(chat1.slice(3, 3 + plain1.length)).toEqual(plain1);
+    expect(chat1[0]).toBe(fromPrompts.ids[0]![0]);
+    // finite states for the real rows, exact zeros after them (so no parity with the "plain" fixture here)
+    const rows1 = fromPrompts.first2.slice(32 * 512);
+    expect(rows1.slice(0, chat1.length * 512).every((v) => Number.isFinite(v)) && rows1.slice(0, 512).some((v) => v !== 0)).toBe(true);
+    expect(rows1.slice(chat1.length * 512).every((v) => v === 0)).toBe(true);
+    expect(fromPrompts.summary).toMatchObject({ source: 'generated', name: 'from prompts' });
+    expect(fromPrompts.stages[0]).toBe('encode');
   }, 600_000);
 });
