@@ -1,0 +1,61 @@
+/**
+ * The CPU cascade (src/generator/referenceRuntime.ts, the no-WebGPU generator) reproduces the
+ * PyTorch fixture layer by layer, and its LoRA equals the reference detokenisation of the
+ * fixture's output.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadGenerator } from '../../src/generator/loadGenerator';
+import { runReferenceGenerator } from '../../src/generator/referenceRuntime';
+import { parseSafetensors } from '../../src/generator/safetensors';
+import { detokenizeReference } from '../../src/generator/loraLayout';
+import { GeneratorRunError } from '../../src/generator/errors';
+
+const DIR = new URL('../fixtures/hyperconv/', import.meta.url);
+const TOLERANCE = 1e-4;
+
+function relativeError(got: Float32Array, expected: Float32Array): number {
+  expect(got.length).toBe(expected.length);
+  let diff = 0;
+  let ref = 1;
+  for (let i = 0; i < expected.length; i++) {
+    if (!Number.isFinite(got[i] as number)) return Infinity;
+    diff = Math.max(diff, Math.abs((got[i] as number) - (expected[i] as number)));
+    ref = Math.max(ref, Math.abs(expected[i] as number));
+  }
+  return diff / ref;
+}
+
+describe('CPU reference generator vs the PyTorch fixture', () => {
+  const generator = loadGenerator({
+    manifest: readFileSync(new URL('generator.json', DIR), 'utf8'),
+    weights: readFileSync(new URL('generator.safetensors', DIR)),
+  });
+  const io = parseSafetensors(readFileSync(new URL('io.safetensors', DIR)), 'io.safetensors');
+  const batch = io.info('input').shape[0] as number;
+
+  it('matches every layer and the detokenised LoRA within 1e-4, reporting each layer', async () => {
+    const seen: number[] = [];
+    const run = await runReferenceGenerator(generator, io.float32('input'), batch, (layer) => {
+      seen.push(layer);
+    });
+    expect(seen).toEqual([0, 1, 2, 3]);
+    run.layers.forEach((got, i) => expect(relativeError(got, io.float32(`layer.${i}`)), `layer ${i}`).toBeLessThan(TOLERANCE));
+    const out = io.float32('output');
+    const per = out.length / batch;
+    const { manifest, weights, layout } = generator;
+    for (let b = 0; b < batch; b++) {
+      const expected = detokenizeReference(out.slice(b * per, (b + 1) * per), weights.float32(manifest.tokens.mean), weights.float32(manifest.tokens.std), layout);
+      const got = run.lora[b] as Map<string, Float32Array>;
+      expect([...got.keys()]).toEqual([...expected.keys()]);
+      for (const [name, values] of expected) expect(relativeError(got.get(name) as Float32Array, values), name).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it('refuses a condition of the wrong size and stops when cancelled', async () => {
+    await expect(runReferenceGenerator(generator, new Float32Array(5), 1)).rejects.toThrow(GeneratorRunError);
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled by the test'));
+    await expect(runReferenceGenerator(generator, io.float32('input'), batch, undefined, controller.signal)).rejects.toThrow('cancelled by the test');
+  });
+});
