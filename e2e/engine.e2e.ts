@@ -61,7 +61,7 @@ type Api = {
   listAdapters(): Promise<{ id: string }[] | Failure>;
   generateAdapter(): Promise<unknown>;
   loseDevice(): Promise<boolean>;
-  initWithGenerator(backend: string): Promise<{ backend: string; generator: string } | Failure>;
+  initWithGenerator(backend: string, dir?: string): Promise<{ backend: string; generator: string; generatorBackend: string | null } | Failure>;
   generateFromCondition(count: number, seed: number): Promise<{ summary: { id: string; source: string; rank: number; scale: number }; stages: string[] } | Failure>;
 };
 
@@ -255,20 +255,54 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
   }, 120_000);
 });
 
+/** A random-weight generator for the real base (never shipped), its base hash set to the real one. */
+function writeTestGenerator(schedule: string, out: string): number {
+  execFileSync('/usr/bin/python3', ['-m', 'trainer.random_generator', '--schedule', schedule, '--out', out], { stdio: 'inherit' });
+  const manifestPath = `${out}/generator.json`;
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { base_model: { weights_sha256: string }; decoder: { features: number[][] } };
+  manifest.base_model.weights_sha256 = createHash('sha256').update(readFileSync('models/base/model.safetensors')).digest('hex');
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  return (manifest.decoder.features[0] ?? []).reduce((a, b) => a * b, 1);
+}
+
+describe('generator -> adapter without WebGPU (CPU reference generator, WASM model)', () => {
+  let browser: Browser;
+  let page: Page;
+  let conditionCount = 0;
+
+  beforeAll(async () => {
+    conditionCount = writeTestGenerator('bench/tiny-standin.json', 'build/e2e-generator-tiny');
+    browser = await launchChromium({ webgpu: false });
+    page = await openPage(browser);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('generates an adapter on the CPU, registers it, and decodes like its exported PEFT copy', async () => {
+    const info = ok(await call(page, 'initWithGenerator', 'wasm', '/generator-tiny/'));
+    expect(info).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'cpu' });
+    const gen = ok(await call(page, 'generateFromCondition', conditionCount, 11));
+    expect(gen.summary.source).toBe('generated');
+    expect(gen.stages).toEqual(['layer 0']);
+    const c0 = fixture.cases[0]!;
+    const base = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, null)));
+    const adapted = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, gen.summary.id)));
+    const rt = ok(await call(page, 'roundTrip', gen.summary.id));
+    const viaZip = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, rt.summary.id)));
+    expect(adapted.ids).toEqual(viaZip.ids);
+    expect(base.ids.length).toBe(adapted.ids.length);
+  }, 300_000);
+});
+
 describe('generator -> adapter on the GPU (random-weight generator for the real base, built at test time)', () => {
   let browser: Browser;
   let page: Page;
   let conditionCount = 0;
 
   beforeAll(async () => {
-    // Never shipped: a random-weight stand-in with the release schedule, its base hash set to the
-    // real base model's, so the engine accepts it.
-    execFileSync('/usr/bin/python3', ['-m', 'trainer.random_generator', '--schedule', 'bench/release-standin.json', '--out', 'build/e2e-generator'], { stdio: 'inherit' });
-    const manifestPath = 'build/e2e-generator/generator.json';
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { base_model: { weights_sha256: string }; decoder: { features: number[][] } };
-    manifest.base_model.weights_sha256 = createHash('sha256').update(readFileSync('models/base/model.safetensors')).digest('hex');
-    writeFileSync(manifestPath, JSON.stringify(manifest));
-    conditionCount = (manifest.decoder.features[0] ?? []).reduce((a, b) => a * b, 1);
+    // Never shipped: a random-weight stand-in with the release schedule.
+    conditionCount = writeTestGenerator('bench/release-standin.json', 'build/e2e-generator');
     browser = await launchChromium({ webgpu: true });
     page = await openPage(browser);
   }, 300_000);

@@ -136,10 +136,10 @@ const api = {
       return { summary, zipBytes: zip.byteLength };
     });
   },
-  async initWithGenerator(backend: 'auto' | 'webgpu' | 'wasm') {
+  async initWithGenerator(backend: 'auto' | 'webgpu' | 'wasm', dir = '/generator/') {
     return attempt(() => client.init({
       modelsUrl: new URL('/models/', location.href).href, backend,
-      generator: { manifestUrl: '/generator/generator.json', weightsUrl: '/generator/generator.safetensors' },
+      generator: { manifestUrl: `${dir}generator.json`, weightsUrl: `${dir}generator.safetensors` },
     }));
   },
   /** A seeded random condition of `count` values through the generator into a registered adapter. */

@@ -36,6 +36,8 @@ const MOUNTS: [string, string][] = [
   ['/fixtures/', join(ROOT, 'test/fixtures')],
   // a random-weight generator for the real base, written at test time (e2e/engine.e2e.ts)
   ['/generator/', join(ROOT, 'build/e2e-generator')],
+  // the same for bench/tiny-standin.json (the CPU reference generator without WebGPU)
+  ['/generator-tiny/', join(ROOT, 'build/e2e-generator-tiny')],
   ['/', OUT],
 ];
 

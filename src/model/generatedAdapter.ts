@@ -6,16 +6,21 @@
  * the adapter alive after the generator's buffer is overwritten by the next generation.
  *
  * The CPU copy (for export) is read back separately; it is not on the path into the model.
+ *
+ * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
+ * and the adapter is registered like an imported one (CPU tensors into the WASM session).
  */
 import { GeneratorRuntime, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
+import { runReferenceGenerator } from '../generator/referenceRuntime';
 import { type AdapterData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
 import { ort } from './session';
 
 export interface GeneratorHandle {
   loaded: LoadedGenerator;
-  runtime: GeneratorRuntime;
+  /** The WGSL runtime; absent without WebGPU, where the CPU reference runs instead. */
+  runtime?: GeneratorRuntime;
 }
 
 export class GeneratorLoadError extends EngineError {
@@ -25,8 +30,11 @@ export class GeneratorLoadError extends EngineError {
   }
 }
 
-/** Loads a generator for the loaded base (refusing one made for another base) onto `device`. */
-export function createGenerator(device: GPUDevice, manifest: string, weights: Uint8Array, shape: LoraShape): GeneratorHandle {
+/**
+ * Loads a generator for the loaded base (refusing one made for another base) onto `device`, or
+ * for the CPU reference when there is no device.
+ */
+export function createGenerator(device: GPUDevice | undefined, manifest: string, weights: Uint8Array, shape: LoraShape): GeneratorHandle {
   let loaded: LoadedGenerator;
   try {
     loaded = loadGenerator({ manifest, weights }, { weightsSha256: shape.baseSha256 });
@@ -43,6 +51,7 @@ export function createGenerator(device: GPUDevice, manifest: string, weights: Ui
       throw new GeneratorLoadError(`its module ${m} (${spec?.in ?? '?'} -> ${spec?.out ?? '?'}) does not match the base model's LoRA inputs`);
     }
   }
+  if (!device) return { loaded };
   const runtime = GeneratorRuntime.create({ device }, loaded, { batch: 1 });
   return { loaded, runtime };
 }
@@ -75,6 +84,7 @@ export async function runGenerator(
   signal?: AbortSignal,
 ): Promise<GeneratedAdapter> {
   const { runtime, loaded } = handle;
+  if (!runtime) throw new GeneratorLoadError('it was loaded without WebGPU; use runGeneratorOnCpu');
   runtime.writeCondition(condition);
   const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l), signal);
   const packed = runtime.loraBuffer(0);
@@ -112,4 +122,26 @@ export async function runGenerator(
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
     feeds, buffers, timings,
   };
+}
+
+/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices as CPU data. */
+export async function runGeneratorOnCpu(
+  handle: GeneratorHandle,
+  condition: Float32Array,
+  shape: LoraShape,
+  name: string,
+  onStage?: (timing: StageTiming, layer: number | null) => void | Promise<void>,
+  signal?: AbortSignal,
+): Promise<AdapterData> {
+  const { loaded } = handle;
+  const run = await runReferenceGenerator(loaded, condition, 1, (layer, ms) => onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer), signal);
+  const shapes = new Map(loaded.layout.entries.map((e) => [peftName(e.layer, e.module, e.matrix), e]));
+  const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
+  for (const [key, data] of run.lora[0] as Map<string, Float32Array>) {
+    const e = shapes.get(key);
+    if (!e) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
+    matrices.set(key, { rows: e.rows, cols: e.cols, data });
+  }
+  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
+  return { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices };
 }

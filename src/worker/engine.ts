@@ -23,7 +23,7 @@ import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
   type ConditionShape, type EncodedPrompts, type EncoderRun,
 } from '../model/encoder';
-import { createGenerator, runGenerator, type GeneratorHandle } from '../model/generatedAdapter';
+import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import {
@@ -83,7 +83,9 @@ export interface EngineInfo {
   /** Token ids that end a generation by default (generation_config.json eos). */
   stopIds: number[];
   /** Whether `generateAdapter` can run. */
-  generator: 'ready' | 'not-configured' | 'needs-webgpu';
+  generator: 'ready' | 'not-configured';
+  /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
+  generatorBackend: 'webgpu' | 'cpu' | null;
   modelBytes: number;
   modelFile: string;
   initMs: number;
@@ -245,18 +247,17 @@ export class Engine {
       const engineInfo: EngineInfo = {
         backend, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
-        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', modelBytes: bytes.byteLength,
+        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorBackend: null, modelBytes: bytes.byteLength,
         modelFile, initMs: 0,
       };
       let generator: GeneratorHandle | undefined;
-      if (options.generator && !device) {
-        engineInfo.generator = 'needs-webgpu';
-      } else if (options.generator && device) {
+      if (options.generator) {
         report('session', 'Loading the parameter generator');
         const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
         const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
         generator = createGenerator(device, manifest, weights, shape);
         engineInfo.generator = 'ready';
+        engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
       }
       this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
@@ -459,8 +460,8 @@ export class Engine {
 
   /** A LoRA generated from P prompts: `encodePrompts` + `generateAdapterFromCondition`. */
   async generateAdapter(prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
-    const { generator, model } = this.ready();
-    if (!generator || !model.device) throw new GeneratorMissingError();
+    const { generator } = this.ready();
+    if (!generator) throw new GeneratorMissingError();
     const t0 = performance.now();
     const encoded = await this.encodePrompts(prompts);
     onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
@@ -473,8 +474,12 @@ export class Engine {
    */
   async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
     const { generator, model, registry, shape } = this.ready();
-    if (!generator || !model.device) throw new GeneratorMissingError();
-    const made = await runGenerator(model.device, generator, condition, shape, name, (t, layer) => onStage?.({ stage: t.stage, ms: t.ms, layer }));
+    if (!generator) throw new GeneratorMissingError();
+    const stage = (t: { stage: string; ms: number }, layer: number | null) => onStage?.({ stage: t.stage, ms: t.ms, layer });
+    if (!model.device || !generator.runtime) {
+      return registry.add(await runGeneratorOnCpu(generator, condition, shape, name, stage));
+    }
+    const made = await runGenerator(model.device, generator, condition, shape, name, stage);
     return registry.addWithFeeds(made.data, made.feeds, made.buffers);
   }
 
@@ -501,7 +506,7 @@ export class Engine {
       return;
     }
     loaded.registry.dispose();
-    loaded.generator?.runtime.destroy();
+    loaded.generator?.runtime?.destroy();
     try {
       await (await loaded.encoder)?.release();
     } catch {
