@@ -62,7 +62,7 @@ type Api = {
   generateAdapter(): Promise<unknown>;
   loseDevice(): Promise<boolean>;
   initWithGenerator(backend: string, dir?: string): Promise<{ backend: string; generator: string; generatorBackend: string | null } | Failure>;
-  generateFromCondition(count: number, seed: number): Promise<{ summary: { id: string; source: string; rank: number; scale: number }; stages: string[] } | Failure>;
+  generateFromCondition(count: number, seed: number): Promise<{ summary: { id: string; source: string; rank: number; scale: number }; stages: string[]; snapshots: ({ rows: number; cols: number; finite: boolean } | null)[] } | Failure>;
 };
 
 function ok<T>(value: T | Failure): T {
@@ -285,6 +285,7 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 11));
     expect(gen.summary.source).toBe('generated');
     expect(gen.stages).toEqual(['layer 0']);
+    expect(gen.snapshots).toEqual([{ rows: 48, cols: 48, finite: true }]);
     const c0 = fixture.cases[0]!;
     const base = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, null)));
     const adapted = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, gen.summary.id)));
@@ -317,6 +318,9 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     expect(gen.summary.source).toBe('generated');
     expect(gen.summary.scale).toBe(2);
     expect(gen.stages.length).toBeGreaterThan(0);
+    // every decoder layer streams a down-sampled heatmap; detokenisation does not
+    expect(gen.snapshots.slice(0, -1).every((x) => x !== null && x.finite)).toBe(true);
+    expect(gen.snapshots.at(-1)).toBeNull();
     const c0 = fixture.cases[0]!;
     const onGpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, gen.summary.id)));
     const rt = ok(await call(page, 'roundTrip', gen.summary.id));

@@ -151,9 +151,13 @@ const api = {
       condition[i] = a / 2 ** 32 - 0.5;
     }
     const stages: string[] = [];
+    const snapshots: ({ rows: number; cols: number; finite: boolean } | null)[] = [];
     return attempt(async () => {
-      const summary = await client.generateAdapterFromCondition(condition, 'generated', (st) => stages.push(st.stage));
-      return { summary, stages };
+      const summary = await client.generateAdapterFromCondition(condition, 'generated', (st) => {
+        stages.push(st.stage);
+        snapshots.push(st.snapshot ? { rows: st.snapshot.rows, cols: st.snapshot.cols, finite: Array.from(st.snapshot.data).every(Number.isFinite) } : null);
+      });
+      return { summary, stages, snapshots };
     });
   },
   listAdapters: () => attempt(() => client.listAdapters()),

@@ -33,7 +33,7 @@ export async function runReferenceGenerator(
   generator: LoadedGenerator,
   condition: Float32Array,
   batch = 1,
-  onLayer?: (layer: number, ms: number) => void | Promise<void>,
+  onLayer?: (layer: number, ms: number, output: Float32Array) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<ReferenceRun> {
   const { manifest, weights, layout } = generator;
@@ -65,7 +65,7 @@ export async function runReferenceGenerator(
     const residual = inF[0] === outF[0] && inF[1] === outF[1] && inF[2] === outF[2];
     x = residual ? residualAddReference(out.y, x) : out.y;
     layers.push(x);
-    await onLayer?.(i, performance.now() - t0);
+    await onLayer?.(i, performance.now() - t0, x);
   }
   const tokenSize = layout.tokenHeight * layout.tokenWidth;
   const { entries, totalElements } = packLayout(

@@ -10,7 +10,7 @@
  * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
  * and the adapter is registered like an imported one (CPU tensors into the WASM session).
  */
-import { GeneratorRuntime, type StageTiming } from '../generator/runtime';
+import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
 import { runReferenceGenerator } from '../generator/referenceRuntime';
 import { type AdapterData, type LoraShape, peftName } from './adapters';
@@ -56,6 +56,9 @@ export function createGenerator(device: GPUDevice | undefined, manifest: string,
   return { loaded, runtime };
 }
 
+/** Cells per side of the layer heatmaps streamed to the page. */
+export const SNAPSHOT_SIDE = 48;
+
 function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
   return device.createBuffer({
     size: Math.max(16, Math.ceil(bytes / 16) * 16),
@@ -80,13 +83,14 @@ export async function runGenerator(
   condition: Float32Array,
   shape: LoraShape,
   name: string,
-  onStage?: (timing: StageTiming, layer: number | null) => void | Promise<void>,
+  onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<GeneratedAdapter> {
   const { runtime, loaded } = handle;
   if (!runtime) throw new GeneratorLoadError('it was loaded without WebGPU; use runGeneratorOnCpu');
   runtime.writeCondition(condition);
-  const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l), signal);
+  // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
+  const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
   const packed = runtime.loraBuffer(0);
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
   const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
@@ -130,11 +134,20 @@ export async function runGeneratorOnCpu(
   condition: Float32Array,
   shape: LoraShape,
   name: string,
-  onStage?: (timing: StageTiming, layer: number | null) => void | Promise<void>,
+  onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<AdapterData> {
   const { loaded } = handle;
-  const run = await runReferenceGenerator(loaded, condition, 1, (layer, ms) => onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer), signal);
+  const features = loaded.manifest.decoder.features;
+  const run = await runReferenceGenerator(
+    loaded, condition, 1,
+    (layer, ms, values) => {
+      const [n, h, w] = features[layer + 1] as readonly [number, number, number];
+      const snapshot = downsample(values.subarray(0, n * h * w), n, h * w, SNAPSHOT_SIDE, `layer ${layer}: ${n} (N) x ${h}·${w} (H·W)`);
+      return onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer, snapshot);
+    },
+    signal,
+  );
   const shapes = new Map(loaded.layout.entries.map((e) => [peftName(e.layer, e.module, e.matrix), e]));
   const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
   for (const [key, data] of run.lora[0] as Map<string, Float32Array>) {

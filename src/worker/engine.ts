@@ -24,6 +24,7 @@ import {
   type ConditionShape, type EncodedPrompts, type EncoderRun,
 } from '../model/encoder';
 import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
+import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import {
@@ -58,6 +59,8 @@ export interface GenerateAdapterStage {
   stage: string;
   ms: number;
   layer: number | null;
+  /** A down-sampled view of that layer's output (batch element 0), for the live visualisation. */
+  snapshot?: Heatmap;
 }
 
 export type InitStage = 'device' | 'model' | 'tokenizer' | 'session' | 'ready';
@@ -475,7 +478,8 @@ export class Engine {
   async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
     const { generator, model, registry, shape } = this.ready();
     if (!generator) throw new GeneratorMissingError();
-    const stage = (t: { stage: string; ms: number }, layer: number | null) => onStage?.({ stage: t.stage, ms: t.ms, layer });
+    const stage = (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) =>
+      onStage?.({ stage: t.stage, ms: t.ms, layer, ...(snapshot ? { snapshot } : {}) });
     if (!model.device || !generator.runtime) {
       return registry.add(await runGeneratorOnCpu(generator, condition, shape, name, stage));
     }
