@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { importAdapterFile } from '../store/engine';
 import { useSettings } from '../store/settings';
 import { AppHeader } from './AppHeader';
 import { NoticeList } from './NoticeList';
@@ -26,7 +27,14 @@ export function App() {
         <NoticeList />
         <SectionTabs selected={section} onSelect={setSection} />
       </main>
-      <PageDropTarget onFilesDropped={() => setSection('prompts')} />
+      <PageDropTarget
+        onFilesDropped={() => setSection('prompts')}
+        onZipFiles={section === 'adapters' ? (files) => void importZips(files) : null}
+      />
     </>
   );
+}
+
+async function importZips(files: File[]): Promise<void> {
+  for (const file of files) await importAdapterFile(file);
 }

@@ -4,17 +4,21 @@ import { loadPastedText, loadPromptFiles } from '../store/promptActions';
 interface PageDropTargetProps {
   /** Called when something was dropped, e.g. to show the Prompts section. */
   onFilesDropped: () => void;
+  /** When set (the Adapters tab is open), dropped .zip files go here instead of the prompt reader. */
+  onZipFiles?: ((files: File[]) => void) | null;
 }
 
 /**
  * The whole page accepts dropped files. A counter pairs dragenter/dragleave across child elements
  * so the overlay does not flicker; dropping dragged text reads it like the paste box.
  */
-export function PageDropTarget({ onFilesDropped }: PageDropTargetProps) {
+export function PageDropTarget({ onFilesDropped, onZipFiles = null }: PageDropTargetProps) {
   const [active, setActive] = useState(false);
   const depth = useRef(0);
   const onDropped = useRef(onFilesDropped);
   onDropped.current = onFilesDropped;
+  const onZips = useRef(onZipFiles);
+  onZips.current = onZipFiles;
 
   useEffect(() => {
     const carriesDroppable = (event: DragEvent) => {
@@ -46,6 +50,11 @@ export function PageDropTarget({ onFilesDropped }: PageDropTargetProps) {
       const files = Array.from(data.files);
       if (files.length === 0 && target?.closest('textarea')) return;
       event.preventDefault();
+      const zips = files.filter((f) => /\.zip$/i.test(f.name));
+      if (onZips.current && zips.length > 0) {
+        onZips.current(zips);
+        return;
+      }
       if (files.length > 0) {
         onDropped.current();
         void loadPromptFiles(files);
@@ -72,8 +81,17 @@ export function PageDropTarget({ onFilesDropped }: PageDropTargetProps) {
   return (
     <div className={`drop-overlay${active ? ' drop-overlay--active' : ''}`} aria-hidden="true" data-testid="drop-overlay" data-active={active}>
       <div className="drop-overlay__box">
-        <p className="drop-overlay__title">Drop prompt files to read them</p>
-        <p>Plain text, JSONL, JSON, CSV or TSV. Several files at once are fine.</p>
+        {onZipFiles ? (
+          <>
+            <p className="drop-overlay__title">Drop adapter .zip files to import them</p>
+            <p>PEFT adapters: adapter_config.json + adapter_model.safetensors. Other files are read as prompts.</p>
+          </>
+        ) : (
+          <>
+            <p className="drop-overlay__title">Drop prompt files to read them</p>
+            <p>Plain text, JSONL, JSON, CSV or TSV. Several files at once are fine.</p>
+          </>
+        )}
       </div>
     </div>
   );

@@ -1,5 +1,7 @@
 import { useRef, type KeyboardEvent } from 'react';
 import { NotAvailableYet } from './NotAvailableYet';
+import { AdaptersScreen } from './model/AdaptersScreen';
+import { CompareScreen } from './model/CompareScreen';
 import { PromptsScreen } from './prompts/PromptsScreen';
 
 export type SectionId = 'prompts' | 'generate' | 'compare' | 'evaluate' | 'adapters';
@@ -93,17 +95,12 @@ function SectionContent({ id }: { id: SectionId }) {
       return (
         <NotAvailableYet
           title="Generate an adapter"
-          what="Encode a sample of your prompts in a worker and run the parameter generator on your GPU to produce a LoRA adapter, with the generation shown step by step."
+          what="Encode a sample of your prompts in a worker and run the parameter generator on your GPU to produce a LoRA adapter, with the generation shown step by step. This needs a trained generator (models/generator/), which is not in this build yet."
           needsPrompts
         />
       );
     case 'compare':
-      return (
-        <NotAvailableYet
-          title="Compare base and adapted answers"
-          what="Ask the base model and the adapted model the same question and read their answers side by side, switching adapters without reloading the model."
-        />
-      );
+      return <CompareScreen />;
     case 'evaluate':
       return (
         <NotAvailableYet
@@ -112,11 +109,6 @@ function SectionContent({ id }: { id: SectionId }) {
         />
       );
     case 'adapters':
-      return (
-        <NotAvailableYet
-          title="Adapters"
-          what="List the adapters generated in this session and download them in the PEFT format (adapter_config.json + adapter_model.safetensors)."
-        />
-      );
+      return <AdaptersScreen />;
   }
 }

@@ -1,0 +1,152 @@
+/**
+ * The Compare and Adapters tabs end to end, in headless Chromium with WebGPU disabled (the engine
+ * on WASM, ~100 tokens/s; SwiftShader would take minutes per answer), against the production build
+ * and the real base model: load the model -> import the fixture adapter (test/fixtures/generation/
+ * adapter, zipped here with fflate) -> listed -> Compare: base and adapted answers stream and differ
+ * -> Download gives a PEFT zip -> a bad zip shows an alert and leaves the list alone -> after a
+ * reload and a new model load the saved adapter is back (IndexedDB) -> Remove.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { strToU8, unzipSync, zipSync } from 'fflate';
+import { launchChromium } from './browser';
+
+const OUTPUT = 'e2e/output';
+const FIXTURE = 'test/fixtures/generation/adapter';
+const PROMPT = 'UPPERCASE lowercase MiXeD CaSe';
+
+function fixtureZip(): Buffer {
+  const zip = zipSync({
+    'adapter_config.json': readFileSync(`${FIXTURE}/adapter_config.json`),
+    'adapter_model.safetensors': readFileSync(`${FIXTURE}/adapter_model.safetensors`),
+  });
+  return Buffer.from(zip);
+}
+
+/** The tensor names in a safetensors file's JSON header. */
+function safetensorsNames(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+const rows = (page: Page) => page.getByTestId('adapter-row');
+
+async function loadModel(page: Page): Promise<void> {
+  const panel = page.getByTestId('panel-adapters');
+  await panel.getByTestId('load-model').click();
+  await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 500 }).toBe('ready');
+}
+
+describe('Compare and Adapters (WASM)', () => {
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    browser = await launchChromium({ webgpu: false });
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(inject('appUrl'));
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+  });
+
+  it('loads the model, imports, compares, exports, refuses a bad zip, restores after reload, removes', async () => {
+    // Adapters tab before the model is loaded: honest empty state, import disabled.
+    await page.getByTestId('tab-adapters').click();
+    const adaptersPanel = page.getByTestId('panel-adapters');
+    expect(await adaptersPanel.getByTestId('no-adapters').textContent()).toContain('not loaded');
+    expect(await adaptersPanel.getByTestId('adapter-file-input').isDisabled()).toBe(true);
+
+    // Load: progress, then the WASM notice.
+    await adaptersPanel.getByTestId('load-model').click();
+    await expect.poll(() => adaptersPanel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
+    expect(await adaptersPanel.getByTestId('model-backend').textContent()).toBe('WebAssembly');
+    expect((await adaptersPanel.getByTestId('model-notice').textContent())?.length ?? 0).toBeGreaterThan(10);
+    // The Compare tab shares the one engine: already loaded there too.
+    expect(await page.getByTestId('panel-compare').getByTestId('model-loader').getAttribute('data-status')).toBe('ready');
+
+    // Import the fixture adapter through the file picker.
+    await adaptersPanel.getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureZip() });
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
+    const row = rows(page).first();
+    expect(await row.getByTestId('adapter-name').textContent()).toBe('fixture');
+    const rowText = (await row.textContent()) ?? '';
+    expect(rowText).toContain('imported');
+    expect(rowText).toContain('8');
+    const adapterId = await row.getAttribute('data-adapter-id');
+    expect(adapterId).toBeTruthy();
+
+    // A bad zip (text renamed .zip): readable alert, list unchanged.
+    await adaptersPanel.getByTestId('adapter-file-input').setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from(strToU8('this is not a zip file\n')) });
+    await expect.poll(() => adaptersPanel.getByTestId('adapter-error').isVisible(), { timeout: 30_000 }).toBe(true);
+    const alert = adaptersPanel.getByTestId('adapter-error');
+    expect(await alert.getAttribute('role')).toBe('alert');
+    expect(await alert.textContent()).toContain('notes.zip was not imported');
+    expect(await rows(page).count()).toBe(1);
+    await page.screenshot({ path: `${OUTPUT}/adapters-bad-zip.png`, fullPage: true });
+
+    // Export: a PEFT zip whose safetensors header names the LoRA tensors.
+    const downloadPromise = page.waitForEvent('download');
+    await row.getByTestId('export-adapter').click();
+    const download = await downloadPromise;
+    expect(download.suggestedFilename()).toBe('fixture.zip');
+    const files = unzipSync(readFileSync(await download.path()));
+    expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(safetensorsNames(files['adapter_model.safetensors']!)).toContain('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight');
+    expect(JSON.parse(new TextDecoder().decode(files['adapter_config.json'])).peft_type).toBe('LORA');
+
+    // Compare: base then adapted, streamed side by side, different answers.
+    await page.getByTestId('tab-compare').click();
+    const compare = page.getByTestId('panel-compare');
+    await compare.getByTestId('compare-prompt').fill(PROMPT);
+    await compare.getByTestId('compare-adapter').selectOption(adapterId!);
+    await compare.getByTestId('compare-max-tokens').fill('12');
+    await compare.getByTestId('compare-chat').uncheck();
+    await compare.getByTestId('compare-run').click();
+    await expect.poll(() => compare.getByTestId('answer-adapted').getAttribute('data-state'), { timeout: 120_000, interval: 250 }).toBe('done');
+    expect(await compare.getByTestId('answer-base').getAttribute('data-state')).toBe('done');
+    const baseText = (await compare.getByTestId('answer-base-text').textContent()) ?? '';
+    const adaptedText = (await compare.getByTestId('answer-adapted-text').textContent()) ?? '';
+    expect(baseText.trim().length).toBeGreaterThan(0);
+    expect(adaptedText.trim().length).toBeGreaterThan(0);
+    expect(adaptedText).not.toBe(baseText);
+    expect(await compare.getByTestId('answer-base-stats').textContent()).toMatch(/tokens\/s/);
+    expect(await compare.getByTestId('answer-adapted-stats').textContent()).toMatch(/tokens\/s/);
+    expect(await compare.getByTestId('compare-stop').isDisabled()).toBe(true);
+    await page.screenshot({ path: `${OUTPUT}/compare-wasm.png`, fullPage: true });
+
+    // Stop: a long run is cancelled; the base side says so and the adapted side does not start.
+    await compare.getByTestId('compare-max-tokens').fill('400');
+    await compare.getByTestId('compare-run').click();
+    await expect.poll(() => compare.getByTestId('answer-base-text').textContent(), { timeout: 60_000, interval: 100 }).not.toBe('');
+    await compare.getByTestId('compare-stop').click();
+    await expect.poll(() => compare.getByTestId('answer-base').getAttribute('data-state'), { timeout: 30_000, interval: 100 }).toBe('stopped');
+    expect(await compare.getByTestId('answer-adapted').getAttribute('data-state')).toBe('stopped');
+    expect(await compare.getByTestId('compare-run').isDisabled()).toBe(false);
+
+    // Reload: the saved zip is imported again once the model is loaded.
+    await page.reload();
+    await page.getByTestId('tab-adapters').click();
+    await loadModel(page);
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
+    expect(await rows(page).first().getByTestId('adapter-name').textContent()).toBe('fixture');
+    await page.screenshot({ path: `${OUTPUT}/adapters-wasm.png`, fullPage: true });
+
+    // Remove.
+    await rows(page).first().getByTestId('remove-adapter').click();
+    await expect.poll(() => rows(page).count()).toBe(0);
+    expect(await page.getByTestId('panel-adapters').getByTestId('no-adapters').isVisible()).toBe(true);
+
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * The page's one model engine (EngineClient, src/worker/engineClient.ts): loading the base model on
+ * demand with byte progress, the adapter registry as the UI shows it, and the adapters a person
+ * imported, kept in IndexedDB (the zip bytes) and imported again after the next model load.
+ */
+import { create } from 'zustand';
+import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+
+export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface ReadableError {
+  code: string;
+  message: string;
+}
+
+export interface AdapterRow extends AdapterSummary {
+  /** Bytes of the float32 weights (A and B, all layers). */
+  bytes: number;
+}
+
+interface EngineState {
+  status: ModelStatus;
+  progress: InitProgress | null;
+  info: EngineInfo | null;
+  loadError: ReadableError | null;
+  adapters: AdapterRow[];
+  /** The last adapter import/export/remove failure, shown on the Adapters tab. */
+  adapterError: (ReadableError & { file?: string }) | null;
+  /** Saved adapters that could not be imported again after a reload. */
+  restoreErrors: string[];
+  adapterBusy: boolean;
+}
+
+export const useEngine = create<EngineState>()(() => ({
+  status: 'idle',
+  progress: null,
+  info: null,
+  loadError: null,
+  adapters: [],
+  adapterError: null,
+  restoreErrors: [],
+  adapterBusy: false,
+}));
+
+let client: EngineClient | null = null;
+
+export function getEngineClient(): EngineClient {
+  client ??= new EngineClient();
+  return client;
+}
+
+export function readableError(error: unknown): ReadableError {
+  if (error instanceof EngineError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: 'internal', message: error.message || String(error) };
+  return { code: 'internal', message: String(error) };
+}
+
+/** Loads the base model (or loads it again after a failure); then restores the saved adapters. */
+export async function loadModel(): Promise<void> {
+  if (useEngine.getState().status === 'loading') return;
+  useEngine.setState({ status: 'loading', loadError: null, progress: null });
+  try {
+    const info = await getEngineClient().init(
+      { modelsUrl: new URL('/models/', window.location.href).href, backend: 'auto' },
+      (progress) => useEngine.setState({ progress }),
+    );
+    useEngine.setState({ status: 'ready', info });
+  } catch (error) {
+    useEngine.setState({ status: 'error', loadError: readableError(error) });
+    return;
+  }
+  await restoreSavedAdapters();
+}
+
+async function refreshAdapters(): Promise<void> {
+  const list = await getEngineClient().listAdapters();
+  useEngine.setState({ adapters: list.map((a) => ({ ...a, bytes: a.parameters * 4 })) });
+}
+
+/** Engine adapter id -> IndexedDB key of its saved zip. */
+const savedKeyOf = new Map<string, number>();
+
+function adapterNameOf(fileName: string): string {
+  return fileName.replace(/\.zip$/i, '') || 'adapter';
+}
+
+/** Imports a PEFT adapter zip; a refusal is shown and leaves the list as it was. */
+export async function importAdapterFile(file: File): Promise<boolean> {
+  if (useEngine.getState().status !== 'ready') {
+    useEngine.setState({ adapterError: { code: 'not-initialized', message: 'Load the model first, then import the adapter.', file: file.name } });
+    return false;
+  }
+  useEngine.setState({ adapterBusy: true, adapterError: null });
+  try {
+    const zip = new Uint8Array(await file.arrayBuffer());
+    const name = adapterNameOf(file.name);
+    // importAdapter transfers nothing, but keep our own copy for IndexedDB before the call.
+    const saved = zip.slice();
+    const summary = await getEngineClient().importAdapter(zip, name);
+    try {
+      savedKeyOf.set(summary.id, await saveAdapterZip(name, saved));
+    } catch {
+      // Not fatal: the adapter works in this session, it just will not come back after a reload.
+    }
+    await refreshAdapters();
+    return true;
+  } catch (error) {
+    useEngine.setState({ adapterError: { ...readableError(error), file: file.name } });
+    return false;
+  } finally {
+    useEngine.setState({ adapterBusy: false });
+  }
+}
+
+/** The adapter as a PEFT zip, offered as a download. */
+export async function exportAdapter(adapter: AdapterSummary): Promise<void> {
+  try {
+    const zip = await getEngineClient().exportAdapter(adapter.id);
+    const url = URL.createObjectURL(new Blob([zip as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = `${adapter.name}.zip`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    useEngine.setState({ adapterError: readableError(error) });
+  }
+}
+
+export async function removeAdapter(id: string): Promise<void> {
+  try {
+    await getEngineClient().removeAdapter(id);
+    const key = savedKeyOf.get(id);
+    savedKeyOf.delete(id);
+    if (key !== undefined) await deleteSavedAdapter(key).catch(() => undefined);
+    await refreshAdapters();
+  } catch (error) {
+    useEngine.setState({ adapterError: readableError(error) });
+  }
+}
+
+export function dismissAdapterError(): void {
+  useEngine.setState({ adapterError: null });
+}
+
+// ---------- IndexedDB: the imported zips, imported again after the model loads ----------
+
+const DB_NAME = 'dnd-lora-adapters';
+const STORE = 'adapters';
+
+interface SavedAdapter {
+  key?: number;
+  name: string;
+  zip: Uint8Array;
+  savedAt: number;
+}
+
+function openDb(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'key', autoIncrement: true });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error('IndexedDB did not open'));
+  });
+}
+
+async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await openDb();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = run(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request.result);
+      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function saveAdapterZip(name: string, zip: Uint8Array): Promise<number> {
+  const record: SavedAdapter = { name, zip, savedAt: Date.now() };
+  return Number(await withStore('readwrite', (store) => store.add(record)));
+}
+
+async function deleteSavedAdapter(key: number): Promise<void> {
+  await withStore('readwrite', (store) => store.delete(key));
+}
+
+async function restoreSavedAdapters(): Promise<void> {
+  let saved: SavedAdapter[] = [];
+  try {
+    saved = await withStore('readonly', (store) => store.getAll() as IDBRequest<SavedAdapter[]>);
+  } catch {
+    saved = [];
+  }
+  // After a device loss the engine starts a fresh worker with an empty registry: forget ids it lost.
+  const live = new Set((await getEngineClient().listAdapters().catch(() => [])).map((a) => a.id));
+  for (const id of [...savedKeyOf.keys()]) if (!live.has(id)) savedKeyOf.delete(id);
+  const known = new Set(savedKeyOf.values());
+  const failures: string[] = [];
+  for (const record of saved) {
+    if (record.key === undefined || known.has(record.key)) continue;
+    try {
+      const summary = await getEngineClient().importAdapter(record.zip.slice(), record.name);
+      savedKeyOf.set(summary.id, record.key);
+    } catch (error) {
+      failures.push(`${record.name}: ${readableError(error).message}`);
+    }
+  }
+  useEngine.setState({ restoreErrors: failures });
+  try {
+    await refreshAdapters();
+  } catch (error) {
+    useEngine.setState({ adapterError: readableError(error) });
+  }
+}

@@ -1,0 +1,118 @@
+import { useId, type ChangeEvent } from 'react';
+import { dismissAdapterError, exportAdapter, importAdapterFile, removeAdapter, useEngine } from '../../store/engine';
+import { formatBytes } from './format';
+import { ModelLoader } from './ModelLoader';
+
+/** Import PEFT adapters, list them, download them as PEFT zips, remove them. */
+export function AdaptersScreen() {
+  const status = useEngine((s) => s.status);
+  const adapters = useEngine((s) => s.adapters);
+  const error = useEngine((s) => s.adapterError);
+  const restoreErrors = useEngine((s) => s.restoreErrors);
+  const busy = useEngine((s) => s.adapterBusy);
+  const inputId = useId();
+  const ready = status === 'ready';
+
+  const onChange = (event: ChangeEvent<HTMLInputElement>) => {
+    const files = Array.from(event.target.files ?? []);
+    event.target.value = '';
+    void (async () => {
+      for (const file of files) await importAdapterFile(file);
+    })();
+  };
+
+  return (
+    <div className="model-screen" data-testid="adapters-screen">
+      <h2>Adapters</h2>
+      <ModelLoader />
+      <section className="card" aria-labelledby="import-adapter-heading">
+        <h3 id="import-adapter-heading">Import a LoRA adapter</h3>
+        <p className="hint">
+          A PEFT adapter as a .zip holding adapter_config.json and adapter_model.safetensors, trained for this base
+          model. {ready ? 'You can also drop the .zip anywhere on this page while this tab is open.' : 'Load the model first.'}
+        </p>
+        <div className="file-picker">
+          <input
+            id={inputId}
+            type="file"
+            accept=".zip,application/zip"
+            multiple
+            disabled={!ready || busy}
+            className="visually-hidden file-picker__input"
+            data-testid="adapter-file-input"
+            onChange={onChange}
+          />
+          <label htmlFor={inputId} className={`button button--primary${!ready || busy ? ' button--disabled' : ''}`} data-testid="choose-adapter">
+            {busy ? 'Importing…' : 'Choose adapter .zip…'}
+          </label>
+        </div>
+        {error && (
+          <div role="alert" className="inline-alert" data-testid="adapter-error" data-code={error.code}>
+            <p>
+              <strong>{error.file ? `${error.file} was not imported.` : 'That did not work.'}</strong> {error.message}
+            </p>
+            <button type="button" className="button button--quiet" onClick={dismissAdapterError}>
+              Dismiss
+            </button>
+          </div>
+        )}
+        {restoreErrors.length > 0 && (
+          <div role="alert" className="inline-alert" data-testid="adapter-restore-errors">
+            <p>
+              <strong>Some saved adapters could not be imported again:</strong>
+            </p>
+            <ul>
+              {restoreErrors.map((e) => (
+                <li key={e}>{e}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </section>
+      <section className="card" aria-labelledby="adapter-list-heading">
+        <h3 id="adapter-list-heading">Loaded adapters</h3>
+        {adapters.length === 0 ? (
+          <p data-testid="no-adapters">{ready ? 'No adapters yet. Import one above.' : 'None: the model is not loaded.'}</p>
+        ) : (
+          <table className="adapter-table" data-testid="adapter-table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Source</th>
+                <th scope="col">Rank</th>
+                <th scope="col">Size (float32)</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {adapters.map((a) => (
+                <tr key={a.id} data-testid="adapter-row" data-adapter-id={a.id}>
+                  <th scope="row" data-testid="adapter-name">
+                    {a.name}
+                  </th>
+                  <td>{a.source}</td>
+                  <td>{a.rank}</td>
+                  <td>{formatBytes(a.bytes)}</td>
+                  <td className="adapter-table__actions">
+                    <button type="button" className="button" data-testid="export-adapter" aria-label={`Download ${a.name} as a PEFT zip`} onClick={() => void exportAdapter(a)}>
+                      Download
+                    </button>
+                    <button type="button" className="button button--quiet" data-testid="remove-adapter" aria-label={`Remove ${a.name}`} onClick={() => void removeAdapter(a.id)}>
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p className="hint adapter-note">
+          Imported adapters are kept in this browser and imported again when the model is next loaded. Generated adapters:{' '}
+          <strong>Not available yet</strong> — they need a trained generator (models/generator/), not in this build.
+        </p>
+      </section>
+    </div>
+  );
+}
