@@ -3,8 +3,9 @@
  * on WASM, ~100 tokens/s; SwiftShader would take minutes per answer), against the production build
  * and the real base model: load the model -> import the fixture adapter (test/fixtures/generation/
  * adapter, zipped here with fflate) -> listed -> Compare: base and adapted answers stream and differ
- * -> Download gives a PEFT zip -> a bad zip shows an alert and leaves the list alone -> after a
- * reload and a new model load the saved adapter is back (IndexedDB) -> Remove.
+ * -> a bad zip shows an alert and leaves the list alone -> Download gives a PEFT zip -> Stop -> after
+ * a reload, a failed model load (file blocked) shows an alert and Try again loads it, with the saved
+ * adapter back (IndexedDB) -> a dropped .zip is imported -> Remove -> narrow Compare layout.
  */
 import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
@@ -34,12 +35,6 @@ function safetensorsNames(bytes: Uint8Array): string[] {
 }
 
 const rows = (page: Page) => page.getByTestId('adapter-row');
-
-async function loadModel(page: Page): Promise<void> {
-  const panel = page.getByTestId('panel-adapters');
-  await panel.getByTestId('load-model').click();
-  await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 500 }).toBe('ready');
-}
 
 describe('Compare and Adapters (WASM)', () => {
   let browser: Browser;
@@ -134,18 +129,54 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await compare.getByTestId('answer-adapted').getAttribute('data-state')).toBe('stopped');
     expect(await compare.getByTestId('compare-run').isDisabled()).toBe(false);
 
-    // Reload: the saved zip is imported again once the model is loaded.
+    // Reload with the model file unreachable: a readable error and Try again.
     await page.reload();
     await page.getByTestId('tab-adapters').click();
-    await loadModel(page);
+    const blocked = /model_lora\.onnx/;
+    await context.route(blocked, (route) => route.abort('connectionfailed'));
+    const panel = page.getByTestId('panel-adapters');
+    await panel.getByTestId('load-model').click();
+    await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 120_000, interval: 250 }).toBe('error');
+    const loadError = panel.getByTestId('model-error');
+    expect(await loadError.getAttribute('role')).toBe('alert');
+    expect(await loadError.textContent()).toContain('model_lora.onnx');
+    await page.screenshot({ path: `${OUTPUT}/adapters-load-error.png`, fullPage: true });
+    await context.unroute(blocked);
+
+    // Try again: the model loads and the saved zip (IndexedDB) is imported again.
+    await panel.getByTestId('retry-load-model').click();
+    await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
     expect(await rows(page).first().getByTestId('adapter-name').textContent()).toBe('fixture');
+
+    // A .zip dropped on the page while the Adapters tab is open is imported (not read as prompts).
+    const zipBytes = Array.from(fixtureZip());
+    const transfer = await page.evaluateHandle((bytes) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], 'dropped.zip', { type: 'application/zip' }));
+      return data;
+    }, zipBytes);
+    await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+    await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
+    expect(await page.getByTestId('drop-overlay').textContent()).toContain('adapter');
+    await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
+    expect(await rows(page).nth(1).getByTestId('adapter-name').textContent()).toBe('dropped');
+    expect(await page.getByTestId('tab-adapters').getAttribute('aria-selected')).toBe('true');
     await page.screenshot({ path: `${OUTPUT}/adapters-wasm.png`, fullPage: true });
 
-    // Remove.
+    // Remove both.
+    await rows(page).first().getByTestId('remove-adapter').click();
+    await expect.poll(() => rows(page).count()).toBe(1);
     await rows(page).first().getByTestId('remove-adapter').click();
     await expect.poll(() => rows(page).count()).toBe(0);
     expect(await page.getByTestId('panel-adapters').getByTestId('no-adapters').isVisible()).toBe(true);
+
+    // Compare in a narrow window: the answers stack, nothing scrolls sideways.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await page.getByTestId('tab-compare').click();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await page.screenshot({ path: `${OUTPUT}/compare-narrow.png`, fullPage: true });
 
     expect(pageErrors).toEqual([]);
   });
