@@ -62,8 +62,18 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await adaptersPanel.getByTestId('no-adapters').textContent()).toContain('not loaded');
     expect(await adaptersPanel.getByTestId('adapter-file-input').isDisabled()).toBe(true);
 
-    // Load: progress, then the WASM notice.
+    // A pasted prompt set, to pick a prompt from on the Compare tab later.
+    await page.getByTestId('tab-prompts').click();
+    await page.getByTestId('paste-text').fill(`${PROMPT}\nA second prompt.`);
+    await page.getByTestId('paste-submit').click();
+    await expect.poll(() => page.getByTestId('prompt-count').textContent()).toBe('2');
+    await page.getByTestId('tab-adapters').click();
+
+    // Load: byte progress, then the WASM notice.
     await adaptersPanel.getByTestId('load-model').click();
+    const bytesShown = adaptersPanel.getByTestId('model-bytes');
+    await expect.poll(async () => ((await bytesShown.count()) > 0 ? await bytesShown.textContent() : ''), { timeout: 60_000, interval: 50 }).toMatch(/model_lora\.onnx: [\d.]+ (B|KB|MB)/);
+    await page.screenshot({ path: `${OUTPUT}/adapters-loading.png` });
     await expect.poll(() => adaptersPanel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     expect(await adaptersPanel.getByTestId('model-backend').textContent()).toBe('WebAssembly');
     expect((await adaptersPanel.getByTestId('model-notice').textContent())?.length ?? 0).toBeGreaterThan(10);
@@ -103,7 +113,8 @@ describe('Compare and Adapters (WASM)', () => {
     // Compare: base then adapted, streamed side by side, different answers.
     await page.getByTestId('tab-compare').click();
     const compare = page.getByTestId('panel-compare');
-    await compare.getByTestId('compare-prompt').fill(PROMPT);
+    await compare.getByTestId('compare-prompt-picker').selectOption({ index: 1 });
+    expect(await compare.getByTestId('compare-prompt').inputValue()).toBe(PROMPT);
     await compare.getByTestId('compare-adapter').selectOption(adapterId!);
     await compare.getByTestId('compare-max-tokens').fill('12');
     await compare.getByTestId('compare-chat').uncheck();
@@ -121,6 +132,8 @@ describe('Compare and Adapters (WASM)', () => {
     await page.screenshot({ path: `${OUTPUT}/compare-wasm.png`, fullPage: true });
 
     // Stop: a long run is cancelled; the base side says so and the adapted side does not start.
+    // (A counting prompt: greedy decoding keeps counting, so the run is still going when Stop is pressed.)
+    await compare.getByTestId('compare-prompt').fill(Array.from({ length: 20 }, (_, i) => i + 1).join(', ') + ',');
     await compare.getByTestId('compare-max-tokens').fill('400');
     await compare.getByTestId('compare-run').click();
     await expect.poll(() => compare.getByTestId('answer-base-text').textContent(), { timeout: 60_000, interval: 100 }).not.toBe('');

@@ -21,6 +21,8 @@ export interface AdapterRow extends AdapterSummary {
 interface EngineState {
   status: ModelStatus;
   progress: InitProgress | null;
+  /** The latest byte progress, kept through the later stages (so "101.6 MB of 101.6 MB" stays shown). */
+  bytes: NonNullable<InitProgress['bytes']> | null;
   info: EngineInfo | null;
   loadError: ReadableError | null;
   adapters: AdapterRow[];
@@ -34,6 +36,7 @@ interface EngineState {
 export const useEngine = create<EngineState>()(() => ({
   status: 'idle',
   progress: null,
+  bytes: null,
   info: null,
   loadError: null,
   adapters: [],
@@ -50,19 +53,25 @@ export function getEngineClient(): EngineClient {
 }
 
 export function readableError(error: unknown): ReadableError {
-  if (error instanceof EngineError) return { code: error.code, message: error.message };
-  if (error instanceof Error) return { code: 'internal', message: error.message || String(error) };
-  return { code: 'internal', message: String(error) };
+  const readable: ReadableError =
+    error instanceof EngineError ? { code: error.code, message: error.message }
+    : error instanceof Error ? { code: 'internal', message: error.message || String(error) }
+    : { code: 'internal', message: String(error) };
+  // A lost GPU device ends this engine: show the load error (with Try again) everywhere.
+  if (readable.code === 'device-lost' && useEngine.getState().status === 'ready') {
+    useEngine.setState({ status: 'error', loadError: readable, adapters: [] });
+  }
+  return readable;
 }
 
 /** Loads the base model (or loads it again after a failure); then restores the saved adapters. */
 export async function loadModel(): Promise<void> {
   if (useEngine.getState().status === 'loading') return;
-  useEngine.setState({ status: 'loading', loadError: null, progress: null });
+  useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null });
   try {
     const info = await getEngineClient().init(
       { modelsUrl: new URL('/models/', window.location.href).href, backend: 'auto' },
-      (progress) => useEngine.setState({ progress }),
+      (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes })),
     );
     useEngine.setState({ status: 'ready', info });
   } catch (error) {

@@ -7,7 +7,7 @@ export function ModelLoader() {
   const progress = useEngine((s) => s.progress);
   const info = useEngine((s) => s.info);
   const error = useEngine((s) => s.loadError);
-  const bytes = progress?.bytes;
+  const bytes = useEngine((s) => s.bytes);
 
   return (
     <section className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
@@ -23,19 +23,15 @@ export function ModelLoader() {
         <div data-testid="model-progress">
           <p aria-live="polite">{progress?.message ?? 'Starting the model worker…'}</p>
           {bytes && bytes.total > 0 ? (
-            <>
-              <progress
-                className="model-loader__bar"
-                max={bytes.total}
-                value={bytes.loaded}
-                aria-label={`Downloading ${bytes.file}`}
-              />
-              <p className="hint">
-                {bytes.file}: {formatBytes(bytes.loaded)} of {formatBytes(bytes.total)}
-              </p>
-            </>
+            <progress className="model-loader__bar" max={bytes.total} value={bytes.loaded} aria-label={`Downloading ${fileName(bytes.file)}`} />
           ) : (
             <progress className="model-loader__bar" aria-label="Loading the model" />
+          )}
+          {bytes && (
+            <p className="hint" data-testid="model-bytes">
+              {fileName(bytes.file)}: {formatBytes(bytes.loaded)}
+              {bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
+            </p>
           )}
         </div>
       )}
@@ -66,4 +62,8 @@ export function ModelLoader() {
       )}
     </section>
   );
+}
+
+function fileName(file: string): string {
+  return file.split('/').pop() || file;
 }
