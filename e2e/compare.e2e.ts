@@ -100,6 +100,18 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await rows(page).count()).toBe(1);
     await page.screenshot({ path: `${OUTPUT}/adapters-bad-zip.png`, fullPage: true });
 
+    // A wrong-shape adapter (config says rank 4, tensors are rank 8): the engine's error, list unchanged.
+    const config = JSON.parse(readFileSync(`${FIXTURE}/adapter_config.json`, 'utf8')) as Record<string, unknown>;
+    const wrongShape = zipSync({
+      'adapter_config.json': strToU8(JSON.stringify({ ...config, r: 4 })),
+      'adapter_model.safetensors': readFileSync(`${FIXTURE}/adapter_model.safetensors`),
+    });
+    await adaptersPanel.getByTestId('adapter-file-input').setInputFiles({ name: 'wrong-shape.zip', mimeType: 'application/zip', buffer: Buffer.from(wrongShape) });
+    await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toContain('wrong-shape.zip was not imported');
+    expect(await alert.getAttribute('data-code')).toBe('adapter-invalid');
+    await alert.screenshot({ path: `${OUTPUT}/adapters-wrong-shape-alert.png` });
+    expect(await rows(page).count()).toBe(1);
+
     // Export: a PEFT zip whose safetensors header names the LoRA tensors.
     const downloadPromise = page.waitForEvent('download');
     await row.getByTestId('export-adapter').click();
@@ -135,7 +147,9 @@ describe('Compare and Adapters (WASM)', () => {
     // (A counting prompt: greedy decoding keeps counting, so the run is still going when Stop is pressed.)
     await compare.getByTestId('compare-prompt').fill(Array.from({ length: 20 }, (_, i) => i + 1).join(', ') + ',');
     await compare.getByTestId('compare-max-tokens').fill('400');
-    await compare.getByTestId('compare-run').click();
+    // Keyboard: Ctrl+Enter in the prompt box runs.
+    await compare.getByTestId('compare-prompt').focus();
+    await page.keyboard.press('Control+Enter');
     await expect.poll(() => compare.getByTestId('answer-base-text').textContent(), { timeout: 60_000, interval: 100 }).not.toBe('');
     await compare.getByTestId('compare-stop').click();
     await expect.poll(() => compare.getByTestId('answer-base').getAttribute('data-state'), { timeout: 30_000, interval: 100 }).toBe('stopped');

@@ -155,7 +155,7 @@ export function CompareScreen() {
           </div>
         </form>
       </section>
-      <div className="compare-answers" aria-live="polite">
+      <div className="compare-answers">
         <Answer title="Base model" side={base} testId="answer-base" />
         <Answer title={chosen ? `With ${chosen.name}` : 'With an adapter'} side={adapted} testId="answer-adapted" note={chosen ? undefined : 'Choose an adapter (import one on the Adapters tab) to compare.'} />
       </div>
@@ -182,7 +182,8 @@ function Answer({ title, side, testId, note }: { title: string; side: Side; test
           {side.error.message}
         </p>
       )}
-      <p className="hint" data-testid={`${testId}-stats`}>
+      {/* Only the short status is announced, not every streamed token. */}
+      <p className="hint" role="status" data-testid={`${testId}-stats`}>
         {side.state === 'running' && 'Generating…'}
         {side.state === 'stopped' && 'Stopped.'}
         {r && side.state === 'done' && `${r.ids.length} tokens, ${r.tokensPerSecond.toFixed(1)} tokens/s (${r.backend}), stopped by ${r.stopReason}.`}
