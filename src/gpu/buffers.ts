@@ -1,3 +1,4 @@
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../numeric/float16';
 import { GpuReadbackError } from './errors';
 
 /** Buffer helpers. Tensors live in storage buffers as f32 or f16; host data is always Float32Array. */
@@ -124,44 +125,7 @@ export function decodeTensor(raw: ArrayBuffer, count: number, precision: Precisi
   return out;
 }
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE binary16 bits for `value`, round to nearest even (overflow to infinity). */
-export function float32ToFloat16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0] ?? 0;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const midpoint = 1 << (shift - 1);
-    const round = rest > midpoint || (rest === midpoint && (half & 1) === 1) ? 1 : 0;
-    return sign | (half + round);
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  const round = rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? 1 : 0;
-  e = half + round; // may carry into the exponent, which is the correct rounding
-  return sign | e;
-}
-
-export function float16BitsToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+export { float16BitsToFloat32, float32ToFloat16Bits };
 
 /** Rounds every value through f16 (what an f16 kernel's inputs really hold). */
 export function roundToF16(data: Float32Array): Float32Array {
