@@ -21,28 +21,11 @@ import { parseSafetensors } from '../src/generator/safetensors';
 import type { Precision } from '../src/gpu/buffers';
 import type { LoadedGenerator } from '../src/generator/loadGenerator';
 import type { GpuContext } from '../src/gpu/device';
+import { fixtureRelativeError as relativeError, median } from './stats';
 
 // Dawn tears its instance down when the GPU object is garbage-collected: hold it at module scope.
 let gpuInstance: GPU | undefined;
 const log = (msg: string) => process.stderr.write(`[dawn-bench] ${msg}\n`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function relativeError(got: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let ref = 1;
-  for (let i = 0; i < expected.length; i++) {
-    const g = got[i] as number;
-    if (!Number.isFinite(g)) return Infinity;
-    diff = Math.max(diff, Math.abs(g - (expected[i] as number)));
-    ref = Math.max(ref, Math.abs(expected[i] as number));
-  }
-  return diff / ref;
-}
 
 function loadDir(dir: string): LoadedGenerator {
   return loadGenerator({

@@ -10,6 +10,7 @@ import { acquireDevice } from '../src/gpu/device';
 import { PipelineCache } from '../src/gpu/pipelineCache';
 import { loadGenerator } from '../src/generator/loadGenerator';
 import { GeneratorRuntime, type StageTiming } from '../src/generator/runtime';
+import { median } from './stats';
 
 export interface BenchRequest {
   baseUrl: string;
@@ -31,12 +32,6 @@ export interface BenchResult {
   adapter: { vendor: string; architecture: string; device: string; description: string };
   shader_f16: boolean;
   user_agent: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 async function fetchBytes(url: string): Promise<Uint8Array> {

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { chromiumPath, WEBGPU_SWIFTSHADER_FLAGS } from '../e2e/browser';
 import { buildPages, servePages } from '../e2e/pages/serve';
+import { median } from '../bench/stats';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,12 +37,6 @@ const runs = Number(args.runs);
 
 interface BenchRun { variant: string; decodeTokS: number; wallTokS: number; tokens: number }
 interface Failure { failed: true; code: string; message: string }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-}
 
 function ok<T>(v: T | Failure): T {
   if (typeof v === 'object' && v !== null && 'failed' in v) throw new Error(`${v.code}: ${v.message}`);

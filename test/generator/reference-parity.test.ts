@@ -10,20 +10,14 @@ import { runReferenceGenerator } from '../../src/generator/referenceRuntime';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import { detokenizeReference } from '../../src/generator/loraLayout';
 import { GeneratorRunError } from '../../src/generator/errors';
+import { fixtureRelativeError } from '../../bench/stats';
 
 const DIR = new URL('../fixtures/hyperconv/', import.meta.url);
 const TOLERANCE = 1e-4;
 
 function relativeError(got: Float32Array, expected: Float32Array): number {
   expect(got.length).toBe(expected.length);
-  let diff = 0;
-  let ref = 1;
-  for (let i = 0; i < expected.length; i++) {
-    if (!Number.isFinite(got[i] as number)) return Infinity;
-    diff = Math.max(diff, Math.abs((got[i] as number) - (expected[i] as number)));
-    ref = Math.max(ref, Math.abs(expected[i] as number));
-  }
-  return diff / ref;
+  return fixtureRelativeError(got, expected);
 }
 
 describe('CPU reference generator vs the PyTorch fixture', () => {

@@ -11,22 +11,14 @@ import { GeneratorRuntime } from '../../src/generator/runtime';
 import { parseSafetensors, type SafetensorsFile } from '../../src/generator/safetensors';
 import { detokenizeReference } from '../../src/generator/loraLayout';
 import { BaseModelMismatchError } from '../../src/generator/errors';
+import { fixtureRelativeError } from '../../bench/stats';
 
 const DIR = new URL('../fixtures/hyperconv/', import.meta.url);
 const TOLERANCE = 1e-4;
 
 function relativeError(got: Float32Array, expected: Float32Array): number {
   expect(got.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 1;
-  for (let i = 0; i < expected.length; i++) {
-    const g = got[i] as number;
-    const e = expected[i] as number;
-    if (!Number.isFinite(g)) return Infinity;
-    maxDiff = Math.max(maxDiff, Math.abs(g - e));
-    maxRef = Math.max(maxRef, Math.abs(e));
-  }
-  return maxDiff / maxRef;
+  return fixtureRelativeError(got, expected);
 }
 
 describe('generator runtime vs the PyTorch fixture', () => {
