@@ -12,6 +12,8 @@ COMMANDS = {
                           "write test/fixtures/tokenizer/cases.json from a released tokenizer"),
     "zoo-and-generator": ("trainer.zoo_pipeline",
                           "LoRA zoo, conditions, generators, zero-shot evaluation, overhead, release, reports"),
+    "generator-probe": ("trainer.generator_probe",
+                        "generator variants on validation tasks (never evaluation targets): fit, transfer, accuracy"),
     "zoo-data": ("trainer.zoo_data", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
     "conditions-fixture": ("trainer.conditions_fixture",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),

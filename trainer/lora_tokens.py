@@ -260,6 +260,7 @@ def compute_stats(
 
     ``per_matrix``: one mean/std per layout entry over all its real values in all samples.
     ``per_position``: one mean/std per (token, i, j) over the samples.
+    ``per_position_mean``: mean per (token, i, j), std per layout entry (of the deviations).
     Both are returned expanded to (count, h, w) float32; padding positions get mean 0, std 1; std is
     clamped below at ``min_std``. Population (biased) std.
     """
@@ -285,8 +286,18 @@ def compute_stats(
         s = x.std(0, unbiased=False).clamp_min(min_std)
         mean = torch.where(mask, m, mean)
         std = torch.where(mask, s, std)
+    elif mode == "per_position_mean":
+        # mean per position (it carries the zoo's shared init), one std per matrix: positions that
+        # barely move across checkpoints are not blown up to unit variance
+        mean = torch.where(mask, x.mean(0), mean)
+        dev = (x - mean).reshape(x.shape[0], -1)
+        sf = std.view(-1)
+        for e in layout.entries:
+            s = e.token_offset * layout.token_size
+            v = dev[:, s : s + e.numel]
+            sf[s : s + e.numel] = v.pow(2).mean().sqrt().clamp_min(min_std)
     else:
-        raise ValueError(f"unknown normalisation mode {mode!r} (per_matrix | per_position)")
+        raise ValueError(f"unknown normalisation mode {mode!r} (per_matrix | per_position | per_position_mean)")
     return mean.to(torch.float32), std.to(torch.float32)
 
 

@@ -32,7 +32,7 @@ export const GENERATOR_FORMAT_VERSION = 1;
 export type Feature = readonly [number, number, number];
 
 export type EncoderPooling = 'none' | 'mean';
-export type TokenNormalization = 'per_matrix' | 'per_position';
+export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_mean';
 
 export interface GeneratorManifest {
   format: typeof GENERATOR_FORMAT;
@@ -224,7 +224,7 @@ function parseTokens(value: unknown, decoder: GeneratorManifest['decoder']): Gen
     height,
     width,
     count,
-    normalization: oneOf(o['normalization'], ['per_matrix', 'per_position'] as const, 'tokens.normalization'),
+    normalization: oneOf(o['normalization'], ['per_matrix', 'per_position', 'per_position_mean'] as const, 'tokens.normalization'),
     mean: str(o['mean'], 'tokens.mean'),
     std: str(o['std'], 'tokens.std'),
   };

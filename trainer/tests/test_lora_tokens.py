@@ -186,3 +186,19 @@ def test_stats_per_position():
     assert float(s2[0, 0, 0]) == pytest.approx(1e-6)
     with pytest.raises(ValueError):
         compute_stats(train, L, mode="per_token_magic")
+
+
+def test_stats_per_position_mean():
+    """Mean per position; one std per matrix: the RMS of the deviations from that mean."""
+    L = _layout()
+    train, _ = _train_and_eval_grids(L)
+    mean, std = compute_stats(train, L, mode="per_position_mean")
+    mask = L.mask()
+    assert torch.allclose(mean[mask], train.double().mean(0)[mask].float(), atol=1e-6)
+    dev = (train.double() - train.double().mean(0)).reshape(5, -1)
+    for e in L.entries:
+        s = e.token_offset * 20
+        want = float(dev[:, s : s + e.numel].pow(2).mean().sqrt())
+        got = std.reshape(-1)[s : s + e.numel]
+        assert torch.allclose(got.double(), torch.full_like(got.double(), want), atol=1e-6)
+    assert torch.all(mean[~mask] == 0) and torch.all(std[~mask] == 1)
