@@ -83,6 +83,12 @@ def train_generator(gcfg: dict, tokens: Dict[str, torch.Tensor], conds: Dict[str
     cshape = (p,) + tuple(pools[train_tasks[0]].shape[1:])
     cfg = decoder_config(gcfg, layout, cshape)
     model = HyperConvGenerator(cfg).to(device)
+    if gcfg.get("zero_init_output"):
+        # start at the zoo mean (0 in normalised units): a random initial output is uncorrelated with
+        # the targets, and the fastest way to lower the loss is then to shrink the whole output path
+        with torch.no_grad():
+            model.decoder.layers[-1].len_conv.weight.zero_()
+            model.decoder.layers[-1].len_conv.bias.zero_()
     steps = int(steps if steps is not None else gcfg["steps"])
     bsz = int(gcfg["batch_size"])
     opt = torch.optim.AdamW(model.parameters(), lr=float(gcfg["lr"]), weight_decay=float(gcfg.get("weight_decay", 0.0)))
