@@ -466,7 +466,11 @@ def _reports(c, rdir: Path, args, zoo_dir: Path) -> None:
         "gpu": gpu, "torch": torch.__version__, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (rdir / "zero-shot.json").write_text(json.dumps(report, indent=1) + "\n")
-    (rdir / "zero-shot.md").write_text(_markdown(report))
+    md = _markdown(report)
+    extra = rdir / "zero-shot-investigation.md"  # hand-written reading of generator-probe runs, kept across rewrites
+    if extra.exists():
+        md += "\n" + extra.read_text()
+    (rdir / "zero-shot.md").write_text(md)
 
 
 def _zoo_scores(scores: dict) -> dict:
