@@ -1,10 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
 
-/** Builds the app once and serves the production bundle on a free localhost port. */
+/**
+ * Builds the app once and serves the production bundle on a free localhost port. The bundle goes
+ * to a fresh temporary folder, so two e2e runs on one machine never overwrite each other's build.
+ */
 export async function startAppServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  await build({ logLevel: 'warn' });
-  const server: PreviewServer = await preview({ preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
+  const outDir = mkdtempSync(join(tmpdir(), 'dnd-e2e-dist-'));
+  await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+  const server: PreviewServer = await preview({
+    build: { outDir },
+    preview: { port: 0, host: '127.0.0.1', strictPort: false },
+    logLevel: 'warn',
+  });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview did not report a local URL');
-  return { url, close: () => server.close() };
+  return {
+    url,
+    close: async () => {
+      await server.close();
+      rmSync(outDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -66,3 +66,14 @@ done
 model_sha=$(sha "$SRC/model.safetensors")
 printf '{\n  "model_safetensors_sha256": "%s"\n}\n' "$model_sha" > "$DEST/base.json.tmp"
 if ! cmp -s "$DEST/base.json.tmp" "$DEST/base.json" 2>/dev/null; then mv "$DEST/base.json.tmp" "$DEST/base.json"; else rm "$DEST/base.json.tmp"; fi
+
+# The release parameter generator (models/generator/, trainer/zoo_pipeline.py): served as committed.
+GEN_SRC=models/generator
+GEN_DEST=public/models/generator
+if [[ -f "$GEN_SRC/generator.json" && -f "$GEN_SRC/generator.safetensors" ]]; then
+  mkdir -p "$GEN_DEST"
+  copy "$GEN_SRC/generator.json" "$GEN_DEST"
+  copy "$GEN_SRC/generator.safetensors" "$GEN_DEST"
+else
+  echo "prepare-models: no $GEN_SRC/generator.{json,safetensors}; the app runs without the Generate step." >&2
+fi

@@ -70,7 +70,17 @@ export async function loadModel(): Promise<void> {
   useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null });
   try {
     const info = await getEngineClient().init(
-      { modelsUrl: new URL('/models/', window.location.href).href, backend: 'auto' },
+      {
+        modelsUrl: new URL('/models/', window.location.href).href,
+        backend: 'auto',
+        // The release generator (models/generator/, laid out by scripts/prepare-models.sh); without
+        // it the base model and adapters still work and the Generate tab says why.
+        generator: {
+          manifestUrl: new URL('/models/generator/generator.json', window.location.href).href,
+          weightsUrl: new URL('/models/generator/generator.safetensors', window.location.href).href,
+        },
+        generatorOptional: true,
+      },
       (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes })),
     );
     useEngine.setState({ status: 'ready', info });

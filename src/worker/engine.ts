@@ -53,6 +53,12 @@ export interface EngineInitOptions {
   modelFile?: 'model_lora.onnx' | 'onnx/model.onnx';
   /** A trained parameter generator (generator.json + generator.safetensors); none by default. */
   generator?: { manifestUrl: string; weightsUrl: string } | null;
+  /**
+   * true: a generator that cannot be fetched or used leaves the base model working, with
+   * `generator: 'unavailable'` and the reason in `generatorError` (the app's choice). false
+   * (default): the failure fails `init`.
+   */
+  generatorOptional?: boolean;
 }
 
 export interface GenerateAdapterStage {
@@ -86,7 +92,9 @@ export interface EngineInfo {
   /** Token ids that end a generation by default (generation_config.json eos). */
   stopIds: number[];
   /** Whether `generateAdapter` can run. */
-  generator: 'ready' | 'not-configured';
+  generator: 'ready' | 'not-configured' | 'unavailable';
+  /** Why a configured optional generator is unavailable (readable); null otherwise. */
+  generatorError: string | null;
   /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
   generatorBackend: 'webgpu' | 'cpu' | null;
   modelBytes: number;
@@ -250,17 +258,23 @@ export class Engine {
       const engineInfo: EngineInfo = {
         backend, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
-        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorBackend: null, modelBytes: bytes.byteLength,
+        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null, modelBytes: bytes.byteLength,
         modelFile, initMs: 0,
       };
       let generator: GeneratorHandle | undefined;
       if (options.generator) {
         report('session', 'Loading the parameter generator');
-        const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
-        const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
-        generator = createGenerator(device, manifest, weights, shape);
-        engineInfo.generator = 'ready';
-        engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
+        try {
+          const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
+          const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
+          generator = createGenerator(device, manifest, weights, shape);
+          engineInfo.generator = 'ready';
+          engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
+        } catch (e) {
+          if (!options.generatorOptional) throw e;
+          engineInfo.generator = 'unavailable';
+          engineInfo.generatorError = describeError(e);
+        }
       }
       this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
