@@ -14,6 +14,8 @@ COMMANDS = {
                           "LoRA zoo, conditions, generators, zero-shot evaluation, overhead, release, reports"),
     "generator-probe": ("trainer.generator_probe",
                         "generator variants on validation tasks (never evaluation targets): fit, transfer, accuracy"),
+    "release-generator-fixture": ("trainer.fixture_release_generator",
+                                  "write test/fixtures/release-generator/ (what models/generator must output)"),
     "zoo-data": ("trainer.zoo_data", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
     "conditions-fixture": ("trainer.conditions_fixture",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
