@@ -8,6 +8,9 @@
  * - `cancel`: the running generation stops before its next step;
  * - the adapter registry: `listAdapters`, `importAdapter` (PEFT zip), `exportAdapter` (PEFT zip),
  *   `removeAdapter`;
+ * - inspection (src/model/adapterStats.ts): `adapterDetails` (norms of A, B and dW per layer and
+ *   module), `adapterMatrices` (pooled A, B, dW of one module for heatmaps), `compareAdapters`
+ *   (cosine similarity of two adapters' dW per module, per layer and overall).
  * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
  *   model's backend, exactly as trainer/conditions.py (src/model/encoder.ts); loaded on first use;
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
@@ -23,6 +26,10 @@ import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
   type ConditionShape, type EncodedPrompts, type EncoderRun,
 } from '../model/encoder';
+import {
+  HEATMAP_SIDE, adapterNorms, compareDeltas, loraPair, poolDelta, poolMatrix,
+  type DeltaComparison, type ModuleNorms, type PooledMatrix, type Pooling,
+} from '../model/adapterStats';
 import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
@@ -35,6 +42,9 @@ import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokeni
 export type { AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
 export type { ChatMessage } from '../model/tokenizer';
+export type {
+  DeltaComparison, LayerSimilarity, ModuleNorms, ModuleSimilarity, PooledMatrix, Pooling, Similarity,
+} from '../model/adapterStats';
 export type { SamplingOptions } from '../model/sampling';
 export type { StopReason } from '../model/generate';
 export type { Backend, ByteProgress } from '../model/session';
@@ -136,6 +146,36 @@ export interface GenerateResult {
   backend: Backend;
   /** Where the KV cache lived ('gpu-buffer' on WebGPU). */
   kvLocation: string;
+}
+
+/** An adapter's norms per layer and module (`Engine.adapterDetails`). */
+export interface AdapterDetails extends AdapterSummary {
+  /** The model's layers and LoRA target modules: `norms` has layers x modules entries. */
+  layers: number;
+  modules: string[];
+  /** Layer-major: layer 0's modules in `modules` order, then layer 1, ... */
+  norms: ModuleNorms[];
+}
+
+/** Pooled views of one module's A, B and dW = scale · B·A, for heatmaps (`Engine.adapterMatrices`). */
+export interface AdapterMatrixViews {
+  id: string;
+  layer: number;
+  module: string;
+  rank: number;
+  scale: number;
+  a: PooledMatrix;
+  b: PooledMatrix;
+  delta: PooledMatrix;
+}
+
+/** Cosine similarities of two adapters' weight deltas (`Engine.compareAdapters`). */
+export interface AdapterComparison extends DeltaComparison {
+  first: { id: string; name: string };
+  second: { id: string; name: string };
+  /** The model's LoRA target modules, in order. */
+  targets: string[];
+  layerCount: number;
 }
 
 interface GenerationConfig {
@@ -407,6 +447,49 @@ export class Engine {
 
   removeAdapter(id: string): void {
     this.ready().registry.remove(id);
+  }
+
+  /** Frobenius norms of A, B and dW = scale · B·A for every layer and target module of the model. */
+  adapterDetails(id: string): AdapterDetails {
+    const { registry, shape } = this.ready();
+    const adapter = registry.get(id);
+    return { ...registry.summary(id), layers: shape.layers, modules: [...shape.targets], norms: adapterNorms(adapter, shape.layers, shape.targets) };
+  }
+
+  /**
+   * A, B and dW of one layer and module pooled to at most 64 x 64 cells ('max-abs' keeps the
+   * signed value of largest magnitude per block, 'mean' averages). A selection the model or the
+   * adapter does not have is a `bad-request` that says so.
+   */
+  adapterMatrices(id: string, layer: number, module: string, pooling: Pooling = 'max-abs'): AdapterMatrixViews {
+    const { registry, shape } = this.ready();
+    const adapter = registry.get(id);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= shape.layers) {
+      throw new BadRequestError(`Layer ${layer} does not exist: the base model has layers 0-${shape.layers - 1}.`);
+    }
+    if (!shape.targets.includes(module)) {
+      throw new BadRequestError(`"${module}" is not one of this model's LoRA modules (${shape.targets.join(', ')}).`);
+    }
+    if (pooling !== 'mean' && pooling !== 'max-abs') throw new BadRequestError(`Pooling must be "mean" or "max-abs", got "${String(pooling)}".`);
+    const pair = loraPair(adapter, layer, module);
+    if (!pair) throw new BadRequestError(`Adapter "${adapter.name}" does not change layer ${layer} ${module} (it has no LoRA matrices there), so there is nothing to draw.`);
+    return {
+      id, layer, module, rank: pair.a.rows, scale: pair.scale,
+      a: poolMatrix(pair.a, pooling, HEATMAP_SIDE), b: poolMatrix(pair.b, pooling, HEATMAP_SIDE), delta: poolDelta(pair, pooling, HEATMAP_SIDE),
+    };
+  }
+
+  /** Cosine similarity of two adapters' dW per layer and module, per layer and overall (ranks may differ). */
+  compareAdapters(firstId: string, secondId: string): AdapterComparison {
+    const { registry, shape } = this.ready();
+    const first = registry.get(firstId);
+    const second = registry.get(secondId);
+    const names: [string, string] = [`"${first.name}"`, `"${second.name}"`];
+    return {
+      ...compareDeltas(first, second, shape.layers, shape.targets, names),
+      first: { id: firstId, name: first.name }, second: { id: secondId, name: second.name },
+      targets: [...shape.targets], layerCount: shape.layers,
+    };
   }
 
   /**

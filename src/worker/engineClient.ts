@@ -12,7 +12,12 @@ import { EngineError } from '../model/errors';
 import type {
   AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
+import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
+
+export type {
+  AdapterComparison, AdapterDetails, AdapterMatrixViews, LayerSimilarity, ModuleNorms, ModuleSimilarity, PooledMatrix, Pooling, Similarity,
+} from './engine';
 
 export type {
   AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
@@ -108,6 +113,21 @@ export class EngineClient {
 
   async removeAdapter(id: string): Promise<void> {
     unwrap(await this.remote.removeAdapter(id));
+  }
+
+  /** Norms of A, B and dW = scale · B·A per layer and module (Engine.adapterDetails). */
+  async adapterDetails(id: string): Promise<AdapterDetails> {
+    return unwrap(await this.remote.adapterDetails(id));
+  }
+
+  /** A, B and dW of one layer and module pooled to at most 64 x 64 cells, for heatmaps. */
+  async adapterMatrices(id: string, layer: number, module: string, pooling: Pooling = 'max-abs'): Promise<AdapterMatrixViews> {
+    return unwrap(await this.remote.adapterMatrices(id, layer, module, pooling));
+  }
+
+  /** Cosine similarity of two adapters' dW per layer and module, per layer and overall. */
+  async compareAdapters(firstId: string, secondId: string): Promise<AdapterComparison> {
+    return unwrap(await this.remote.compareAdapters(firstId, secondId));
   }
 
   /** P prompts -> the generator's (P, L, C) condition and the token ids used (Engine.encodePrompts). */

@@ -9,6 +9,7 @@ import {
   Engine, type AdapterSummary, type EncodedPrompts, type GenerateAdapterStage, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
+import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: EngineFailure };
 
@@ -41,6 +42,12 @@ const api = {
     return out.ok ? Comlink.transfer(out, [out.value.buffer]) : out;
   },
   removeAdapter: (id: string): Promise<Outcome<void>> => wrap(() => engine.removeAdapter(id)),
+  adapterDetails: (id: string): Promise<Outcome<AdapterDetails>> => wrap(() => engine.adapterDetails(id)),
+  adapterMatrices: async (id: string, layer: number, module: string, pooling?: Pooling): Promise<Outcome<AdapterMatrixViews>> => {
+    const out = await wrap(() => engine.adapterMatrices(id, layer, module, pooling));
+    return out.ok ? Comlink.transfer(out, [out.value.a.data.buffer, out.value.b.data.buffer, out.value.delta.data.buffer]) : out;
+  },
+  compareAdapters: (firstId: string, secondId: string): Promise<Outcome<AdapterComparison>> => wrap(() => engine.compareAdapters(firstId, secondId)),
   encodePrompts: async (prompts: string[]): Promise<Outcome<EncodedPrompts>> => {
     const out = await wrap(() => engine.encodePrompts(prompts));
     return out.ok ? Comlink.transfer(out, [out.value.condition.buffer]) : out;
