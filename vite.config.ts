@@ -1,11 +1,14 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { examplesPlugin } from './scripts/vite-examples-plugin';
 
 // WGSL kernels live in shaders/*.wgsl and are imported with `?raw`.
 // onnxruntime-web ships its own wasm/mjs; keep it out of dependency pre-bundling so its
 // files are served as they are.
+// examplesPlugin: examples/index.json + examples/<Task>.jsonl from the datasets folder
+// (DND_DATASETS, default ../shared/datasets), for the Prompts screen's "Examples" buttons.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), examplesPlugin()],
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   server: { fs: { allow: ['.'] } },

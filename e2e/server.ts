@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build, preview, type PreviewServer } from 'vite';
 
 /**
@@ -9,6 +9,9 @@ import { build, preview, type PreviewServer } from 'vite';
  */
 export async function startAppServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const outDir = mkdtempSync(join(tmpdir(), 'dnd-e2e-dist-'));
+  // The Examples buttons (scripts/vite-examples-plugin.ts) get the made-up fixture datasets, never
+  // shared/datasets: CI has none, and e2e/examples.e2e.ts checks the fixture's counts.
+  process.env.DND_DATASETS = resolve('test/fixtures/datasets-mini');
   await build({ logLevel: 'warn', build: { outDir, emptyOutDir: true } });
   const server: PreviewServer = await preview({
     build: { outDir },

@@ -1,4 +1,5 @@
 import { useSelectedPromptSet } from '../../store/promptSets';
+import { ExamplesGroup } from './ExamplesGroup';
 import { FilePickerButton } from './FilePickerButton';
 import { PasteBox } from './PasteBox';
 import { PromptSetDetails } from './PromptSetDetails';
@@ -23,6 +24,7 @@ export function PromptsScreen() {
           <FilePickerButton />
           <PasteBox />
         </section>
+        <ExamplesGroup />
         <PromptSetList />
       </div>
       <div className="prompts-screen__details">
@@ -37,7 +39,7 @@ function NoPromptSetYet() {
     <section className="card empty-state" data-testid="no-prompt-sets" aria-labelledby="no-sets-heading">
       <h2 id="no-sets-heading">No prompts yet</h2>
       <p>
-        Load a file or paste some prompts. You will see how many were read, their lengths, the duplicates dropped,
+        Load a file, paste some prompts, or try one of the examples. You will see how many were read, their lengths, the duplicates dropped,
         and the prompts that will feed the generator.
       </p>
     </section>
