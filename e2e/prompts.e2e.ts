@@ -99,9 +99,9 @@ describe('Prompts screen', () => {
   it('shows the empty state, the model screens, and honest "not available yet" sections', async () => {
     await expect.poll(() => page.getByTestId('no-prompt-sets').isVisible()).toBe(true);
     await page.screenshot({ path: `${OUTPUT}/prompts-empty.png`, fullPage: true });
-    // Generate and Evaluate wait for the trained generator; Compare and Adapters are real screens
+    // Generate waits for the trained generator; Compare and Adapters are real screens
     // (e2e/compare.e2e.ts drives them) that offer to load the model.
-    for (const tab of ['generate', 'evaluate']) {
+    for (const tab of ['generate']) {
       await page.getByTestId(`tab-${tab}`).click();
       const panel = page.getByTestId(`panel-${tab}`);
       expect(await panel.isVisible()).toBe(true);
@@ -114,6 +114,9 @@ describe('Prompts screen', () => {
       expect(await panel.isVisible()).toBe(true);
       expect(await panel.textContent()).toMatch(/Load model/i);
     }
+    // Evaluate (e2e/evaluate.e2e.ts drives it) first asks for a prompt file with responses.
+    await page.getByTestId('tab-evaluate').click();
+    expect(await page.getByTestId('panel-evaluate').getByTestId('evaluate-no-set').isVisible()).toBe(true);
     // Keyboard: arrow keys move between tabs.
     await page.getByTestId('tab-adapters').focus();
     await page.keyboard.press('Home');

@@ -1,5 +1,6 @@
 import { useRef, type KeyboardEvent } from 'react';
 import { NotAvailableYet } from './NotAvailableYet';
+import { EvaluateScreen } from './evaluate/EvaluateScreen';
 import { AdaptersScreen } from './model/AdaptersScreen';
 import { CompareScreen } from './model/CompareScreen';
 import { PromptsScreen } from './prompts/PromptsScreen';
@@ -102,12 +103,7 @@ function SectionContent({ id }: { id: SectionId }) {
     case 'compare':
       return <CompareScreen />;
     case 'evaluate':
-      return (
-        <NotAvailableYet
-          title="Evaluate"
-          what="Score the base model and generated adapters on held-out prompts with known answers."
-        />
-      );
+      return <EvaluateScreen />;
     case 'adapters':
       return <AdaptersScreen />;
   }
