@@ -267,6 +267,14 @@ export class AdapterRegistry {
     return [...this.entries.keys()].map((id) => this.summary(id));
   }
 
+  /** Gives an adapter a new display name (it is also the name of its exported zip). */
+  rename(id: string, name: string): AdapterSummary {
+    const e = this.entries.get(id);
+    if (!e) throw new UnknownAdapterError(id);
+    e.name = name;
+    return this.summary(id);
+  }
+
   has(id: string): boolean {
     return this.entries.has(id);
   }

@@ -71,6 +71,8 @@ export interface GeneratedAdapter {
   feeds: Record<string, ort.Tensor>;
   buffers: GPUBuffer[];
   timings: StageTiming[];
+  /** Wall time after the last stage: the per-matrix copies into model inputs and the CPU read-back. */
+  applyMs: number;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function runGenerator(
   runtime.writeCondition(condition);
   // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
   const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
+  const applyStart = performance.now();
   const packed = runtime.loraBuffer(0);
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
   const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
@@ -124,7 +127,7 @@ export async function runGenerator(
   }
   return {
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
-    feeds, buffers, timings,
+    feeds, buffers, timings, applyMs: performance.now() - applyStart,
   };
 }
 
@@ -139,15 +142,19 @@ export async function runGeneratorOnCpu(
 ): Promise<AdapterData> {
   const { loaded } = handle;
   const features = loaded.manifest.decoder.features;
+  let lastLayerDone = performance.now();
   const run = await runReferenceGenerator(
     loaded, condition, 1,
-    (layer, ms, values) => {
+    async (layer, ms, values) => {
       const [n, h, w] = features[layer + 1] as readonly [number, number, number];
       const snapshot = downsample(values.subarray(0, n * h * w), n, h * w, SNAPSHOT_SIDE, `layer ${layer}: ${n} (N) x ${h}·${w} (H·W)`);
-      return onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer, snapshot);
+      await onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer, snapshot);
+      lastLayerDone = performance.now();
     },
     signal,
   );
+  // The reference detokenises right after the last layer, inside runReferenceGenerator.
+  await onStage?.({ stage: 'detokenize', ms: performance.now() - lastLayerDone, clock: 'wall' }, null);
   const shapes = new Map(loaded.layout.entries.map((e) => [peftName(e.layer, e.module, e.matrix), e]));
   const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
   for (const [key, data] of run.lora[0] as Map<string, Float32Array>) {

@@ -1,10 +1,11 @@
 /**
  * The page's one model engine (EngineClient, src/worker/engineClient.ts): loading the base model on
  * demand with byte progress, the adapter registry as the UI shows it, and the adapters a person
- * imported, kept in IndexedDB (the zip bytes) and imported again after the next model load.
+ * imported or generated, kept in IndexedDB (the zip bytes and the source label) and imported again
+ * after the next model load.
  */
 import { create } from 'zustand';
-import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -91,7 +92,7 @@ export async function loadModel(): Promise<void> {
   await restoreSavedAdapters();
 }
 
-async function refreshAdapters(): Promise<void> {
+export async function refreshAdapters(): Promise<void> {
   const list = await getEngineClient().listAdapters();
   useEngine.setState({ adapters: list.map((a) => ({ ...a, bytes: a.parameters * 4 })) });
 }
@@ -160,6 +161,36 @@ export async function removeAdapter(id: string): Promise<void> {
   }
 }
 
+/**
+ * Keeps a just generated adapter across reloads: its PEFT zip (exported from the engine) goes to
+ * IndexedDB labelled 'generated'. A failure is returned as a readable error; the adapter still
+ * works in this session.
+ */
+export async function persistGeneratedAdapter(adapter: AdapterSummary): Promise<ReadableError | null> {
+  try {
+    const zip = await getEngineClient().exportAdapter(adapter.id);
+    savedKeyOf.set(adapter.id, await saveAdapterZip(adapter.name, zip, 'generated'));
+    return null;
+  } catch (error) {
+    return readableError(error);
+  } finally {
+    await refreshAdapters().catch(() => undefined);
+  }
+}
+
+/** Renames an adapter in the engine and in its saved copy. */
+export async function renameAdapter(id: string, name: string): Promise<ReadableError | null> {
+  try {
+    const summary = await getEngineClient().renameAdapter(id, name);
+    const key = savedKeyOf.get(id);
+    if (key !== undefined) await renameSavedAdapter(key, summary.name).catch(() => undefined);
+    await refreshAdapters();
+    return null;
+  } catch (error) {
+    return readableError(error);
+  }
+}
+
 export function dismissAdapterError(): void {
   useEngine.setState({ adapterError: null });
 }
@@ -174,6 +205,8 @@ interface SavedAdapter {
   name: string;
   zip: Uint8Array;
   savedAt: number;
+  /** Absent in records saved before generated adapters were kept: those were imported. */
+  source?: AdapterSource;
 }
 
 function openDb(): Promise<IDBDatabase> {
@@ -199,9 +232,14 @@ async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStor
   }
 }
 
-async function saveAdapterZip(name: string, zip: Uint8Array): Promise<number> {
-  const record: SavedAdapter = { name, zip, savedAt: Date.now() };
+async function saveAdapterZip(name: string, zip: Uint8Array, source: AdapterSource = 'imported'): Promise<number> {
+  const record: SavedAdapter = { name, zip, savedAt: Date.now(), source };
   return Number(await withStore('readwrite', (store) => store.add(record)));
+}
+
+async function renameSavedAdapter(key: number, name: string): Promise<void> {
+  const record = await withStore('readonly', (store) => store.get(key) as IDBRequest<SavedAdapter | undefined>);
+  if (record) await withStore('readwrite', (store) => store.put({ ...record, name }));
 }
 
 async function deleteSavedAdapter(key: number): Promise<void> {
@@ -223,7 +261,7 @@ async function restoreSavedAdapters(): Promise<void> {
   for (const record of saved) {
     if (record.key === undefined || known.has(record.key)) continue;
     try {
-      const summary = await getEngineClient().importAdapter(record.zip.slice(), record.name);
+      const summary = await getEngineClient().importAdapter(record.zip.slice(), record.name, record.source ?? 'imported');
       savedKeyOf.set(summary.id, record.key);
     } catch (error) {
       failures.push(`${record.name}: ${readableError(error).message}`);

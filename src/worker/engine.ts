@@ -14,13 +14,15 @@
  * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
  *   model's backend, exactly as trainer/conditions.py (src/model/encoder.ts); loaded on first use;
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
+ *   A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
+ *   in step-through mode, pauses after each decoder block until `continueAdapterGeneration`.
  */
 import {
   AdapterRegistry, loraShapeOf, parsePeftAdapter, parsePeftZip, zipPeftAdapter,
-  type AdapterSummary, type LoraShape,
+  type AdapterSource, type AdapterSummary, type LoraShape,
 } from '../model/adapters';
 import {
-  BadRequestError, BusyError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
+  BadRequestError, BusyError, CancelledError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
 import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
@@ -39,7 +41,7 @@ import {
 } from '../model/session';
 import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
 
-export type { AdapterSummary } from '../model/adapters';
+export type { AdapterSource, AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
 export type { ChatMessage } from '../model/tokenizer';
 export type {
@@ -72,11 +74,46 @@ export interface EngineInitOptions {
 }
 
 export interface GenerateAdapterStage {
+  /** 'encode', 'layer {i}', 'detokenize', then 'apply' (the LoRA handed to the base model and registered). */
   stage: string;
   ms: number;
   layer: number | null;
   /** A down-sampled view of that layer's output (batch element 0), for the live visualisation. */
   snapshot?: Heatmap;
+  /** Step-through: the run now waits after this block for `continueAdapterGeneration`. */
+  paused?: boolean;
+}
+
+export interface GenerateAdapterOptions {
+  /** Pause after each decoder block until `continueAdapterGeneration` (for teaching). */
+  stepThrough?: boolean;
+}
+
+/** One decoder block of the loaded generator, as the manifest describes it. */
+export interface GeneratorBlock {
+  index: number;
+  /** (N, H, W) in and out. */
+  input: [number, number, number];
+  output: [number, number, number];
+  kernel: number;
+  /** Same shape in and out: the block adds its result to its input. */
+  residual: boolean;
+}
+
+export interface GeneratorInfo {
+  /** Prompts per condition (P) and tokens kept per prompt (L). */
+  promptCount: number;
+  maxTokens: number;
+  blocks: GeneratorBlock[];
+  rank: number;
+  targetModules: string[];
+}
+
+/** A running adapter generation: its cancel signal and, in step-through mode, the pause gate. */
+interface AdapterRun {
+  abort: AbortController;
+  stepping: boolean;
+  release?: () => void;
 }
 
 export type InitStage = 'device' | 'model' | 'tokenizer' | 'session' | 'ready';
@@ -242,6 +279,7 @@ export class Engine {
   private loaded?: Loaded;
   private lost?: EngineDeviceLostError;
   private current?: CancelToken;
+  private adapterRun?: AdapterRun;
   private initializing = false;
   /** The device of the current init; a loss of any other (released) device is ignored. */
   private device?: GPUDevice;
@@ -427,10 +465,13 @@ export class Engine {
     return this.ready().registry.list();
   }
 
-  /** Imports a PEFT adapter: a zip of adapter_config.json + adapter_model.safetensors. */
-  importAdapter(zip: Uint8Array, name: string): AdapterSummary {
+  /**
+   * Imports a PEFT adapter: a zip of adapter_config.json + adapter_model.safetensors. `source`
+   * 'generated' keeps the label of an adapter generated here, saved and imported again after a reload.
+   */
+  importAdapter(zip: Uint8Array, name: string, source: AdapterSource = 'imported'): AdapterSummary {
     const { registry, shape } = this.ready();
-    return registry.add(parsePeftZip(zip, shape, name));
+    return registry.add({ ...parsePeftZip(zip, shape, name), source });
   }
 
   /** Imports a PEFT adapter from its two files. */
@@ -448,6 +489,60 @@ export class Engine {
   removeAdapter(id: string): void {
     this.ready().registry.remove(id);
   }
+
+  renameAdapter(id: string, name: string): AdapterSummary {
+    const trimmed = name.trim();
+    if (trimmed === '') throw new BadRequestError('An adapter needs a name.');
+    return this.ready().registry.rename(id, trimmed);
+  }
+
+  /** The loaded generator's prompt count and decoder blocks (for explaining the stages); null without one. */
+  generatorInfo(): GeneratorInfo | null {
+    const { generator } = this.ready();
+    if (!generator) return null;
+    const { manifest } = generator.loaded;
+    const { features, kernel_sizes: kernels } = manifest.decoder;
+    const blocks = kernels.map((kernel, index): GeneratorBlock => {
+      const input = [...(features[index] as readonly number[])] as [number, number, number];
+      const output = [...(features[index + 1] as readonly number[])] as [number, number, number];
+      return { index, input, output, kernel, residual: input.every((v, i) => v === output[i]) };
+    });
+    const shape = this.conditionShape(this.ready());
+    return { promptCount: shape.promptCount, maxTokens: shape.maxTokens, blocks, rank: manifest.lora.rank, targetModules: [...manifest.lora.target_modules] };
+  }
+
+  /** Stops the running adapter generation before its next stage; true when one was running. Nothing is registered. */
+  cancelAdapterGeneration(): boolean {
+    const run = this.adapterRun;
+    if (!run) return false;
+    if (!run.abort.signal.aborted) run.abort.abort(new CancelledError('Generating the adapter'));
+    run.release?.();
+    return true;
+  }
+
+  /**
+   * Step-through: lets a run paused after a decoder block go on, to the next block's pause ('next')
+   * or without further pauses ('to-end'). False when no run is paused.
+   */
+  continueAdapterGeneration(mode: 'next' | 'to-end' = 'next'): boolean {
+    const run = this.adapterRun;
+    if (!run?.release) return false;
+    if (mode === 'to-end') run.stepping = false;
+    run.release();
+    return true;
+  }
+
+  private beginAdapterRun(options: GenerateAdapterOptions): AdapterRun {
+    if (this.adapterRun) throw new BusyError('Generating an adapter');
+    const run: AdapterRun = { abort: new AbortController(), stepping: options.stepThrough === true };
+    this.adapterRun = run;
+    return run;
+  }
+
+  private endAdapterRun(run: AdapterRun): void {
+    if (this.adapterRun === run) this.adapterRun = undefined;
+  }
+
 
   /** Frobenius norms of A, B and dW = scale · B·A for every layer and target module of the model. */
   adapterDetails(id: string): AdapterDetails {
@@ -558,30 +653,77 @@ export class Engine {
     }
   }
 
-  /** A LoRA generated from P prompts: `encodePrompts` + `generateAdapterFromCondition`. */
-  async generateAdapter(prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+  /**
+   * A LoRA generated from P prompts: `encodePrompts` + `generateAdapterFromCondition`. Cancelling
+   * while the prompts are encoded takes effect when the encoder returns (one ORT run).
+   */
+  async generateAdapter(
+    prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void, options: GenerateAdapterOptions = {},
+  ): Promise<AdapterSummary> {
     const { generator } = this.ready();
     if (!generator) throw new GeneratorMissingError();
-    const t0 = performance.now();
-    const encoded = await this.encodePrompts(prompts);
-    onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
-    return this.generateAdapterFromCondition(encoded.condition, name, onStage);
+    const run = this.beginAdapterRun(options);
+    try {
+      const t0 = performance.now();
+      const encoded = await this.encodePrompts(prompts);
+      throwIfCancelled(run);
+      await onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
+      return await this.generateWith(run, encoded.condition, name, onStage);
+    } finally {
+      this.endAdapterRun(run);
+    }
   }
 
   /**
    * A LoRA generated from a condition (B = 1, the manifest's (P, L, C) as float32), registered as
    * an adapter whose inputs stay on the GPU; stages stream back through `onStage`.
    */
-  async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+  async generateAdapterFromCondition(
+    condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options: GenerateAdapterOptions = {},
+  ): Promise<AdapterSummary> {
+    const { generator } = this.ready();
+    if (!generator) throw new GeneratorMissingError();
+    const run = this.beginAdapterRun(options);
+    try {
+      return await this.generateWith(run, condition, name, onStage);
+    } finally {
+      this.endAdapterRun(run);
+    }
+  }
+
+  private async generateWith(run: AdapterRun, condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
     const { generator, model, registry, shape } = this.ready();
     if (!generator) throw new GeneratorMissingError();
-    const stage = (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) =>
-      onStage?.({ stage: t.stage, ms: t.ms, layer, ...(snapshot ? { snapshot } : {}) });
+    const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
+      const pause = layer !== null && run.stepping && !run.abort.signal.aborted;
+      await onStage?.({ stage: t.stage, ms: t.ms, layer, ...(snapshot ? { snapshot } : {}), ...(pause ? { paused: true } : {}) });
+      if (pause) {
+        // The worker stays responsive while waiting: continue/cancel messages resolve the gate.
+        await new Promise<void>((resolve) => {
+          run.release = resolve;
+        });
+        run.release = undefined;
+      }
+      throwIfCancelled(run);
+    };
+    const { signal } = run.abort;
     if (!model.device || !generator.runtime) {
-      return registry.add(await runGeneratorOnCpu(generator, condition, shape, name, stage));
+      const data = await runGeneratorOnCpu(generator, condition, shape, name, stage, signal);
+      const t0 = performance.now();
+      throwIfCancelled(run);
+      const summary = registry.add(data);
+      await onStage?.({ stage: 'apply', ms: performance.now() - t0, layer: null });
+      return summary;
     }
-    const made = await runGenerator(model.device, generator, condition, shape, name, stage);
-    return registry.addWithFeeds(made.data, made.feeds, made.buffers);
+    const made = await runGenerator(model.device, generator, condition, shape, name, stage, signal);
+    if (run.abort.signal.aborted) {
+      // cancelled while the LoRA was copied and read back: drop it, register nothing
+      for (const b of made.buffers) b.destroy();
+      throwIfCancelled(run);
+    }
+    const summary = registry.addWithFeeds(made.data, made.feeds, made.buffers);
+    await onStage?.({ stage: 'apply', ms: made.applyMs, layer: null });
+    return summary;
   }
 
   /** Test hook: destroys the GPU device as a driver reset would lose it. */
@@ -620,6 +762,10 @@ export class Engine {
     }
     loaded.model.device?.destroy();
   }
+}
+
+function throwIfCancelled(run: AdapterRun): void {
+  if (run.abort.signal.aborted) throw new CancelledError('Generating the adapter');
 }
 
 class SessionCreateErrorLike extends BadRequestError {

@@ -10,7 +10,8 @@
 import * as Comlink from 'comlink';
 import { EngineError } from '../model/errors';
 import type {
-  AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorInfo, EngineInfo, EngineInitOptions,
+  GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
@@ -20,7 +21,8 @@ export type {
 } from './engine';
 
 export type {
-  AdapterSummary, EncodedPrompts, GenerateAdapterStage, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorBlock, GeneratorInfo, EngineInfo,
+  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 export { EngineError } from '../model/errors';
 
@@ -97,9 +99,9 @@ export class EngineClient {
     return unwrap(await this.remote.listAdapters());
   }
 
-  /** Imports a PEFT adapter zip (adapter_config.json + adapter_model.safetensors). */
-  async importAdapter(zip: Uint8Array, name: string): Promise<AdapterSummary> {
-    return unwrap(await this.remote.importAdapter(zip, name));
+  /** Imports a PEFT adapter zip (adapter_config.json + adapter_model.safetensors); `source` labels it (default 'imported'). */
+  async importAdapter(zip: Uint8Array, name: string, source?: AdapterSource): Promise<AdapterSummary> {
+    return unwrap(await this.remote.importAdapter(zip, name, source));
   }
 
   async importAdapterFiles(configJson: string, safetensors: Uint8Array, name: string): Promise<AdapterSummary> {
@@ -113,6 +115,15 @@ export class EngineClient {
 
   async removeAdapter(id: string): Promise<void> {
     unwrap(await this.remote.removeAdapter(id));
+  }
+
+  async renameAdapter(id: string, name: string): Promise<AdapterSummary> {
+    return unwrap(await this.remote.renameAdapter(id, name));
+  }
+
+  /** The loaded generator's P and decoder blocks; null when none is loaded. */
+  async generatorInfo(): Promise<GeneratorInfo | null> {
+    return unwrap(await this.remote.generatorInfo());
   }
 
   /** Norms of A, B and dW = scale · B·A per layer and module (Engine.adapterDetails). */
@@ -135,14 +146,31 @@ export class EngineClient {
     return unwrap(await this.remote.encodePrompts(prompts));
   }
 
-  /** A LoRA generated from P prompts (encode + generator); stages stream through `onStage`. */
-  async generateAdapter(prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
-    return unwrap(await this.remote.generateAdapter(prompts, name, onStage ? Comlink.proxy(onStage) : undefined));
+  /**
+   * A LoRA generated from P prompts (encode + generator); stages stream through `onStage`. A
+   * cancelled run fails with code 'cancelled' and registers nothing.
+   */
+  async generateAdapter(
+    prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<AdapterSummary> {
+    return unwrap(await this.remote.generateAdapter(prompts, name, onStage ? Comlink.proxy(onStage) : undefined, options));
   }
 
   /** Generates an adapter from a precomputed condition; stages stream through `onStage`. */
-  async generateAdapterFromCondition(condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
-    return unwrap(await this.remote.generateAdapterFromCondition(condition, name, onStage ? Comlink.proxy(onStage) : undefined));
+  async generateAdapterFromCondition(
+    condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<AdapterSummary> {
+    return unwrap(await this.remote.generateAdapterFromCondition(condition, name, onStage ? Comlink.proxy(onStage) : undefined, options));
+  }
+
+  /** Stops the running adapter generation before its next stage (nothing is registered). */
+  cancelAdapterGeneration(): Promise<boolean> {
+    return this.remote.cancelAdapterGeneration();
+  }
+
+  /** Step-through: goes on after a paused block, to the next pause or to the end. */
+  continueAdapterGeneration(mode: 'next' | 'to-end' = 'next'): Promise<boolean> {
+    return this.remote.continueAdapterGeneration(mode);
   }
 
   /** Test hook: destroys the worker's GPU device. */

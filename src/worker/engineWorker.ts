@@ -6,7 +6,7 @@
 import * as Comlink from 'comlink';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
-  Engine, type AdapterSummary, type EncodedPrompts, type GenerateAdapterStage, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
+  Engine, type AdapterSource, type AdapterSummary, type EncodedPrompts, type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratorInfo, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
 import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
@@ -34,7 +34,7 @@ const api = {
     wrap(() => engine.generateIds(ids, options, onToken)),
   cancel: (): boolean => engine.cancel(),
   listAdapters: (): Promise<Outcome<AdapterSummary[]>> => wrap(() => engine.listAdapters()),
-  importAdapter: (zip: Uint8Array, name: string): Promise<Outcome<AdapterSummary>> => wrap(() => engine.importAdapter(zip, name)),
+  importAdapter: (zip: Uint8Array, name: string, source?: AdapterSource): Promise<Outcome<AdapterSummary>> => wrap(() => engine.importAdapter(zip, name, source)),
   importAdapterFiles: (configJson: string, safetensors: Uint8Array, name: string): Promise<Outcome<AdapterSummary>> =>
     wrap(() => engine.importAdapterFiles(configJson, safetensors, name)),
   exportAdapter: async (id: string): Promise<Outcome<Uint8Array>> => {
@@ -42,6 +42,8 @@ const api = {
     return out.ok ? Comlink.transfer(out, [out.value.buffer]) : out;
   },
   removeAdapter: (id: string): Promise<Outcome<void>> => wrap(() => engine.removeAdapter(id)),
+  renameAdapter: (id: string, name: string): Promise<Outcome<AdapterSummary>> => wrap(() => engine.renameAdapter(id, name)),
+  generatorInfo: (): Promise<Outcome<GeneratorInfo | null>> => wrap(() => engine.generatorInfo()),
   adapterDetails: (id: string): Promise<Outcome<AdapterDetails>> => wrap(() => engine.adapterDetails(id)),
   adapterMatrices: async (id: string, layer: number, module: string, pooling?: Pooling): Promise<Outcome<AdapterMatrixViews>> => {
     const out = await wrap(() => engine.adapterMatrices(id, layer, module, pooling));
@@ -52,10 +54,13 @@ const api = {
     const out = await wrap(() => engine.encodePrompts(prompts));
     return out.ok ? Comlink.transfer(out, [out.value.condition.buffer]) : out;
   },
-  generateAdapter: (prompts: string[], name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<Outcome<AdapterSummary>> =>
-    wrap(() => engine.generateAdapter(prompts, name, onStage)),
-  generateAdapterFromCondition: (condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<Outcome<AdapterSummary>> =>
-    wrap(() => engine.generateAdapterFromCondition(condition, name, onStage)),
+  generateAdapter: (prompts: string[], name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions): Promise<Outcome<AdapterSummary>> =>
+    wrap(() => engine.generateAdapter(prompts, name, onStage, options)),
+  generateAdapterFromCondition: (
+    condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<Outcome<AdapterSummary>> => wrap(() => engine.generateAdapterFromCondition(condition, name, onStage, options)),
+  cancelAdapterGeneration: (): boolean => engine.cancelAdapterGeneration(),
+  continueAdapterGeneration: (mode: 'next' | 'to-end'): boolean => engine.continueAdapterGeneration(mode),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),
   deviceLost: (): boolean => engine.deviceLost,
 };
