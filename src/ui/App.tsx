@@ -1,16 +1,19 @@
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { importAdapterFile } from '../store/engine';
+import { useNavigation } from '../store/navigation';
 import { useSettings } from '../store/settings';
 import { AppHeader } from './AppHeader';
 import { NoticeList } from './NoticeList';
 import { PageDropTarget } from './PageDropTarget';
-import { SectionTabs, type SectionId } from './SectionTabs';
+import { SectionTabs } from './SectionTabs';
 import { useWorkerRestartNotices } from './useWorkerRestartNotices';
 import './app.css';
 
 /** Shell of the app: header, alerts, the section tabs, and a drop target covering the page. */
 export function App() {
-  const [section, setSection] = useState<SectionId>('prompts');
+  // In a store so screens can switch tabs too (Generate -> Compare).
+  const section = useNavigation((state) => state.section);
+  const setSection = useNavigation((state) => state.goTo);
   const largeText = useSettings((state) => state.largeText);
   useWorkerRestartNotices();
   useEffect(() => {

@@ -3,6 +3,7 @@ import { NotAvailableYet } from './NotAvailableYet';
 import { EvaluateScreen } from './evaluate/EvaluateScreen';
 import { AdaptersScreen } from './model/AdaptersScreen';
 import { CompareScreen } from './model/CompareScreen';
+import { GenerateScreen } from './generate/GenerateScreen';
 import { PromptsScreen } from './prompts/PromptsScreen';
 
 export type SectionId = 'prompts' | 'generate' | 'compare' | 'evaluate' | 'adapters';
@@ -93,13 +94,7 @@ function SectionContent({ id }: { id: SectionId }) {
     case 'prompts':
       return <PromptsScreen />;
     case 'generate':
-      return (
-        <NotAvailableYet
-          title="Generate an adapter"
-          what="Encode a sample of your prompts in a worker and run the parameter generator on your GPU to produce a LoRA adapter, with the generation shown step by step. This needs a trained generator (models/generator/), which is not in this build yet."
-          needsPrompts
-        />
-      );
+      return <GenerateScreen />;
     case 'compare':
       return <CompareScreen />;
     case 'evaluate':

@@ -92,7 +92,7 @@ export function AdaptersScreen() {
                   <th scope="row" data-testid="adapter-name">
                     {a.name}
                   </th>
-                  <td>{a.source}</td>
+                  <td data-testid="adapter-source">{a.source}</td>
                   <td>{a.rank}</td>
                   <td>{formatBytes(a.bytes)}</td>
                   <td className="adapter-table__actions">
@@ -109,8 +109,8 @@ export function AdaptersScreen() {
           </table>
         )}
         <p className="hint adapter-note">
-          Imported adapters are kept in this browser and imported again when the model is next loaded. Generated adapters:{' '}
-          <strong>Not available yet</strong> — they need a trained generator (models/generator/), not in this build.
+          Imported and generated adapters are kept in this browser and imported again when the model is next loaded;
+          Remove deletes the saved copy too. Generate new ones from your prompts on the Generate tab.
         </p>
       </section>
     </div>

@@ -1,6 +1,7 @@
-import { useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import type { GenerateResult } from '../../worker/engineClient';
 import { getEngineClient, readableError, useEngine, type ReadableError } from '../../store/engine';
+import { useNavigation } from '../../store/navigation';
 import { usePromptSets } from '../../store/promptSets';
 import { ModelLoader } from './ModelLoader';
 
@@ -27,6 +28,11 @@ export function CompareScreen() {
   const [base, setBase] = useState<Side>(EMPTY);
   const [adapted, setAdapted] = useState<Side>(EMPTY);
   const stopped = useRef(false);
+  // Another screen (Generate) asked to compare with a given adapter.
+  const compareRequest = useNavigation((s) => s.compareRequest);
+  useEffect(() => {
+    if (compareRequest) setAdapterId(compareRequest.adapterId);
+  }, [compareRequest]);
   const ids = { prompt: useId(), adapter: useId(), max: useId(), pick: useId(), chat: useId() };
 
   const ready = status === 'ready';
@@ -160,8 +166,8 @@ export function CompareScreen() {
         <Answer title={chosen ? `With ${chosen.name}` : 'With an adapter'} side={adapted} testId="answer-adapted" note={chosen ? undefined : 'Choose an adapter (import one on the Adapters tab) to compare.'} />
       </div>
       <p className="hint">
-        Greedy decoding, base first, then adapted: the engine runs one generation at a time. Comparing with a generated
-        adapter: <strong>Not available yet</strong> (needs a trained generator, models/generator/).
+        Greedy decoding, base first, then adapted: the engine runs one generation at a time. Adapters generated on the
+        Generate tab are listed here too.
       </p>
     </div>
   );

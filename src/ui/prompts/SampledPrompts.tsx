@@ -23,7 +23,7 @@ export function SampledPrompts({ promptSet }: { promptSet: PromptSet }) {
         {everyPrompt
           ? `All ${records.length} prompts are used: the set has no more than P = ${sampleSize}.`
           : `A random ${sampleSize} of the ${records.length.toLocaleString('en')} prompts (P = ${sampleSize}) will condition the generator.`}{' '}
-        Generation itself is not available yet; this is the batch it will receive.
+        This is the batch the Generate tab uses.
       </p>
       <div className="sample__controls">
         <SampleSizeField />

@@ -1,0 +1,232 @@
+/**
+ * The Generate tab end to end, in headless Chromium with WebGPU on SwiftShader, against the
+ * production build, the real base model and the release generator (models/generator/): a .jsonl
+ * of 10 made-up prompts picked on the Prompts tab -> Generate: Cancel while encoding and Cancel in
+ * a step-through pause leave no adapter; step-through really pauses after a block (explanation,
+ * heatmap, keyboard Next) -> a full run: every stage done with its time, every block's heatmap ->
+ * the adapter is listed as generated -> Compare: base and adapted answers differ -> Download: a
+ * PEFT zip with every expected tensor -> imported back -> after a reload the generated adapter is
+ * restored, still labelled generated.
+ *
+ * SwiftShader is slow: encoding 8 prompts takes ~30 s, the generator ~7 s, a token several seconds.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { unzipSync } from 'fflate';
+import { launchChromium } from './browser';
+
+const OUTPUT = 'e2e/output';
+const LAYERS = 6;
+const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
+const BLOCKS = 4; // models/generator/generator.json: decoder.kernel_sizes has 4 entries
+
+const PROMPTS = [
+  'What is the boiling point of water at sea level?',
+  'Name the largest planet in the solar system.',
+  'Which gas do plants take in for photosynthesis?',
+  'What force pulls objects toward the Earth?',
+  'How many legs does an insect have?',
+  'What is the chemical symbol for gold?',
+  'Which organ pumps blood through the body?',
+  'What is frozen water called?',
+  'Which planet is known as the red planet?',
+  'What do bees make from nectar?',
+].map((prompt, i) => ({ prompt, response: `Answer ${i + 1}.`, system: 'You are a helpful science tutor.' }));
+
+function promptFile(): Buffer {
+  return Buffer.from(PROMPTS.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+/** The tensor names in a safetensors file's JSON header. */
+function safetensorsNames(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+function expectedNames(): string[] {
+  const names: string[] = [];
+  for (let l = 0; l < LAYERS; l++) {
+    for (const m of MODULES) for (const ab of ['A', 'B']) names.push(`base_model.model.model.layers.${l}.${m}.lora_${ab}.weight`);
+  }
+  return names.sort();
+}
+
+const rows = (page: Page) => page.getByTestId('adapter-row');
+
+async function loadModelOn(page: Page, tab: 'generate' | 'adapters'): Promise<void> {
+  await page.getByTestId(`tab-${tab}`).click();
+  const panel = page.getByTestId(`panel-${tab}`);
+  await panel.getByTestId('load-model').click();
+  await expect.poll(() => page.getByTestId('panel-adapters').getByTestId('model-loader').getAttribute('data-status'), { timeout: 300_000, interval: 500 }).toBe('ready');
+}
+
+describe('Generate (WebGPU on SwiftShader, release generator)', () => {
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let generatedId = '';
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    browser = await launchChromium({ webgpu: true });
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(inject('appUrl'));
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+  });
+
+  it('says when there are no prompts, then takes a picked .jsonl file and loads the model with the generator', async () => {
+    await page.getByTestId('tab-generate').click();
+    const panel = page.getByTestId('panel-generate');
+    expect(await panel.getByTestId('generate-no-prompts').textContent()).toContain('No prompts yet');
+    expect(await panel.getByTestId('generate-run').isDisabled()).toBe(true);
+    await panel.getByTestId('generate-go-prompts').click();
+    expect(await page.getByTestId('tab-prompts').getAttribute('aria-selected')).toBe('true');
+
+    await page.getByTestId('file-input').setInputFiles({ name: 'science-quiz.jsonl', mimeType: 'application/x-ndjson', buffer: promptFile() });
+    await expect.poll(() => page.getByTestId('prompt-count').textContent(), { timeout: 30_000 }).toBe('10');
+
+    await loadModelOn(page, 'generate');
+    expect(await panel.getByTestId('generate-prompt-source').textContent()).toContain('8 prompts from science-quiz.jsonl');
+    expect(await panel.getByTestId('generate-name').inputValue()).toBe('science-quiz (generated)');
+    expect(await panel.getByTestId('generator-unavailable').count()).toBe(0);
+    expect(await panel.getByTestId('generator-cpu-notice').count()).toBe(0);
+    await expect.poll(() => panel.getByTestId('generate-run').isDisabled(), { timeout: 30_000 }).toBe(false);
+  }, 420_000);
+
+  it('Cancel while the prompts are encoded and Cancel in a step-through pause leave no adapter', async () => {
+    const panel = page.getByTestId('panel-generate');
+    // Cancel during the encode stage: takes effect when the encoder returns, nothing registered.
+    await panel.getByTestId('generate-run').click();
+    await expect.poll(() => panel.locator('[data-stage="encode"]').getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+    expect(await panel.locator('[data-stage="encode"]').getAttribute('aria-current')).toBe('step');
+    await panel.getByTestId('generate-cancel').click();
+    await expect.poll(() => panel.getByTestId('generate-screen').getAttribute('data-status'), { timeout: 180_000, interval: 250 }).toBe('cancelled');
+    expect(await panel.getByTestId('generate-status').textContent()).toContain('Cancelled');
+    expect(await panel.getByTestId('generate-status').getAttribute('role')).toBe('status');
+    expect(await panel.getByTestId('stage-heatmap').count()).toBe(0);
+
+    // Step-through: the engine stops after block 0 and shows it; Enter (focus is on Next) goes on to block 1.
+    await panel.getByTestId('generate-step-through').check();
+    await panel.getByTestId('generate-run').click();
+    const step = panel.getByTestId('step-panel');
+    await expect.poll(() => step.count(), { timeout: 180_000, interval: 250 }).toBe(1);
+    expect(await step.getAttribute('data-layer')).toBe('0');
+    expect(await panel.getByTestId('step-explanation').textContent()).toMatch(/8 × 32 × 512 → 16 × 16 × 128, kernel 1 × 1.*Not residual/);
+    expect(await panel.getByTestId('step-heatmap').count()).toBe(1);
+    expect(await panel.locator('[data-stage="block-1"]').getAttribute('data-state')).toBe('pending');
+    // Really paused: nothing moves on while we wait.
+    await page.waitForTimeout(3000);
+    expect(await panel.locator('[data-stage="block-1"]').getAttribute('data-state')).toBe('pending');
+    await page.screenshot({ path: `${OUTPUT}/generate-step-paused.png`, fullPage: true });
+    await page.keyboard.press('Enter');
+    await expect.poll(() => step.getAttribute('data-layer'), { timeout: 60_000, interval: 250 }).toBe('1');
+    expect(await panel.getByTestId('step-explanation').textContent()).toContain('kernel 3 × 3');
+    expect(await panel.getByTestId('stage-heatmap').count()).toBe(2);
+    await panel.getByTestId('step-cancel').click();
+    await expect.poll(() => panel.getByTestId('generate-screen').getAttribute('data-status'), { timeout: 60_000, interval: 250 }).toBe('cancelled');
+    expect(await panel.getByTestId('step-panel').count()).toBe(0);
+
+    await page.getByTestId('tab-adapters').click();
+    expect(await rows(page).count()).toBe(0);
+    await page.getByTestId('tab-generate').click();
+    expect(await panel.getByTestId('generate-run').isDisabled()).toBe(false);
+    await panel.getByTestId('generate-step-through').uncheck();
+  }, 420_000);
+
+  it('generates: every stage done with its time, a heatmap per block; listed as generated; renamable', async () => {
+    const panel = page.getByTestId('panel-generate');
+    await panel.getByTestId('generate-run').click();
+    // A screenshot while it runs, once the first block's heatmap is in.
+    await expect.poll(() => panel.getByTestId('stage-heatmap').count(), { timeout: 180_000, interval: 100 }).toBeGreaterThan(0);
+    await page.screenshot({ path: `${OUTPUT}/generate-running.png`, fullPage: true });
+    await expect.poll(() => panel.getByTestId('generate-screen').getAttribute('data-status'), { timeout: 180_000, interval: 250 }).toBe('done');
+
+    const stages = panel.getByTestId('stage');
+    const keys = await stages.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-stage')}:${e.getAttribute('data-state')}`));
+    expect(keys).toEqual(['encode', ...Array.from({ length: BLOCKS }, (_, i) => `block-${i}`), 'detokenize', 'apply'].map((k) => `${k}:done`));
+    for (const time of await panel.getByTestId('stage-time').allTextContents()) expect(time).toMatch(/^\d+(\.\d)? (ms|s)$/);
+    expect(await panel.getByTestId('stage-heatmap').count()).toBe(BLOCKS);
+    expect(await panel.getByTestId('generate-status').textContent()).toMatch(/Done: all stages in/);
+    const result = panel.getByTestId('generated-result');
+    generatedId = (await result.getAttribute('data-adapter-id')) ?? '';
+    expect(generatedId).toBeTruthy();
+    await page.screenshot({ path: `${OUTPUT}/generate-done.png`, fullPage: true });
+
+    // Rename after the run: the Adapters list follows.
+    await panel.getByTestId('generate-name').fill('science tutor');
+    await panel.getByTestId('generate-name').press('Enter');
+    await page.getByTestId('tab-adapters').click();
+    await expect.poll(() => rows(page).count(), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => rows(page).first().getByTestId('adapter-name').textContent(), { timeout: 30_000 }).toBe('science tutor');
+    expect(await rows(page).first().getByTestId('adapter-source').textContent()).toBe('generated');
+  }, 420_000);
+
+  it('Compare opens with the generated adapter and the answers differ; Download gives a PEFT zip that imports back', async () => {
+    await page.getByTestId('tab-generate').click();
+    const panel = page.getByTestId('panel-generate');
+    // Narrow width first, while the result is on screen.
+    await page.setViewportSize({ width: 400, height: 900 });
+    await page.screenshot({ path: `${OUTPUT}/generate-narrow.png`, fullPage: true });
+    await page.setViewportSize({ width: 1366, height: 900 });
+
+    await panel.getByTestId('generated-compare').click();
+    expect(await page.getByTestId('tab-compare').getAttribute('aria-selected')).toBe('true');
+    const compare = page.getByTestId('panel-compare');
+    expect(await compare.getByTestId('compare-adapter').inputValue()).toBe(generatedId);
+    await compare.getByTestId('compare-prompt').fill('What is the chemical symbol for iron?');
+    await compare.getByTestId('compare-max-tokens').fill('6');
+    await compare.getByTestId('compare-run').click();
+    await expect.poll(() => compare.getByTestId('answer-adapted').getAttribute('data-state'), { timeout: 300_000, interval: 500 }).toBe('done');
+    const baseText = (await compare.getByTestId('answer-base-text').textContent()) ?? '';
+    const adaptedText = (await compare.getByTestId('answer-adapted-text').textContent()) ?? '';
+    expect(baseText.trim().length).toBeGreaterThan(0);
+    expect(adaptedText.trim().length).toBeGreaterThan(0);
+    expect(adaptedText).not.toBe(baseText);
+    await page.screenshot({ path: `${OUTPUT}/generate-compare.png`, fullPage: true });
+
+    await page.getByTestId('tab-generate').click();
+    const downloadPromise = page.waitForEvent('download');
+    await panel.getByTestId('generated-download').click();
+    const download = await downloadPromise;
+    expect(download.suggestedFilename()).toBe('science tutor.zip');
+    const zip = readFileSync(await download.path());
+    const files = unzipSync(zip);
+    expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    expect(safetensorsNames(files['adapter_model.safetensors']!).sort()).toEqual(expectedNames());
+
+    await page.getByTestId('tab-adapters').click();
+    await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'round-trip.zip', mimeType: 'application/zip', buffer: zip });
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
+    expect(await rows(page).nth(1).getByTestId('adapter-name').textContent()).toBe('round-trip');
+    expect(await rows(page).nth(1).getByTestId('adapter-source').textContent()).toBe('imported');
+  }, 480_000);
+
+  it('after a reload the generated adapter is restored and still labelled generated', async () => {
+    await page.reload();
+    await loadModelOn(page, 'adapters');
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
+    const names = await rows(page).getByTestId('adapter-name').allTextContents();
+    const sources = await rows(page).getByTestId('adapter-source').allTextContents();
+    expect(Object.fromEntries(names.map((n, i) => [n, sources[i]]))).toEqual({ 'science tutor': 'generated', 'round-trip': 'imported' });
+
+    // Remove deletes the saved copy too: after another reload only the imported one comes back.
+    await rows(page).first().getByTestId('remove-adapter').click();
+    await expect.poll(() => rows(page).count()).toBe(1);
+    await page.reload();
+    await loadModelOn(page, 'adapters');
+    await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
+    expect(await rows(page).first().getByTestId('adapter-name').textContent()).toBe('round-trip');
+    await rows(page).first().getByTestId('remove-adapter').click();
+    await expect.poll(() => rows(page).count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 600_000);
+});

@@ -1,0 +1,212 @@
+import { useEffect, useId, useMemo } from 'react';
+import { samplePrompts } from '../../prompts/summary';
+import { useEngine } from '../../store/engine';
+import {
+  cancelGeneration, defaultAdapterName, isActive, loadGeneratorInfo, setNameDraft, setStepThrough, startGeneration, commitRename, useGeneration,
+} from '../../store/generation';
+import { useNavigation } from '../../store/navigation';
+import { useSelectedPromptSet } from '../../store/promptSets';
+import { useSettings } from '../../store/settings';
+import { ModelLoader } from '../model/ModelLoader';
+import { formatMs } from './blockText';
+import { GeneratedResult } from './GeneratedResult';
+import { StageList } from './StageList';
+import { StepThroughPanel } from './StepThroughPanel';
+import './generate.css';
+
+/** P prompts of the selected set -> the generator -> a LoRA adapter, shown stage by stage. */
+export function GenerateScreen() {
+  const modelStatus = useEngine((s) => s.status);
+  const info = useEngine((s) => s.info);
+  const promptSet = useSelectedPromptSet();
+  const sampleSize = useSettings((s) => s.sampleSize);
+  const setSampleSize = useSettings((s) => s.setSampleSize);
+  const goTo = useNavigation((s) => s.goTo);
+  const status = useGeneration((s) => s.status);
+  const stages = useGeneration((s) => s.stages);
+  const error = useGeneration((s) => s.error);
+  const stepThrough = useGeneration((s) => s.stepThrough);
+  const pausedLayer = useGeneration((s) => s.pausedLayer);
+  const nameDraft = useGeneration((s) => s.nameDraft);
+  const adapter = useGeneration((s) => s.adapter);
+  const renameError = useGeneration((s) => s.renameError);
+  const generatorInfo = useGeneration((s) => s.generatorInfo);
+  const ids = { name: useId(), step: useId() };
+
+  const generatorReady = modelStatus === 'ready' && info?.generator === 'ready';
+  useEffect(() => {
+    if (generatorReady && !generatorInfo) void loadGeneratorInfo();
+  }, [generatorReady, generatorInfo]);
+
+  const records = promptSet?.result.records;
+  // The same draw as the Prompts tab shows (SampledPrompts): same records, P and seed.
+  const sample = useMemo(
+    () => (records && promptSet ? samplePrompts(records, sampleSize, promptSet.sampleSeed) : null),
+    [records, sampleSize, promptSet],
+  );
+  const P = generatorInfo?.promptCount ?? 8;
+  const active = isActive(status);
+  const tooFewInSet = records !== undefined && records.length < P;
+  const sampleTooSmall = !tooFewInSet && sampleSize < P;
+  const defaultName = promptSet ? defaultAdapterName(promptSet.name) : 'generated';
+  const nameValue = nameDraft ?? (adapter ? adapter.name : defaultName);
+  const canGenerate = generatorReady && !!sample && !tooFewInSet && !sampleTooSmall && !active;
+  const prompts = sample ? sample.records.slice(0, P).map((r) => r.prompt) : [];
+  const pausedStage = stages.find((s) => s.layer === pausedLayer && pausedLayer !== null);
+
+  return (
+    <div className="model-screen generate-screen" data-testid="generate-screen" data-status={status}>
+      <h2>Generate an adapter</h2>
+      <p className="hint">
+        The parameter generator turns {P} of your prompts into a LoRA adapter for the base model in one pass, on your GPU. On this project’s
+        zero-shot evaluation the generated adapter behaves like an average of the adapters it was trained on: it teaches the answer format; it
+        is not specific to your prompts.
+      </p>
+
+      <section className="card" aria-labelledby="generate-prompts-heading" data-testid="generate-prompts">
+        <h3 id="generate-prompts-heading">Prompts</h3>
+        {!promptSet || !sample ? (
+          <div data-testid="generate-no-prompts">
+            <p>No prompts yet. Load a prompt file (or paste prompts) on the Prompts tab; {P} of them condition the generator.</p>
+            <button type="button" className="button" data-testid="generate-go-prompts" onClick={() => goTo('prompts')}>
+              Go to the Prompts tab
+            </button>
+          </div>
+        ) : (
+          <>
+            <p data-testid="generate-prompt-source">
+              {Math.min(P, sample.records.length)} prompts from <strong>{promptSet.name}</strong> ({promptSet.result.records.length.toLocaleString('en')} in the
+              set, sample seed {promptSet.sampleSeed}). Change the set or draw another sample on the Prompts tab.
+            </p>
+            {tooFewInSet && (
+              <p className="inline-alert" role="alert" data-testid="generate-too-few">
+                The generator needs {P} prompts; {promptSet.name} has {records?.length}. Add {P - (records?.length ?? 0)} more on the Prompts tab.
+              </p>
+            )}
+            {sampleTooSmall && (
+              <div className="inline-alert" role="alert" data-testid="generate-sample-too-small">
+                <p>
+                  The generator takes exactly {P} prompts per batch; the Prompts tab is set to draw {sampleSize}.
+                </p>
+                <button type="button" className="button" onClick={() => setSampleSize(P)}>
+                  Draw {P}
+                </button>
+              </div>
+            )}
+            {sampleSize > P && !tooFewInSet && <p className="hint">The first {P} of the {sampleSize} sampled prompts are used.</p>}
+            <details className="generate-prompts__list">
+              <summary>Show the {prompts.length} prompts</summary>
+              <ol>
+                {prompts.map((p, i) => (
+                  <li key={`${i}:${p.slice(0, 20)}`}>{p.length > 200 ? `${p.slice(0, 200)}…` : p}</li>
+                ))}
+              </ol>
+            </details>
+          </>
+        )}
+      </section>
+
+      {modelStatus !== 'ready' && <ModelLoader />}
+      {modelStatus === 'ready' && info?.generator === 'unavailable' && (
+        <section className="card inline-alert" role="alert" data-testid="generator-unavailable">
+          <p>
+            <strong>The parameter generator cannot be used on this page.</strong> {info.generatorError ?? 'No reason was given.'}
+          </p>
+          <p>The base model and imported adapters still work on the Compare and Adapters tabs.</p>
+        </section>
+      )}
+      {modelStatus === 'ready' && info?.generator === 'not-configured' && (
+        <section className="card inline-alert" role="alert" data-testid="generator-unavailable">
+          <p>This page was loaded without a parameter generator, so adapters cannot be generated here. Import one on the Adapters tab.</p>
+        </section>
+      )}
+      {generatorReady && info?.generatorBackend === 'cpu' && (
+        <p className="card model-loader__notice" data-testid="generator-cpu-notice">
+          No WebGPU in this browser: the generator runs on the CPU (the TypeScript reference of the same kernels). The result is the same
+          but it takes much longer than on a GPU.
+        </p>
+      )}
+
+      <section className="card" aria-labelledby="generate-run-heading">
+        <h3 id="generate-run-heading">Run</h3>
+        <div className="generate-controls">
+          <div className="field generate-controls__name">
+            <label htmlFor={ids.name}>Adapter name</label>
+            <input
+              id={ids.name}
+              type="text"
+              value={nameValue}
+              data-testid="generate-name"
+              disabled={active}
+              onChange={(event) => setNameDraft(event.target.value)}
+              onBlur={() => void commitRename()}
+              onKeyDown={(event) => {
+                if (event.key === 'Enter') void commitRename();
+              }}
+            />
+          </div>
+          <div className="field field--check">
+            <input id={ids.step} type="checkbox" checked={stepThrough} disabled={active} data-testid="generate-step-through" onChange={(e) => setStepThrough(e.target.checked)} />
+            <label htmlFor={ids.step}>Step through (pause after each decoder block)</label>
+          </div>
+        </div>
+        {renameError && (
+          <p role="alert" className="inline-alert" data-testid="generate-rename-error">
+            {renameError.message}
+          </p>
+        )}
+        <div className="button-row">
+          <button
+            type="button"
+            className="button button--primary"
+            data-testid="generate-run"
+            disabled={!canGenerate}
+            onClick={() => promptSet && void startGeneration(prompts, promptSet.name)}
+          >
+            {status === 'done' ? 'Generate again' : 'Generate'}
+          </button>
+          <button type="button" className="button" data-testid="generate-cancel" disabled={!active || status === 'cancelling'} onClick={() => void cancelGeneration()}>
+            Cancel
+          </button>
+          {!generatorReady && modelStatus !== 'ready' && <span className="hint">Load the model first.</span>}
+        </div>
+        <p className="generate-status" role="status" data-testid="generate-status">
+          {statusLine(status, stages, pausedLayer)}
+        </p>
+        {error && (
+          <div role="alert" className="inline-alert" data-testid="generate-error" data-code={error.code}>
+            <p>
+              <strong>The adapter was not generated.</strong> {error.message}
+            </p>
+          </div>
+        )}
+        {status === 'paused' && <StepThroughPanel block={generatorInfo?.blocks[pausedLayer ?? -1]} stage={pausedStage} blockCount={generatorInfo?.blocks.length ?? 0} />}
+        {stages.length > 0 && <StageList stages={stages} info={generatorInfo} pausedLayer={status === 'paused' ? pausedLayer : null} />}
+      </section>
+
+      {status === 'done' && <GeneratedResult />}
+    </div>
+  );
+}
+
+/** One short line for the polite live region: which stage runs, the pause, or the outcome. */
+function statusLine(status: string, stages: readonly { label: string; state: string; ms: number | null }[], pausedLayer: number | null): string {
+  const running = stages.find((s) => s.state === 'running');
+  const total = stages.reduce((sum, s) => sum + (s.ms ?? 0), 0);
+  switch (status) {
+    case 'running':
+      return running ? `Running: ${running.label}…` : 'Starting…';
+    case 'paused':
+      return `Paused after decoder block ${pausedLayer ?? ''}. Press Next or Run to end.`;
+    case 'cancelling':
+      return 'Cancelling… (a stage that has started finishes first; encoding the prompts is one step).';
+    case 'cancelled':
+      return 'Cancelled. No adapter was made.';
+    case 'done':
+      return `Done: all stages in ${formatMs(total)}.`;
+    case 'error':
+      return 'Stopped by an error.';
+    default:
+      return '';
+  }
+}

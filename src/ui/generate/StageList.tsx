@@ -1,0 +1,65 @@
+import type { StageRow } from '../../store/generation';
+import type { GeneratorInfo } from '../../worker/engineClient';
+import { HeatmapCanvas } from '../viz/HeatmapCanvas';
+import { blockSummary, formatMs } from './blockText';
+
+const STAGE_HELP: Record<string, string> = {
+  encode: 'The base model reads each prompt (first 32 tokens); its final hidden states form the condition.',
+  detokenize: 'The last block’s grid of tokens is un-normalised and cut into the LoRA A and B matrices.',
+  apply: 'The matrices are copied into the base model’s LoRA inputs, read back for export, and registered.',
+};
+
+interface StageListProps {
+  stages: readonly StageRow[];
+  info: GeneratorInfo | null;
+  /** The block the run waits after (step-through), highlighted. */
+  pausedLayer: number | null;
+}
+
+/** The stages in order, each with its state and measured time; decoder blocks show their output. */
+export function StageList({ stages, info, pausedLayer }: StageListProps) {
+  return (
+    <ol className="stage-list" data-testid="stage-list">
+      {stages.map((stage) => {
+        const block = stage.layer !== null ? info?.blocks[stage.layer] : undefined;
+        const current = stage.state === 'running' || (pausedLayer !== null && stage.layer === pausedLayer);
+        return (
+          <li
+            key={stage.key}
+            className={`stage stage--${stage.state}${current ? ' stage--current' : ''}`}
+            data-testid="stage"
+            data-stage={stage.key}
+            data-state={stage.state}
+            aria-current={current ? 'step' : undefined}
+          >
+            <div className="stage__head">
+              <span className="stage__marker" aria-hidden="true">
+                {stage.state === 'done' ? '✓' : stage.state === 'running' ? '▶' : '○'}
+              </span>
+              <span className="stage__label">{stage.label}</span>
+              <span className="stage__time" data-testid="stage-time">
+                {stage.ms !== null ? formatMs(stage.ms) : stage.state === 'running' ? 'running…' : ''}
+              </span>
+              <span className="visually-hidden">{stage.state === 'done' ? ', done' : stage.state === 'running' ? ', running' : ', waiting'}</span>
+            </div>
+            <p className="stage__help">{block ? blockSummary(block) : STAGE_HELP[stage.key]}</p>
+            {stage.snapshot && (
+              <HeatmapCanvas
+                data={stage.snapshot.data}
+                rows={stage.snapshot.rows}
+                cols={stage.snapshot.cols}
+                min={stage.snapshot.min}
+                max={stage.snapshot.max}
+                diverging
+                label={`Block ${stage.layer ?? ''} output`}
+                caption={`${stage.snapshot.describe}, mean-pooled`}
+                size={144}
+                testId="stage-heatmap"
+              />
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { applyStage, defaultAdapterName, stageRows } from '../../src/store/generation';
+import { blockSummary, formatMs } from '../../src/ui/generate/blockText';
+import type { GeneratorInfo } from '../../src/worker/engineClient';
+
+// The release generator's decoder (models/generator/generator.json).
+const INFO: GeneratorInfo = {
+  promptCount: 8,
+  maxTokens: 32,
+  rank: 8,
+  targetModules: ['q_proj'],
+  blocks: [
+    { index: 0, input: [8, 32, 512], output: [16, 16, 128], kernel: 1, residual: false },
+    { index: 1, input: [16, 16, 128], output: [64, 16, 64], kernel: 3, residual: false },
+    { index: 2, input: [64, 16, 64], output: [64, 16, 64], kernel: 1, residual: true },
+  ],
+};
+
+const heatmap = { rows: 2, cols: 2, data: new Float32Array([0, 1, 2, 3]), min: 0, max: 3, describe: 'layer 0' };
+
+describe('generation stages', () => {
+  it('lists encode, every block, detokenise and apply, all pending', () => {
+    const rows = stageRows(INFO);
+    expect(rows.map((r) => r.key)).toEqual(['encode', 'block-0', 'block-1', 'block-2', 'detokenize', 'apply']);
+    expect(rows.every((r) => r.state === 'pending' && r.ms === null)).toBe(true);
+    expect(rows[0]?.label).toBe('Encode 8 prompts');
+  });
+
+  it('marks a finished stage done with its time and heatmap and the next one running', () => {
+    let rows = stageRows(INFO);
+    rows = applyStage(rows, { stage: 'encode', ms: 31_000, layer: null });
+    expect(rows[0]).toMatchObject({ state: 'done', ms: 31_000 });
+    expect(rows[1]?.state).toBe('running');
+    rows = applyStage(rows, { stage: 'layer 0', ms: 12, layer: 0, snapshot: heatmap });
+    expect(rows[1]).toMatchObject({ state: 'done', ms: 12, snapshot: heatmap });
+    expect(rows[2]?.state).toBe('running');
+  });
+
+  it('leaves the next stage pending while the engine is paused after a block', () => {
+    const rows = applyStage(stageRows(INFO), { stage: 'layer 0', ms: 5, layer: 0, snapshot: heatmap, paused: true });
+    expect(rows[1]?.state).toBe('done');
+    expect(rows[2]?.state).toBe('pending');
+  });
+
+  it('ignores a stage it does not know', () => {
+    const rows = stageRows(INFO);
+    expect(applyStage(rows, { stage: 'mystery', ms: 1, layer: null })).toEqual(rows);
+  });
+});
+
+describe('names and explanations', () => {
+  it('names the adapter after the prompt set without its extension', () => {
+    expect(defaultAdapterName('arc-easy.jsonl')).toBe('arc-easy (generated)');
+    expect(defaultAdapterName('Pasted prompts')).toBe('Pasted prompts (generated)');
+    expect(defaultAdapterName('.csv')).toBe('prompts (generated)');
+  });
+
+  it('explains a block from its shapes, kernel and residual', () => {
+    expect(blockSummary(INFO.blocks[0]!)).toMatch(/^\(N × H × W\) 8 × 32 × 512 → 16 × 16 × 128, kernel 1 × 1: .*maps 8 slices along N to 16\. Not residual/);
+    expect(blockSummary(INFO.blocks[2]!)).toMatch(/keeps 64 slices along N\. Residual/);
+  });
+
+  it('formats times', () => {
+    expect(formatMs(12.4)).toBe('12 ms');
+    expect(formatMs(31_250)).toBe('31.3 s');
+  });
+});
