@@ -180,12 +180,15 @@ describe('Evaluate (WASM)', () => {
     await page.getByTestId('tab-evaluate').click();
     await panel.getByTestId('evaluate-count').fill('1');
     await panel.getByTestId('evaluate-run').click();
-    await expect.poll(() => results.getAttribute('data-status'), { timeout: 30_000, interval: 100 }).toBe('error');
-    const engineError = panel.getByTestId('evaluate-error');
+    const engineError = panel.getByTestId('evaluate-start-error');
+    await expect.poll(() => engineError.count(), { timeout: 30_000, interval: 100 }).toBe(1);
     expect(await engineError.getAttribute('role')).toBe('alert');
     expect(await engineError.getAttribute('data-code')).toBe('busy');
     expect(await engineError.textContent()).toContain('already running');
     expect(await panel.getByTestId('evaluate-run').isDisabled()).toBe(false);
+    // The refused run did not replace the stopped run's results.
+    expect(await results.getAttribute('data-status')).toBe('stopped');
+    expect(await panel.locator('[data-testid="eval-row"][data-complete="true"]').count()).toBe(complete);
     await page.screenshot({ path: `${OUTPUT}/evaluate-engine-error.png`, fullPage: true });
     await page.getByTestId('tab-compare').click();
     await compare.getByTestId('compare-stop').click();

@@ -62,9 +62,11 @@ export interface EvaluationStart {
 
 interface EvaluationState {
   run: EvaluationRun | null;
+  /** Why the last Run failed before any answer was scored (the earlier results stay shown). */
+  startError: ReadableError | null;
 }
 
-export const useEvaluation = create<EvaluationState>()(() => ({ run: null }));
+export const useEvaluation = create<EvaluationState>()(() => ({ run: null, startError: null }));
 
 /** The records that can be scored: those with a non-blank reference response. */
 export function scorableRecords(records: readonly PromptRecord[]): PromptRecord[] {
@@ -92,13 +94,15 @@ export function isRunning(run: EvaluationRun | null): boolean {
 
 /** Runs the evaluation to the end, to Stop, or to the first engine error; never throws. */
 export async function startEvaluation(start: EvaluationStart): Promise<void> {
-  if (isRunning(useEvaluation.getState().run)) return;
+  const previous = useEvaluation.getState().run;
+  if (isRunning(previous)) return;
   const plan = planFor(start.records);
   const items: EvaluationItem[] = scorableRecords(start.records)
     .slice(0, Math.max(0, start.count))
     .map((r, index) => ({ index, prompt: r.prompt, ...(r.system ? { system: r.system } : {}), reference: r.response!, base: null, adapted: null }));
   stopRequested = false;
   useEvaluation.setState({
+    startError: null,
     run: {
       setId: start.setId,
       setName: start.setName,
@@ -139,7 +143,10 @@ export async function startEvaluation(start: EvaluationStart): Promise<void> {
     finish(stopRequested ? 'stopped' : 'done');
   } catch (error) {
     const readable = readableError(error);
+    const nothingScored = !useEvaluation.getState().run?.items.some((it) => it.base || it.adapted);
     if (readable.code === 'cancelled') finish('stopped');
+    // Refused at once (e.g. the engine is busy with Compare): keep the earlier results, not an empty run.
+    else if (nothingScored) useEvaluation.setState({ run: previous, startError: readable });
     else finish('error', readable);
   }
 }
@@ -154,7 +161,7 @@ export function stopEvaluation(): void {
 
 export function clearEvaluation(): void {
   if (isRunning(useEvaluation.getState().run)) return;
-  useEvaluation.setState({ run: null });
+  useEvaluation.setState({ run: null, startError: null });
 }
 
 export interface RunSummary {

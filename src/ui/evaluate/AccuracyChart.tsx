@@ -6,11 +6,11 @@ interface Bar {
   value: Accuracy;
 }
 
-const WIDTH = 420;
+const WIDTH = 360;
 const BAR_HEIGHT = 34;
 const GAP = 18;
-const LABEL_WIDTH = 150;
-const VALUE_WIDTH = 70;
+const LABEL_WIDTH = 110;
+const VALUE_WIDTH = 64;
 const TOP = 8;
 const AXIS = 26;
 
@@ -49,7 +49,7 @@ export function AccuracyChart({ bars, n }: { bars: readonly Bar[]; n: number }) 
           return (
             <g key={b.key} data-testid={`accuracy-bar-${b.key}`} data-accuracy={b.value.accuracy} data-correct={b.value.correct} data-n={b.value.n}>
               <text className="accuracy-chart__label" x={LABEL_WIDTH - 8} y={mid} textAnchor="end" dominantBaseline="middle">
-                {b.label.length > 20 ? `${b.label.slice(0, 19)}…` : b.label}
+                {b.label.length > 14 ? `${b.label.slice(0, 13)}…` : b.label}
               </text>
               <rect className={`accuracy-chart__bar accuracy-chart__bar--${b.key}`} x={LABEL_WIDTH} y={y} width={Math.max(1, x(b.value.accuracy) - LABEL_WIDTH)} height={BAR_HEIGHT} rx={3} />
               {b.value.n > 0 && b.value.standardError > 0 && (

@@ -18,6 +18,7 @@ export function EvaluateScreen() {
   const status = useEngine((s) => s.status);
   const adapters = useEngine((s) => s.adapters);
   const run = useEvaluation((s) => s.run);
+  const startError = useEvaluation((s) => s.startError);
   const running = isRunning(run);
   const ids = { count: useId(), adapter: useId(), max: useId() };
 
@@ -126,6 +127,11 @@ export function EvaluateScreen() {
                 </button>
               </div>
             </form>
+            {startError && !running && (
+              <p role="alert" className="inline-alert" data-testid="evaluate-start-error" data-code={startError.code}>
+                <strong>The run did not start.</strong> {startError.message}
+              </p>
+            )}
             {!ready && <p className="hint">Load the model first (above); the adapters appear once it is loaded.</p>}
             {ready && adapters.length === 0 && (
               <p className="hint" data-testid="evaluate-no-adapter">
