@@ -1,7 +1,8 @@
-import { useId, type ChangeEvent } from 'react';
+import { useId, useRef, useState, type ChangeEvent } from 'react';
 import { dismissAdapterError, exportAdapter, importAdapterFile, removeAdapter, useEngine } from '../../store/engine';
 import { formatBytes } from './format';
 import { ModelLoader } from './ModelLoader';
+import { AdapterInspector } from '../inspect/AdapterInspector';
 
 /** Import PEFT adapters, list them, download them as PEFT zips, remove them. */
 export function AdaptersScreen() {
@@ -12,6 +13,14 @@ export function AdaptersScreen() {
   const busy = useEngine((s) => s.adapterBusy);
   const inputId = useId();
   const ready = status === 'ready';
+  const [inspecting, setInspecting] = useState<string | null>(null);
+  const inspectButtons = useRef(new Map<string, HTMLButtonElement>());
+  // an adapter that was removed (or lost with the engine) is no longer inspected
+  const inspected = adapters.some((a) => a.id === inspecting) ? inspecting : null;
+  const closeInspector = () => {
+    if (inspected) inspectButtons.current.get(inspected)?.focus();
+    setInspecting(null);
+  };
 
   const onChange = (event: ChangeEvent<HTMLInputElement>) => {
     const files = Array.from(event.target.files ?? []);
@@ -96,6 +105,20 @@ export function AdaptersScreen() {
                   <td>{a.rank}</td>
                   <td>{formatBytes(a.bytes)}</td>
                   <td className="adapter-table__actions">
+                    <button
+                      type="button"
+                      className="button"
+                      data-testid="inspect-adapter"
+                      aria-expanded={inspected === a.id}
+                      aria-label={`Inspect ${a.name}: norms, heatmaps, similarity`}
+                      ref={(element) => {
+                        if (element) inspectButtons.current.set(a.id, element);
+                        else inspectButtons.current.delete(a.id);
+                      }}
+                      onClick={() => setInspecting(inspected === a.id ? null : a.id)}
+                    >
+                      Inspect
+                    </button>
                     <button type="button" className="button" data-testid="export-adapter" aria-label={`Download ${a.name} as a PEFT zip`} onClick={() => void exportAdapter(a)}>
                       Download
                     </button>
@@ -113,6 +136,7 @@ export function AdaptersScreen() {
           Remove deletes the saved copy too. Generate new ones from your prompts on the Generate tab.
         </p>
       </section>
+      {inspected && <AdapterInspector adapterId={inspected} onClose={closeInspector} focusOnOpen />}
     </div>
   );
 }
