@@ -284,8 +284,8 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
     expect(info).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'cpu' });
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 11));
     expect(gen.summary.source).toBe('generated');
-    expect(gen.stages).toEqual(['layer 0']);
-    expect(gen.snapshots).toEqual([{ rows: 48, cols: 48, finite: true }]);
+    expect(gen.stages).toEqual(['layer 0', 'detokenize', 'apply']);
+    expect(gen.snapshots).toEqual([{ rows: 48, cols: 48, finite: true }, null, null]);
     const c0 = fixture.cases[0]!;
     const base = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, null)));
     const adapted = ok(await call(page, 'generateIds', c0.input_ids, greedy(6, gen.summary.id)));
@@ -317,10 +317,11 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 7));
     expect(gen.summary.source).toBe('generated');
     expect(gen.summary.scale).toBe(2);
-    expect(gen.stages.length).toBeGreaterThan(0);
-    // every decoder layer streams a down-sampled heatmap; detokenisation does not
-    expect(gen.snapshots.slice(0, -1).every((x) => x !== null && x.finite)).toBe(true);
-    expect(gen.snapshots.at(-1)).toBeNull();
+    expect(gen.stages.slice(-2)).toEqual(['detokenize', 'apply']);
+    expect(gen.stages.length).toBeGreaterThan(2);
+    // every decoder layer streams a down-sampled heatmap; detokenisation and apply do not
+    expect(gen.snapshots.slice(0, -2).every((x) => x !== null && x.finite)).toBe(true);
+    expect(gen.snapshots.slice(-2)).toEqual([null, null]);
     const c0 = fixture.cases[0]!;
     const onGpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, gen.summary.id)));
     const rt = ok(await call(page, 'roundTrip', gen.summary.id));
