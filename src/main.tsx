@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { startPromptSetPersistence } from './store/persistence';
 import { App } from './ui/App';
+import { getEngineClient } from './store/engine';
 import { getPromptsClient } from './worker/promptsClient';
 
 const root = document.getElementById('root');
@@ -13,7 +14,10 @@ void startPromptSetPersistence();
 // End-to-end tests open the page with ?e2e-hooks to reach recovery paths a person cannot trigger.
 if (new URLSearchParams(window.location.search).has('e2e-hooks')) {
   Object.assign(window, {
-    __dndLoraTestHooks: { crashPromptsWorker: () => getPromptsClient().simulateCrash() },
+    __dndLoraTestHooks: {
+      crashPromptsWorker: () => getPromptsClient().simulateCrash(),
+      crashEngineWorker: () => getEngineClient().debugCrash(),
+    },
   });
 }
 

@@ -16,6 +16,7 @@ export type EngineErrorCode =
   | 'generator-missing'
   | 'generator-invalid'
   | 'encoder-missing'
+  | 'worker-crashed'
   | 'bad-request'
   | 'internal';
 
@@ -105,6 +106,14 @@ export class EncoderMissingError extends EngineError {
   constructor(detail: string) {
     super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (encoder.onnx, the base model's hidden states as trainer/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
     this.name = 'EncoderMissingError';
+  }
+}
+
+/** The worker died (an uncaught error in it); the page ended it, and the next load starts a fresh one. */
+export class EngineWorkerCrashedError extends EngineError {
+  constructor(detail: string) {
+    super('worker-crashed', `The model engine stopped unexpectedly (${detail}). Your prompt sets and saved adapters are kept: load the model again to go on.`);
+    this.name = 'EngineWorkerCrashedError';
   }
 }
 

@@ -5,6 +5,7 @@
  * after the next model load.
  */
 import { create } from 'zustand';
+import { useNotices } from './notices';
 import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -49,8 +50,27 @@ export const useEngine = create<EngineState>()(() => ({
 let client: EngineClient | null = null;
 
 export function getEngineClient(): EngineClient {
-  client ??= new EngineClient();
+  if (!client) {
+    client = new EngineClient();
+    client.onCrash(onEngineCrash);
+  }
   return client;
+}
+
+/**
+ * The worker died (EngineClient ended it): the model must be loaded again. Nothing the person made
+ * is lost: prompt sets live on the page, imported and generated adapters in IndexedDB, restored
+ * by the next load.
+ */
+function onEngineCrash(error: EngineError): void {
+  useEngine.setState({ status: 'error', loadError: { code: error.code, message: error.message }, progress: null, adapters: [], adapterBusy: false });
+  useNotices.getState().push({
+    tone: 'warning',
+    code: 'engine-crashed',
+    title: 'Model worker crashed',
+    message: error.message,
+    action: { label: 'Load the model again', run: () => void loadModel() },
+  });
 }
 
 export function readableError(error: unknown): ReadableError {
@@ -81,6 +101,8 @@ export async function loadModel(): Promise<void> {
           weightsUrl: new URL('/models/generator/generator.safetensors', window.location.href).href,
         },
         generatorOptional: true,
+        // encoder.onnx too, so nothing is downloaded after the load (docs/privacy.md).
+        preloadEncoder: true,
       },
       (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes })),
     );

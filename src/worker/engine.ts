@@ -71,6 +71,12 @@ export interface EngineInitOptions {
    * (default): the failure fails `init`.
    */
   generatorOptional?: boolean;
+  /**
+   * true: with a generator ready, `init` also fetches encoder.onnx and starts its session, so no
+   * file is downloaded after the load (the app's promise, docs/privacy.md). A failure there is not
+   * fatal: `encodePrompts` tries again and reports `encoder-missing`. Default false: on first use.
+   */
+  preloadEncoder?: boolean;
 }
 
 export interface GenerateAdapterStage {
@@ -355,6 +361,10 @@ export class Engine {
         }
       }
       this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
+      if (options.preloadEncoder && generator) {
+        report('session', 'Loading the prompt encoder');
+        await this.encoder(this.loaded, (p) => report('model', 'Downloading the prompt encoder', p)).catch(() => undefined);
+      }
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -604,13 +614,13 @@ export class Engine {
   }
 
   /** encoder.onnx on the model's backend (the same GPUDevice on WebGPU), fetched on first use. */
-  private encoder(loaded: Loaded): Promise<EncoderHandle> {
+  private encoder(loaded: Loaded, onBytes?: (p: ByteProgress) => void): Promise<EncoderHandle> {
     if (!loaded.encoder) {
       const url = `${loaded.base}encoder.onnx`;
       const made = (async () => {
         let bytes: Uint8Array;
         try {
-          bytes = await fetchBytes(url);
+          bytes = await fetchBytes(url, onBytes);
         } catch (e) {
           throw new EncoderMissingError(`${url} could not be loaded (${describeError(e)}); run scripts/prepare-models.sh`);
         }

@@ -5,10 +5,12 @@
  *
  * Device loss and crashes: when the GPU device was lost (or the worker died), the next `init`
  * starts a fresh worker, so onnxruntime-web and the WGSL kernels start over on a new device; the
- * adapter registry is per worker and starts empty again.
+ * adapter registry is per worker and starts empty again. A crash (an uncaught error in the worker)
+ * ends the worker at once, fails every pending and later call with `worker-crashed`, and is told to
+ * `onCrash` listeners, so the page can say so instead of waiting forever.
  */
 import * as Comlink from 'comlink';
-import { EngineError } from '../model/errors';
+import { EngineError, EngineWorkerCrashedError } from '../model/errors';
 import type {
   AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorInfo, EngineInfo, EngineInitOptions,
   GenerateOptions, GenerateResult, InitProgress, TokenEvent,
@@ -35,6 +37,17 @@ function unwrap<T>(outcome: Outcome<T>): T {
   throw new EngineError(outcome.error.code, outcome.error.message);
 }
 
+/** Every call on the remote also fails once the worker crashed (comlink alone would wait forever). */
+function failOnCrash<T extends object>(remote: T, crashed: Promise<never>): T {
+  return new Proxy(remote, {
+    get(target, property) {
+      const member: unknown = Reflect.get(target, property);
+      if (typeof member !== 'function') return member;
+      return (...args: unknown[]) => Promise.race([(member as (...a: unknown[]) => Promise<unknown>)(...args), crashed]);
+    },
+  });
+}
+
 export class EngineClient {
   private worker!: Worker;
   private remote!: Comlink.Remote<EngineWorkerApi>;
@@ -45,16 +58,37 @@ export class EngineClient {
     this.start();
   }
 
+  private readonly crashListeners = new Set<(error: EngineWorkerCrashedError) => void>();
+
   private start(): void {
     this.worker = this.createWorker();
-    this.remote = Comlink.wrap<EngineWorkerApi>(this.worker);
     this.crashed = false;
     this.started = false;
     const current = this.worker;
+    let crash: (error: EngineWorkerCrashedError) => void = () => undefined;
+    const crashedCall = new Promise<never>((_, reject) => {
+      crash = reject;
+    });
+    crashedCall.catch(() => undefined); // seen through the calls only
+    this.remote = failOnCrash(Comlink.wrap<EngineWorkerApi>(current), crashedCall);
     current.addEventListener('error', (event) => {
       event.preventDefault();
-      if (current === this.worker) this.crashed = true;
+      if (current !== this.worker || this.crashed) return;
+      this.crashed = true;
+      // After an uncaught error the worker's state is unknown: end it, so nothing half-done goes on.
+      current.terminate();
+      const error = new EngineWorkerCrashedError(event.message || 'an uncaught error in the model worker');
+      crash(error);
+      for (const listener of this.crashListeners) listener(error);
     });
+  }
+
+  /** Told when the worker crashed (it is already ended; the next `init` starts a fresh one). */
+  onCrash(listener: (error: EngineWorkerCrashedError) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => {
+      this.crashListeners.delete(listener);
+    };
   }
 
   /** Ends the worker and starts a fresh one (pending calls never settle; used after a crash). */
@@ -92,7 +126,7 @@ export class EngineClient {
 
   /** Stops the running generation before its next step. */
   cancel(): Promise<boolean> {
-    return this.remote.cancel();
+    return this.remote.cancel().catch(() => false);
   }
 
   async listAdapters(): Promise<AdapterSummary[]> {
@@ -176,6 +210,11 @@ export class EngineClient {
   /** Test hook: destroys the worker's GPU device. */
   debugLoseDevice(): Promise<boolean> {
     return this.remote.debugLoseDevice();
+  }
+
+  /** Test hook: the worker throws an uncaught error, as a crash would. */
+  debugCrash(): Promise<boolean> {
+    return this.remote.debugCrash();
   }
 
   dispose(): void {

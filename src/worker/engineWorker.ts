@@ -62,6 +62,13 @@ const api = {
   cancelAdapterGeneration: (): boolean => engine.cancelAdapterGeneration(),
   continueAdapterGeneration: (mode: 'next' | 'to-end'): boolean => engine.continueAdapterGeneration(mode),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),
+  /** Test hook: an uncaught error outside any call, as a crash inside onnxruntime or a kernel would be. */
+  debugCrash: (): boolean => {
+    setTimeout(() => {
+      throw new Error('test hook: the model worker was made to crash');
+    });
+    return true;
+  },
   deviceLost: (): boolean => engine.deviceLost,
 };
 

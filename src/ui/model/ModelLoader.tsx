@@ -53,7 +53,7 @@ export function ModelLoader() {
       {status === 'error' && error && (
         <div role="alert" className="inline-alert" data-testid="model-error" data-code={error.code}>
           <p>
-            <strong>The model did not load.</strong> {error.message}
+            <strong>{error.code === 'worker-crashed' ? 'Model worker crashed.' : 'The model did not load.'}</strong> {error.message}
           </p>
           <button type="button" className="button" data-testid="retry-load-model" onClick={() => void loadModel()}>
             Try again
