@@ -161,6 +161,14 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     expect(generatedId).toBeTruthy();
     await page.screenshot({ path: `${OUTPUT}/generate-done.png`, fullPage: true });
 
+    // The adapter inspector opens for the new adapter and closes again.
+    await result.getByTestId('generated-inspect').click();
+    const inspector = result.getByTestId('adapter-inspector');
+    expect(await inspector.getAttribute('data-adapter-id')).toBe(generatedId);
+    await expect.poll(() => inspector.getByTestId('inspector-summary').count(), { timeout: 60_000 }).toBe(1);
+    await inspector.getByTestId('inspector-close').click();
+    expect(await result.getByTestId('adapter-inspector').count()).toBe(0);
+
     // Rename after the run: the Adapters list follows.
     await panel.getByTestId('generate-name').fill('science tutor');
     await panel.getByTestId('generate-name').press('Enter');

@@ -1,6 +1,8 @@
+import { useRef, useState } from 'react';
 import { exportAdapter, useEngine } from '../../store/engine';
 import { useGeneration } from '../../store/generation';
 import { useNavigation } from '../../store/navigation';
+import { AdapterInspector } from '../inspect/AdapterInspector';
 import { formatMs } from './blockText';
 
 /** After a successful run: what was made, Compare, Download, and where the inspector goes. */
@@ -12,6 +14,8 @@ export function GeneratedResult() {
   // The registry's row: gone when the adapter was removed on the Adapters tab.
   const row = useEngine((s) => s.adapters.find((a) => a.id === adapter?.id));
   const compareWith = useNavigation((s) => s.compareWith);
+  const [inspecting, setInspecting] = useState(false);
+  const inspectButton = useRef<HTMLButtonElement>(null);
   if (!adapter) return null;
   if (!row) {
     return (
@@ -40,9 +44,28 @@ export function GeneratedResult() {
         <button type="button" className="button" data-testid="generated-download" onClick={() => void exportAdapter(row)}>
           Download (PEFT zip)
         </button>
+        <button
+          ref={inspectButton}
+          type="button"
+          className="button"
+          data-testid="generated-inspect"
+          aria-expanded={inspecting}
+          onClick={() => setInspecting((on) => !on)}
+        >
+          Inspect
+        </button>
       </div>
-      {/* Slot for the adapter inspector (src/ui/inspect/AdapterInspector.tsx, built separately):
-          mount <AdapterInspector adapterId={row.id} /> here once it exists. */}
+      {/* The adapter inspector (src/ui/inspect/): norms, A/B/dW heatmaps, similarity. */}
+      {inspecting && (
+        <AdapterInspector
+          adapterId={row.id}
+          focusOnOpen
+          onClose={() => {
+            setInspecting(false);
+            inspectButton.current?.focus();
+          }}
+        />
+      )}
     </section>
   );
 }
