@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import { examplesPlugin } from './scripts/vite-examples-plugin';
+import { examplesPlugin } from './scripts/vite-examples-plugin.ts';
 
 // WGSL kernels live in shaders/*.wgsl and are imported with `?raw`.
 // onnxruntime-web ships its own wasm/mjs; keep it out of dependency pre-bundling so its

@@ -51,7 +51,8 @@ async function dropFiles(page: Page, files: TestFile[]): Promise<void> {
 }
 
 const setItems = (page: Page) => page.getByTestId('prompt-set-item');
-const alerts = (page: Page) => page.locator('[role="alert"]');
+// Alerts the person can see (other tabs' panels are hidden and may hold their own).
+const alerts = (page: Page) => page.locator('[role="alert"]:visible');
 
 async function shownPromptCount(page: Page): Promise<string | null> {
   return page.getByTestId('prompt-count').textContent();

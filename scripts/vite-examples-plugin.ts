@@ -8,8 +8,8 @@
  */
 import { resolve } from 'node:path';
 import type { Plugin } from 'vite';
-import { EXAMPLES_INDEX_PATH } from '../src/examples/types';
-import { buildExamplesCatalog, heldOutTasksFromFile, type ExamplesCatalog } from './examples-catalog';
+import { EXAMPLES_INDEX_PATH } from '../src/examples/types.ts';
+import { buildExamplesCatalog, heldOutTasksFromFile, type ExamplesCatalog } from './examples-catalog.ts';
 
 export interface ExamplesPluginOptions {
   datasetsDir?: string;

@@ -54,7 +54,7 @@ export function EvaluateScreen() {
         {!set ? (
           <p data-testid="evaluate-no-set">Load a prompt file with reference responses on the Prompts tab first.</p>
         ) : total === 0 ? (
-          <div className="inline-alert" role="alert" data-testid="evaluate-no-responses">
+          <div className="inline-alert" role="note" data-testid="evaluate-no-responses">
             <p>
               <strong>“{set.name}” has no responses</strong>, so there is nothing to score the answers against.
             </p>

@@ -79,12 +79,12 @@ export function GenerateScreen() {
               set, sample seed {promptSet.sampleSeed}). Change the set or draw another sample on the Prompts tab.
             </p>
             {tooFewInSet && (
-              <p className="inline-alert" role="alert" data-testid="generate-too-few">
+              <p className="inline-alert" role="note" data-testid="generate-too-few">
                 The generator needs {P} prompts; {promptSet.name} has {records?.length}. Add {P - (records?.length ?? 0)} more on the Prompts tab.
               </p>
             )}
             {sampleTooSmall && (
-              <div className="inline-alert" role="alert" data-testid="generate-sample-too-small">
+              <div className="inline-alert" role="note" data-testid="generate-sample-too-small">
                 <p>
                   The generator takes exactly {P} prompts per batch; the Prompts tab is set to draw {sampleSize}.
                 </p>
@@ -108,7 +108,7 @@ export function GenerateScreen() {
 
       {modelStatus !== 'ready' && <ModelLoader />}
       {modelStatus === 'ready' && info?.generator === 'unavailable' && (
-        <section className="card inline-alert" role="alert" data-testid="generator-unavailable">
+        <section className="card inline-alert" role="note" data-testid="generator-unavailable">
           <p>
             <strong>The parameter generator cannot be used on this page.</strong> {info.generatorError ?? 'No reason was given.'}
           </p>
@@ -116,7 +116,7 @@ export function GenerateScreen() {
         </section>
       )}
       {modelStatus === 'ready' && info?.generator === 'not-configured' && (
-        <section className="card inline-alert" role="alert" data-testid="generator-unavailable">
+        <section className="card inline-alert" role="note" data-testid="generator-unavailable">
           <p>This page was loaded without a parameter generator, so adapters cannot be generated here. Import one on the Adapters tab.</p>
         </section>
       )}
