@@ -8,52 +8,28 @@
  * adapter back (IndexedDB) -> a dropped .zip is imported -> Remove -> narrow Compare layout.
  */
 import { readFileSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
 import { strToU8, unzipSync, zipSync } from 'fflate';
-import { launchChromium } from './browser';
+import { FIXTURE_ADAPTER as FIXTURE, OUTPUT, fixtureAdapterZip, openApp, safetensorsNames, type AppPage } from './appPage';
 
-const OUTPUT = 'e2e/output';
-const FIXTURE = 'test/fixtures/generation/adapter';
 const PROMPT = 'UPPERCASE lowercase MiXeD CaSe';
 
-function fixtureZip(): Buffer {
-  const zip = zipSync({
-    'adapter_config.json': readFileSync(`${FIXTURE}/adapter_config.json`),
-    'adapter_model.safetensors': readFileSync(`${FIXTURE}/adapter_model.safetensors`),
-  });
-  return Buffer.from(zip);
-}
 
-/** The tensor names in a safetensors file's JSON header. */
-function safetensorsNames(bytes: Uint8Array): string[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
-  return Object.keys(header).filter((k) => k !== '__metadata__');
-}
 
 const rows = (page: Page) => page.getByTestId('adapter-row');
 
 describe('Compare and Adapters (WASM)', () => {
-  let browser: Browser;
-  let context: BrowserContext;
+  let app: AppPage;
   let page: Page;
-  const pageErrors: string[] = [];
+  let context: BrowserContext;
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    browser = await launchChromium({ webgpu: false });
-    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(inject('appUrl'));
+    app = await openApp({ webgpu: false, acceptDownloads: true });
+    ({ page, context, pageErrors } = app);
   });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-  });
+  afterAll(async () => app?.close());
 
   it('loads the model, imports, compares, exports, refuses a bad zip, restores after reload, removes', async () => {
     // Adapters tab before the model is loaded: honest empty state, import disabled.
@@ -81,7 +57,7 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await page.getByTestId('panel-compare').getByTestId('model-loader').getAttribute('data-status')).toBe('ready');
 
     // Import the fixture adapter through the file picker.
-    await adaptersPanel.getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureZip() });
+    await adaptersPanel.getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureAdapterZip() });
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
     const row = rows(page).first();
     expect(await row.getByTestId('adapter-name').textContent()).toBe('fixture');
@@ -177,7 +153,7 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await rows(page).first().getByTestId('adapter-name').textContent()).toBe('fixture');
 
     // A .zip dropped on the page while the Adapters tab is open is imported (not read as prompts).
-    const zipBytes = Array.from(fixtureZip());
+    const zipBytes = Array.from(fixtureAdapterZip());
     const transfer = await page.evaluateHandle((bytes) => {
       const data = new DataTransfer();
       data.items.add(new File([new Uint8Array(bytes)], 'dropped.zip', { type: 'application/zip' }));

@@ -7,21 +7,11 @@
  * -> results kept across tabs -> Stop mid-run keeps the partial results -> a set without responses
  * shows which formats carry them -> narrow layout.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { zipSync } from 'fflate';
-import { launchChromium } from './browser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { OUTPUT, fixtureAdapterZip, openApp, type AppPage } from './appPage';
 
-const OUTPUT = 'e2e/output';
-const FIXTURE = 'test/fixtures/generation/adapter';
 
-function fixtureZip(): Buffer {
-  return Buffer.from(zipSync({
-    'adapter_config.json': readFileSync(`${FIXTURE}/adapter_config.json`),
-    'adapter_model.safetensors': readFileSync(`${FIXTURE}/adapter_model.safetensors`),
-  }));
-}
 
 /** Made-up multiple-choice items in the trainer's task shape; one has a system prompt. */
 const ITEMS = [
@@ -48,23 +38,15 @@ async function marks(panel: Locator, side: 'base' | 'adapted'): Promise<string[]
 }
 
 describe('Evaluate (WASM)', () => {
-  let browser: Browser;
-  let context: BrowserContext;
+  let app: AppPage;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    browser = await launchChromium({ webgpu: false });
-    context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(inject('appUrl'));
+    app = await openApp({ webgpu: false });
+    ({ page, pageErrors } = app);
   });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-  });
+  afterAll(async () => app?.close());
 
   it('scores base vs adapted on N items with progress, a table and a chart; Stop keeps partial results; a set without responses is explained', async () => {
     const panel = page.getByTestId('panel-evaluate');
@@ -90,7 +72,7 @@ describe('Evaluate (WASM)', () => {
 
     // Import the fixture adapter on the Adapters tab.
     await page.getByTestId('tab-adapters').click();
-    await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureZip() });
+    await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureAdapterZip() });
     await expect.poll(() => page.getByTestId('adapter-row').count(), { timeout: 60_000 }).toBe(1);
     await page.getByTestId('tab-evaluate').click();
     expect(await panel.getByTestId('evaluate-adapter').locator('option:checked').textContent()).toContain('fixture');

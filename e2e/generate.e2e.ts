@@ -1,7 +1,7 @@
 /**
  * The Generate tab end to end, in headless Chromium with WebGPU on SwiftShader, against the
- * production build, the real base model and the release generator (models/generator/): a .jsonl
- * of 10 made-up prompts picked on the Prompts tab -> Generate: Cancel while encoding and Cancel in
+ * production build, the real base model and the release generator (models/generator/): one click
+ * on an example (ARC-Easy from test/fixtures/datasets-mini, made-up prompts) -> Generate: Cancel while encoding and Cancel in
  * a step-through pause leave no adapter; step-through really pauses after a block (explanation,
  * heatmap, keyboard Next) -> a full run: every stage done with its time, every block's heatmap ->
  * the adapter is listed as generated -> Compare: base and adapted answers differ -> Download: a
@@ -10,41 +10,15 @@
  *
  * SwiftShader is slow: encoding 8 prompts takes ~30 s, the generator ~7 s, a token several seconds.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { unzipSync } from 'fflate';
-import { launchChromium } from './browser';
+import { OUTPUT, openApp, safetensorsNames, type AppPage } from './appPage';
 
-const OUTPUT = 'e2e/output';
 const LAYERS = 6;
 const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
 const BLOCKS = 4; // models/generator/generator.json: decoder.kernel_sizes has 4 entries
-
-const PROMPTS = [
-  'What is the boiling point of water at sea level?',
-  'Name the largest planet in the solar system.',
-  'Which gas do plants take in for photosynthesis?',
-  'What force pulls objects toward the Earth?',
-  'How many legs does an insect have?',
-  'What is the chemical symbol for gold?',
-  'Which organ pumps blood through the body?',
-  'What is frozen water called?',
-  'Which planet is known as the red planet?',
-  'What do bees make from nectar?',
-].map((prompt, i) => ({ prompt, response: `Answer ${i + 1}.`, system: 'You are a helpful science tutor.' }));
-
-function promptFile(): Buffer {
-  return Buffer.from(PROMPTS.map((r) => JSON.stringify(r)).join('\n') + '\n');
-}
-
-/** The tensor names in a safetensors file's JSON header. */
-function safetensorsNames(bytes: Uint8Array): string[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
-  return Object.keys(header).filter((k) => k !== '__metadata__');
-}
 
 function expectedNames(): string[] {
   const names: string[] = [];
@@ -64,26 +38,18 @@ async function loadModelOn(page: Page, tab: 'generate' | 'adapters'): Promise<vo
 }
 
 describe('Generate (WebGPU on SwiftShader, release generator)', () => {
-  let browser: Browser;
-  let context: BrowserContext;
+  let app: AppPage;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   let generatedId = '';
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    browser = await launchChromium({ webgpu: true });
-    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(inject('appUrl'));
+    app = await openApp({ webgpu: true, acceptDownloads: true });
+    ({ page, pageErrors } = app);
   });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-  });
+  afterAll(async () => app?.close());
 
-  it('says when there are no prompts, then takes a picked .jsonl file and loads the model with the generator', async () => {
+  it('says when there are no prompts, then takes an example file and loads the model with the generator', async () => {
     await page.getByTestId('tab-generate').click();
     const panel = page.getByTestId('panel-generate');
     expect(await panel.getByTestId('generate-no-prompts').textContent()).toContain('No prompts yet');
@@ -91,12 +57,13 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await panel.getByTestId('generate-go-prompts').click();
     expect(await page.getByTestId('tab-prompts').getAttribute('aria-selected')).toBe('true');
 
-    await page.getByTestId('file-input').setInputFiles({ name: 'science-quiz.jsonl', mimeType: 'application/x-ndjson', buffer: promptFile() });
-    await expect.poll(() => page.getByTestId('prompt-count').textContent(), { timeout: 30_000 }).toBe('10');
+    // One click on an example: a held-out task's test prompts (e2e: test/fixtures/datasets-mini).
+    await page.locator('[data-testid="example-button"][data-task="ARC-Easy"]').click();
+    await expect.poll(() => page.getByTestId('prompt-count').textContent(), { timeout: 30_000 }).toBe('12');
 
     await loadModelOn(page, 'generate');
-    expect(await panel.getByTestId('generate-prompt-source').textContent()).toContain('8 prompts from science-quiz.jsonl');
-    expect(await panel.getByTestId('generate-name').inputValue()).toBe('science-quiz (generated)');
+    expect(await panel.getByTestId('generate-prompt-source').textContent()).toContain('8 prompts from ARC-Easy.jsonl');
+    expect(await panel.getByTestId('generate-name').inputValue()).toBe('ARC-Easy (generated)');
     expect(await panel.getByTestId('generator-unavailable').count()).toBe(0);
     expect(await panel.getByTestId('generator-cpu-notice').count()).toBe(0);
     await expect.poll(() => panel.getByTestId('generate-run').isDisabled(), { timeout: 30_000 }).toBe(false);

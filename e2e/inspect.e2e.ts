@@ -9,14 +9,11 @@
  * adapter does not change, a comparison with modules missing on one side, the compared adapter
  * removed, no other adapter left (how to import one), the inspected adapter removed.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { zipSync } from 'fflate';
-import { launchChromium } from './browser';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { FIXTURE_ADAPTER as FIXTURE, OUTPUT, fixtureAdapterZip, openApp, type AppPage } from './appPage';
 
-const OUTPUT = 'e2e/output';
-const FIXTURE = 'test/fixtures/generation/adapter';
 const MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 interface TensorInfo {
@@ -61,10 +58,6 @@ function editSafetensors(bytes: Uint8Array, edit: (name: string, info: TensorInf
     at += c.byteLength;
   }
   return out;
-}
-
-function adapterZip(safetensors: Uint8Array): Buffer {
-  return Buffer.from(zipSync({ 'adapter_config.json': readFileSync(`${FIXTURE}/adapter_config.json`), 'adapter_model.safetensors': safetensors }));
 }
 
 const fixtureWeights = (): Uint8Array => new Uint8Array(readFileSync(`${FIXTURE}/adapter_model.safetensors`));
@@ -116,23 +109,15 @@ async function moduleValues(inspector: Locator): Promise<string[]> {
 }
 
 describe('Adapter inspector (WASM)', () => {
-  let browser: Browser;
-  let context: BrowserContext;
+  let app: AppPage;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true });
-    browser = await launchChromium({ webgpu: false });
-    context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(inject('appUrl'));
+    app = await openApp({ webgpu: false });
+    ({ page, pageErrors } = app);
   });
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-  });
+  afterAll(async () => app?.close());
 
   it('norm chart, heatmaps, similarity 1 / -1, and bad selections', async () => {
     await page.getByTestId('tab-adapters').click();
@@ -146,7 +131,7 @@ describe('Adapter inspector (WASM)', () => {
     ];
     for (const [name, weights] of imports) {
       const before = await rows(page).count();
-      await input.setInputFiles({ name: `${name}.zip`, mimeType: 'application/zip', buffer: adapterZip(weights) });
+      await input.setInputFiles({ name: `${name}.zip`, mimeType: 'application/zip', buffer: fixtureAdapterZip(weights) });
       await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(before + 1);
     }
     expect(await panel.getByTestId('adapter-error').count()).toBe(0);

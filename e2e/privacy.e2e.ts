@@ -10,22 +10,14 @@
  * - The model worker crashing: a readable notice, the app stays usable, "Load the model again"
  *   starts a fresh worker and the saved adapter comes back from IndexedDB; prompt sets stay.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { zipSync } from 'fflate';
 import { launchChromium } from './browser';
+import { OUTPUT, fixtureAdapterZip } from './appPage';
 
-const OUTPUT = 'e2e/output';
-const FIXTURE = 'test/fixtures/generation/adapter';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function fixtureZip(): Buffer {
-  return Buffer.from(zipSync({
-    'adapter_config.json': readFileSync(`${FIXTURE}/adapter_config.json`),
-    'adapter_model.safetensors': readFileSync(`${FIXTURE}/adapter_model.safetensors`),
-  }));
-}
 
 function jsonlFile(name: string, prompts: string[]) {
   return { name, mimeType: 'application/jsonl', buffer: Buffer.from(prompts.map((prompt) => JSON.stringify({ prompt })).join('\n') + '\n') };
@@ -65,7 +57,7 @@ async function loadModelOn(page: Page, panel: 'adapters' | 'compare'): Promise<v
 
 async function importFixture(page: Page, expectedRows: number): Promise<void> {
   await page.getByTestId('tab-adapters').click();
-  await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureZip() });
+  await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureAdapterZip() });
   await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(expectedRows);
 }
 

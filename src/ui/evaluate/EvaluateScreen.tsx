@@ -9,6 +9,7 @@ import { ModelLoader } from '../model/ModelLoader';
 import { AccuracyChart } from './AccuracyChart';
 import { EvaluationTable } from './EvaluationTable';
 import './evaluate.css';
+import { MaxTokensField } from '../model/MaxTokensField';
 
 const DEFAULT_COUNT = 20;
 
@@ -106,18 +107,7 @@ export function EvaluateScreen() {
                   ))}
                 </select>
               </div>
-              <div className="field">
-                <label htmlFor={ids.max}>Max new tokens per answer</label>
-                <input
-                  id={ids.max}
-                  type="number"
-                  min={1}
-                  max={512}
-                  value={maxTokens}
-                  data-testid="evaluate-max-tokens"
-                  onChange={(event) => setMaxTokens(Math.min(512, Math.max(1, Math.round(Number(event.target.value) || 1))))}
-                />
-              </div>
+              <MaxTokensField id={ids.max} label="Max new tokens per answer" value={maxTokens} max={512} testId="evaluate-max-tokens" onChange={setMaxTokens} />
               <div className="button-row evaluate-form__buttons">
                 <button type="submit" className="button button--primary" data-testid="evaluate-run" disabled={!canRun}>
                   Run

@@ -4,6 +4,7 @@ import { getEngineClient, readableError, useEngine, type ReadableError } from '.
 import { useNavigation } from '../../store/navigation';
 import { usePromptSets } from '../../store/promptSets';
 import { ModelLoader } from './ModelLoader';
+import { MaxTokensField } from './MaxTokensField';
 
 interface Side {
   text: string;
@@ -133,18 +134,7 @@ export function CompareScreen() {
                 ))}
               </select>
             </div>
-            <div className="field">
-              <label htmlFor={ids.max}>Max new tokens</label>
-              <input
-                id={ids.max}
-                type="number"
-                min={1}
-                max={1024}
-                value={maxTokens}
-                data-testid="compare-max-tokens"
-                onChange={(event) => setMaxTokens(Math.min(1024, Math.max(1, Math.round(Number(event.target.value) || 1))))}
-              />
-            </div>
+            <MaxTokensField id={ids.max} label="Max new tokens" value={maxTokens} max={1024} testId="compare-max-tokens" onChange={setMaxTokens} />
             <div className="field field--check">
               <input id={ids.chat} type="checkbox" checked={chat} data-testid="compare-chat" onChange={(event) => setChat(event.target.checked)} />
               <label htmlFor={ids.chat}>Chat format (the prompt as a user message)</label>

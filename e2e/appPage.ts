@@ -1,0 +1,62 @@
+/**
+ * What the app's e2e files share: a fresh Chromium with the app open (page errors collected), the
+ * fixture PEFT adapter as a zip, and the tensor names of a safetensors header.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { inject } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { zipSync } from 'fflate';
+import { launchChromium } from './browser';
+
+export const OUTPUT = 'e2e/output';
+export const FIXTURE_ADAPTER = 'test/fixtures/generation/adapter';
+
+export interface AppPage {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught errors of the page, in order. */
+  pageErrors: string[];
+  close: () => Promise<void>;
+}
+
+export interface OpenAppOptions {
+  /** false: WebGPU switched off (the engine on WASM, much faster on this CPU-only machine). */
+  webgpu: boolean;
+  acceptDownloads?: boolean;
+  width?: number;
+}
+
+/** Launches Chromium, opens the app's production build and makes sure e2e/output/ exists. */
+export async function openApp({ webgpu, acceptDownloads = false, width = 1366 }: OpenAppOptions): Promise<AppPage> {
+  mkdirSync(OUTPUT, { recursive: true });
+  const browser = await launchChromium({ webgpu });
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(inject('appUrl'));
+  return {
+    browser, context, page, pageErrors,
+    close: async () => {
+      await context.close();
+      await browser.close();
+    },
+  };
+}
+
+/** The committed fixture adapter (adapter_config.json + adapter_model.safetensors) as a PEFT zip. */
+export function fixtureAdapterZip(safetensors?: Uint8Array): Buffer {
+  return Buffer.from(zipSync({
+    'adapter_config.json': readFileSync(`${FIXTURE_ADAPTER}/adapter_config.json`),
+    'adapter_model.safetensors': safetensors ?? readFileSync(`${FIXTURE_ADAPTER}/adapter_model.safetensors`),
+  }));
+}
+
+/** The tensor names in a safetensors file's JSON header. */
+export function safetensorsNames(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
