@@ -1,5 +1,4 @@
 import { useRef, type KeyboardEvent } from 'react';
-import { NotAvailableYet } from './NotAvailableYet';
 import { EvaluateScreen } from './evaluate/EvaluateScreen';
 import { AdaptersScreen } from './model/AdaptersScreen';
 import { CompareScreen } from './model/CompareScreen';
