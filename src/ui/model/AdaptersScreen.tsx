@@ -101,9 +101,9 @@ export function AdaptersScreen() {
                   <th scope="row" data-testid="adapter-name">
                     {a.name}
                   </th>
-                  <td data-testid="adapter-source">{a.source}</td>
-                  <td>{a.rank}</td>
-                  <td>{formatBytes(a.bytes)}</td>
+                  <td data-testid="adapter-source" data-label="Source">{a.source}</td>
+                  <td data-label="Rank">{a.rank}</td>
+                  <td data-label="Size (float32)">{formatBytes(a.bytes)}</td>
                   <td className="adapter-table__actions">
                     <button
                       type="button"
