@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { loadBaseTokenizer } from './setup/baseTokenizer';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,10 +34,7 @@ const fixture: Fixture = JSON.parse(
 let tokenizer: PreTrainedTokenizer;
 
 beforeAll(async () => {
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = root + '/';
-  tokenizer = await AutoTokenizer.from_pretrained('models/base');
+  tokenizer = await loadBaseTokenizer();
 });
 
 describe('models/base tokenizer in transformers.js', () => {

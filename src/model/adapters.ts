@@ -9,18 +9,13 @@
  * rank than the exported graph is zero-padded (same function); target modules it lacks get zeros.
  */
 import { unzipSync, zipSync, strToU8, strFromU8 } from 'fflate';
+import { DEFAULT_PARENTS, peftTensorName } from '../generator/loraLayout';
 import { encodeSafetensors, parseSafetensors, type SafetensorsFile, type SafetensorsTensorInput } from '../generator/safetensors';
 import { AdapterValidationError, UnknownAdapterError, describeError } from './errors';
 import { ort, type ExportInfo } from './session';
 
-export const PEFT_PARENTS: Readonly<Record<string, 'self_attn' | 'mlp'>> = {
-  q_proj: 'self_attn', k_proj: 'self_attn', v_proj: 'self_attn', o_proj: 'self_attn',
-  gate_proj: 'mlp', up_proj: 'mlp', down_proj: 'mlp',
-};
-
 export function peftName(layer: number, module: string, matrix: 'A' | 'B'): string {
-  const parent = PEFT_PARENTS[module] ?? 'self_attn';
-  return `base_model.model.model.layers.${layer}.${parent}.${module}.lora_${matrix}.weight`;
+  return peftTensorName(layer, DEFAULT_PARENTS[module] ?? 'self_attn', module, matrix);
 }
 
 const PEFT_NAME = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_(A|B)\.weight$/;
@@ -147,7 +142,7 @@ export function parsePeftAdapter(configText: string, safetensors: Uint8Array, sh
     if (layer >= shape.layers) throw new AdapterValidationError(`tensor "${tensorName}" is for layer ${layer}, but the base model has ${shape.layers} layers (0-${shape.layers - 1}); the adapter was made for another base model`, tensorName);
     const dims = shape.dims[module];
     if (!dims) throw new AdapterValidationError(`tensor "${tensorName}" targets module "${module}", which is not one of this model's LoRA targets (${shape.targets.join(', ')})`, tensorName);
-    if (PEFT_PARENTS[module] !== match[2]) throw new AdapterValidationError(`tensor "${tensorName}" puts ${module} under ${match[2]}; expected ${PEFT_PARENTS[module]}`, tensorName);
+    if (DEFAULT_PARENTS[module] !== match[2]) throw new AdapterValidationError(`tensor "${tensorName}" puts ${module} under ${match[2]}; expected ${DEFAULT_PARENTS[module]}`, tensorName);
     const info = file.info(tensorName);
     const want = matrix === 'A' ? [r, dims.in] : [dims.out, r];
     if (info.shape.length !== 2 || info.shape[0] !== want[0] || info.shape[1] !== want[1]) {

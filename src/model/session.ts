@@ -112,34 +112,51 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
+/**
+ * An ORT session on `backend`: on WebGPU through the EP option `{name: 'webgpu', device}`, which
+ * shares the engine's GPUDevice (docs/decisions.md), else on WASM. `extra` adds session options
+ * (e.g. where outputs stay).
+ */
+async function openSession(
+  bytes: Uint8Array,
+  backend: Backend,
+  device: GPUDevice | undefined,
+  extra: Partial<ort.InferenceSession.SessionOptions> = {},
+): Promise<ort.InferenceSession> {
+  configureOrt();
+  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...extra };
+  if (backend === 'webgpu') {
+    if (!device) throw new SessionCreateError('WebGPU', 'no GPUDevice was given');
+    // The `device` EP option is read by ort.webgpu.mjs but not declared in its typings.
+    const ep: ort.InferenceSession.WebGpuExecutionProviderOption & { device: GPUDevice } = { name: 'webgpu', device };
+    options.executionProviders = [ep];
+  } else {
+    options.executionProviders = ['wasm'];
+  }
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    throw new SessionCreateError(backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)', describeError(e), e);
+  }
+}
+
 export async function createModelSession(
   modelBytes: Uint8Array,
   info: ExportInfo,
   backend: Backend,
   device?: GPUDevice,
 ): Promise<ModelSession> {
-  configureOrt();
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  // On WebGPU the KV cache stays on the GPU between steps; only the logits come back.
+  const extra: Partial<ort.InferenceSession.SessionOptions> = {};
   if (backend === 'webgpu') {
-    if (!device) throw new SessionCreateError('WebGPU', 'no GPUDevice was given');
-    // The `device` EP option is read by ort.webgpu.mjs but not declared in its typings.
-    const ep: ort.InferenceSession.WebGpuExecutionProviderOption & { device: GPUDevice } = { name: 'webgpu', device };
-    options.executionProviders = [ep];
     const where: Record<string, 'gpu-buffer' | 'cpu'> = { logits: 'cpu' };
     for (let l = 0; l < info.config.num_hidden_layers; l++) {
       where[`present.${l}.key`] = 'gpu-buffer';
       where[`present.${l}.value`] = 'gpu-buffer';
     }
-    options.preferredOutputLocation = where;
-  } else {
-    options.executionProviders = ['wasm'];
+    extra.preferredOutputLocation = where;
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(modelBytes, options);
-  } catch (e) {
-    throw new SessionCreateError(backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)', describeError(e), e);
-  }
+  const session = await openSession(modelBytes, backend, device, extra);
   return {
     backend,
     session,
@@ -159,21 +176,7 @@ export async function createEncoderSession(
   backend: Backend,
   device?: GPUDevice,
 ): Promise<{ run: EncoderRun; release(): Promise<void> }> {
-  configureOrt();
-  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (backend === 'webgpu') {
-    if (!device) throw new SessionCreateError('WebGPU', 'no GPUDevice was given');
-    const ep: ort.InferenceSession.WebGpuExecutionProviderOption & { device: GPUDevice } = { name: 'webgpu', device };
-    options.executionProviders = [ep];
-  } else {
-    options.executionProviders = ['wasm'];
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, options);
-  } catch (e) {
-    throw new SessionCreateError(backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (CPU)', describeError(e), e);
-  }
+  const session = await openSession(bytes, backend, device);
   const run: EncoderRun = async (inputIds, attentionMask, batch, seq) => {
     const feeds = {
       input_ids: new ort.Tensor('int64', inputIds, [batch, seq]),

@@ -1,19 +1,14 @@
 // The prompt the Evaluate screen tokenizes must be the tokenizer's own chat template (the one the
 // engine's `chat: true` and the trainer's evaluation use), with and without a system prompt.
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { loadBaseTokenizer } from '../setup/baseTokenizer';
 import { renderChatPrompt } from '../../src/evaluate/scoring';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let tokenizer: PreTrainedTokenizer;
 
 beforeAll(async () => {
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = root + '/';
-  tokenizer = await AutoTokenizer.from_pretrained('models/base');
+  tokenizer = await loadBaseTokenizer();
 });
 
 describe('renderChatPrompt', () => {

@@ -9,18 +9,7 @@ import {
   adapterNorms, compareDeltas, deltaInnerProduct, deltaNorm, frobeniusNorm, poolDelta, poolMatrix,
   type AdapterMatrices, type LoraPair,
 } from '../../src/model/adapterStats';
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../gpu/helpers';
 
 function randomMatrix(rows: number, cols: number, next: () => number): LoraMatrixData {
   const data = new Float32Array(rows * cols);
@@ -81,7 +70,7 @@ function pairOf(adapter: AdapterMatrices, l: number, m: string): LoraPair | null
 
 describe('adapterStats: norms', () => {
   it('||scale·B·A||_F from the r x r Gram matrices equals the dense delta norm', () => {
-    const next = rng(1);
+    const next = seededRandom(1);
     for (const [out, inp, r, scale] of [[7, 9, 3, 2], [1, 1, 1, 0.5], [16, 4, 8, 1.25], [5, 30, 2, -3]] as const) {
       const p = randomPair(out, inp, r, scale, next);
       const dense = denseDelta(p);
@@ -90,7 +79,7 @@ describe('adapterStats: norms', () => {
   });
 
   it('frobeniusNorm is the square root of the sum of squares', () => {
-    const m = randomMatrix(6, 11, rng(2));
+    const m = randomMatrix(6, 11, seededRandom(2));
     let s = 0;
     for (const v of m.data) s += v * v;
     relClose(frobeniusNorm(m.data), Math.sqrt(s));
@@ -98,7 +87,7 @@ describe('adapterStats: norms', () => {
   });
 
   it('adapterNorms lists every layer x module, zeros for a module the adapter lacks', () => {
-    const adapter = randomAdapter(2, 4, 2, rng(3), (l, m) => l === 1 && m === 'k');
+    const adapter = randomAdapter(2, 4, 2, seededRandom(3), (l, m) => l === 1 && m === 'k');
     const norms = adapterNorms(adapter, 2, MODULES);
     expect(norms.map((n) => `${n.layer}.${n.module}`)).toEqual(['0.q', '0.k', '0.mlp', '1.q', '1.k', '1.mlp']);
     for (const n of norms) {
@@ -119,7 +108,7 @@ describe('adapterStats: norms', () => {
 
 describe('adapterStats: similarity', () => {
   it('the Frobenius inner product of deltas of different ranks and scales equals the dense one', () => {
-    const next = rng(4);
+    const next = seededRandom(4);
     const p = randomPair(9, 13, 3, 2, next);
     const q = randomPair(9, 13, 5, -0.75, next);
     relClose(deltaInnerProduct(p, q), dot(denseDelta(p), denseDelta(q)));
@@ -127,7 +116,7 @@ describe('adapterStats: similarity', () => {
   });
 
   it('per module, per layer (modules concatenated) and overall cosines equal the dense ones', () => {
-    const next = rng(5);
+    const next = seededRandom(5);
     const first = randomAdapter(3, 4, 2, next);
     const second = randomAdapter(3, 2, 0.5, next, (l, m) => l === 2 && m === 'q');
     const cmp = compareDeltas(first, second, 3, MODULES, ['one', 'two']);
@@ -164,7 +153,7 @@ describe('adapterStats: similarity', () => {
   });
 
   it('an adapter against itself is 1, against its sign-flipped B is -1, against a scaled copy is 1', () => {
-    const adapter = randomAdapter(2, 4, 2, rng(6));
+    const adapter = randomAdapter(2, 4, 2, seededRandom(6));
     const flipped: AdapterMatrices = {
       scale: adapter.scale,
       matrices: new Map([...adapter.matrices].map(([k, m]) => [k, k.includes('lora_B') ? { ...m, data: m.data.map((v) => -v) } : m])),
@@ -180,7 +169,7 @@ describe('adapterStats: similarity', () => {
   });
 
   it('a layer one adapter leaves alone, or a zero delta, has no similarity and says why', () => {
-    const next = rng(7);
+    const next = seededRandom(7);
     const first = randomAdapter(2, 2, 1, next);
     const second = randomAdapter(2, 2, 1, next, (l) => l === 1);
     const zeroB = randomAdapter(1, 2, 1, next);
@@ -216,7 +205,7 @@ function referencePool(dense: ArrayLike<number>, rows: number, cols: number, sid
 
 describe('adapterStats: pooled views', () => {
   it('poolMatrix (mean and max-abs) matches block pooling from the definition, also for uneven blocks', () => {
-    const next = rng(8);
+    const next = seededRandom(8);
     for (const [rows, cols, side] of [[8, 100, 64], [130, 8, 64], [7, 9, 4], [3, 3, 64], [65, 129, 64]] as const) {
       const m = randomMatrix(rows, cols, next);
       for (const pooling of ['mean', 'max-abs'] as const) {
@@ -237,7 +226,7 @@ describe('adapterStats: pooled views', () => {
   });
 
   it('poolDelta pools scale·B·A as if it were formed densely', () => {
-    const next = rng(9);
+    const next = seededRandom(9);
     for (const [out, inp, r] of [[70, 90, 4], [5, 6, 2]] as const) {
       const p = randomPair(out, inp, r, 1.5, next);
       const dense = denseDelta(p);

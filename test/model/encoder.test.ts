@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
+import { loadBaseTokenizer } from '../setup/baseTokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import {
@@ -73,10 +74,7 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
 
   beforeAll(async () => {
     expect(sha256(join(ROOT, 'models/base/model.safetensors'))).toBe(fx.weights_sha256);
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = `${ROOT}/`;
-    tokenizer = await AutoTokenizer.from_pretrained('models/base');
+    tokenizer = await loadBaseTokenizer();
     let path = freshBuild();
     if (!path) {
       tmp = mkdtempSync(join(tmpdir(), 'encoder-onnx-'));

@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
+import { DEFAULT_PARENTS } from '../../src/generator/loraLayout';
 import { float32ArrayToFloat16, parseSafetensors, type SafetensorsFile } from '../../src/generator/safetensors';
 
 export const REPO = resolve(__dirname, '../..');
@@ -23,16 +24,6 @@ export const FIXTURE = resolve(REPO, process.env.ONNX_PARITY_FIXTURE ?? 'test/fi
 export const FP32_TOLERANCE = 1e-4;
 /** fp16 weights, KV cache and matmuls (RMSNorm statistics, softmax and logits in fp32). */
 export const FP16_TOLERANCE = 2e-2;
-
-export const MODULE_PARENT: Readonly<Record<string, string>> = {
-  q_proj: 'self_attn',
-  k_proj: 'self_attn',
-  v_proj: 'self_attn',
-  o_proj: 'self_attn',
-  gate_proj: 'mlp',
-  up_proj: 'mlp',
-  down_proj: 'mlp',
-};
 
 export interface StepInputs {
   input_ids: number[][];
@@ -142,7 +133,7 @@ export function emptyPastSpecs(fx: ParityFixture, precision: Precision, batch: n
 }
 
 export function peftName(layer: number | string, module: string, ab: string): string {
-  return `base_model.model.model.layers.${layer}.${MODULE_PARENT[module] ?? '?'}.${module}.lora_${ab}.weight`;
+  return `base_model.model.model.layers.${layer}.${DEFAULT_PARENTS[module] ?? '?'}.${module}.lora_${ab}.weight`;
 }
 
 /** lora.{l}.{m}.A/B straight from the PEFT tensors, and lora_scale. */
