@@ -10,7 +10,7 @@ import torch
 
 from .conditions import write_fixture
 from .config import load_config, resolve
-from .generator_train import sha256_file
+from .export_onnx import sha256_file
 from .zoo_pipeline import load_base
 
 

@@ -49,14 +49,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .export import load_exported
+from .lora_tokens import DEFAULT_PARENTS
 from .model import LlamaLM
 
 DEFAULT_OPSET = 17
 # Target modules in config order (the order of the LoRA inputs inside one layer).
-MODULE_PARENT = {
-    "q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "o_proj": "self_attn",
-    "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp",
-}
+MODULE_PARENT = DEFAULT_PARENTS  # module -> self_attn | mlp, in the graph's input order
 ALL_TARGETS = tuple(MODULE_PARENT)
 DEFAULT_RANK = 8
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from .export import load_exported
+from .lora import write_peft_config
 from .export_onnx import ALL_TARGETS, lora_shapes, sha256_file
 from .fixture_onnx import merged_model, peft_name
 from .safetensors_io import load_file, save_file
@@ -85,23 +86,7 @@ def make_lora(model_dir: Path, out_dir: Path) -> dict[str, torch.Tensor]:
             tensors[peft_name(layer, m, "B")] = (torch.randn(fout, r, generator=g) * LORA_STD).to(torch.float16)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_file(tensors, out_dir / "adapter_model.safetensors", metadata={"format": "pt"})
-    config = {
-        "peft_type": "LORA",
-        "task_type": "CAUSAL_LM",
-        "base_model_name_or_path": "models/base",
-        "r": LORA_RANK,
-        "lora_alpha": LORA_ALPHA,
-        "lora_dropout": 0.0,
-        "target_modules": list(ALL_TARGETS),
-        "bias": "none",
-        "fan_in_fan_out": False,
-        "inference_mode": True,
-        "init_lora_weights": True,
-        "modules_to_save": None,
-        "use_rslora": False,
-        "use_dora": False,
-    }
-    (out_dir / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    write_peft_config(out_dir, LORA_RANK, LORA_ALPHA, ALL_TARGETS, "models/base")
     return {k: v.to(torch.float32) for k, v in load_file(out_dir / "adapter_model.safetensors").items()}
 
 

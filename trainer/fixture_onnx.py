@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 
 from .export import hf_config, load_exported
+from .lora import write_peft_config
 from .export_onnx import ALL_TARGETS, MODULE_PARENT, lora_shapes, sha256_file
 from .model import LlamaLM, ModelConfig
 from .safetensors_io import load_file, save_file
@@ -85,23 +86,7 @@ def make_random_lora(cfg: ModelConfig, out_dir, rank: int = LORA_RANK, alpha: fl
             tensors[peft_name(l, m, "A")] = torch.randn(r, fin, generator=g) / fin ** 0.5
             tensors[peft_name(l, m, "B")] = torch.randn(fout, r, generator=g) * (0.5 / r)
     save_file(tensors, out / "adapter_model.safetensors", metadata={"format": "pt"})
-    config = {
-        "peft_type": "LORA",
-        "task_type": "CAUSAL_LM",
-        "base_model_name_or_path": base_model,
-        "r": rank,
-        "lora_alpha": alpha,
-        "lora_dropout": 0.0,
-        "target_modules": list(ALL_TARGETS),
-        "bias": "none",
-        "fan_in_fan_out": False,
-        "inference_mode": True,
-        "init_lora_weights": True,
-        "modules_to_save": None,
-        "use_rslora": False,
-        "use_dora": False,
-    }
-    (out / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    write_peft_config(out, rank, alpha, ALL_TARGETS, base_model)
     return tensors
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .config import resolve
-from .generator_train import sha256_file
+from .export_onnx import sha256_file
 from .hyperconv import load_generator
 from .lora_tokens import LoraLayout, denormalize, detokenize
 from .safetensors_io import load_file

@@ -50,9 +50,9 @@ def add_args(p):
     p.add_argument("--variants", default=None, help="comma list (default: all in the probe config)")
 
 
-def _spectrum(tokens, train, mean, std, mask):
+def _spectrum(normed, train):
     """Fraction of the between-task variance of normalised task means in the top-k directions."""
-    means = torch.stack([normalize(tokens[t].float(), mean, std, mask).mean(0).reshape(-1) for t in train])
+    means = torch.stack([normed[t].mean(0).reshape(-1) for t in train])
     means = means - means.mean(0, keepdim=True)
     s = torch.linalg.svdvals(means.double())
     e = (s ** 2) / (s ** 2).sum()
@@ -66,11 +66,11 @@ def _pooled(cond):
     return (cond.float() * real.unsqueeze(-1)).sum((0, 1)) / real.sum().clamp_min(1.0)
 
 
-def _ridge(c, train, val, mean, std, mask, p, g, lambdas):
+def _ridge(c, normed, train, val, mask, p, g, lambdas):
     """Linear map pooled condition (P prompts) -> normalised tokens, fitted on the training tasks."""
     xs, ys = [], []
     for t in train:
-        target = normalize(c.tokens[t].float(), mean, std, mask)
+        target = normed[t]
         for _ in range(8):
             idx = torch.randperm(c.cond_train[t].shape[0], generator=g)[:p]
             xs.append(_pooled(c.cond_train[t][idx]))
@@ -87,7 +87,7 @@ def _ridge(c, train, val, mean, std, mask, p, g, lambdas):
         w = torch.linalg.solve(a, xz.T @ y)
         per = {}
         for t in val:
-            target = normalize(c.tokens[t].float(), mean, std, mask).to(dev)
+            target = normed[t].to(dev)
             errs = []
             for _ in range(3):
                 idx = torch.randperm(c.cond_test[t].shape[0], generator=g)[:p]
@@ -99,8 +99,8 @@ def _ridge(c, train, val, mean, std, mask, p, g, lambdas):
     return out
 
 
-def _mse(pred_raw, t, c, mean, std, mask):
-    target = normalize(c.tokens[t].float(), mean, std, mask)
+def _mse(pred_raw, target, mean, std, mask):
+    """Masked MSE of raw tokens against a task's normalised checkpoints (the common space)."""
     pred = normalize(pred_raw.float(), mean, std, mask).unsqueeze(0)
     return float(masked_mse(pred.expand_as(target), target, mask))
 
@@ -132,15 +132,15 @@ def run(args) -> int:
     train = [t for t in sorted(c.tasks) if t not in val]
     mask = c.layout.mask()
     mean, std = compute_stats(torch.cat([c.tokens[t].float() for t in train]), c.layout, "per_position")
+    normed = {t: normalize(c.tokens[t].float(), mean, std, mask) for t in c.tokens}  # once, for every variant
     p = int(gcfg0["prompt_count"])
     g = torch.Generator().manual_seed(0)
     report = {"validation_tasks": val, "train_tasks": len(train), "common_space": "per_position stats of the training tasks",
-              "spectrum_task_means": _spectrum(c.tokens, train, mean, std, mask)}
+              "spectrum_task_means": _spectrum(normed, train)}
     c.log(f"[probe] spectrum {report['spectrum_task_means']}")
-    report["ridge"] = _ridge(c, train, val, mean, std, mask, p, g, pcfg.get("ridge_lambdas", [1.0, 100.0, 10000.0]))
+    report["ridge"] = _ridge(c, normed, train, val, mask, p, g, pcfg.get("ridge_lambdas", [1.0, 100.0, 10000.0]))
     c.log(f"[probe] ridge {json.dumps({k: v['val_mean'] for k, v in report['ridge'].items()})}")
-    report["zoo_mean_val"] = {t: round(float(masked_mse(torch.zeros_like(c.tokens[t][0]).unsqueeze(0).expand(c.tokens[t].shape),
-                                                         normalize(c.tokens[t].float(), mean, std, mask), mask)), 4) for t in val}
+    report["zoo_mean_val"] = {t: round(float(masked_mse(torch.zeros_like(normed[t]), normed[t], mask)), 4) for t in val}
     eval_tasks = [t for t in pcfg.get("eval_tasks", []) if t in val and c.tasks[t].kind in CHOICE_KINDS]
     rows = {t: subsample(c.tasks[t].test, int(pcfg.get("eval_size", 100)), f"eval-{t}") for t in eval_tasks}
     pool_ads = [load_adapter(run_dir / "zoo", s, c.ckpt_names[s][len(c.ckpt_names[s]) // len(c.zcfg["seeds"]) - 1]) for s in train]
@@ -159,7 +159,7 @@ def run(args) -> int:
         fit = []
         for t in train:
             idx = torch.randperm(c.cond_train[t].shape[0], generator=g)[:p]
-            fit.append(_mse(generate_tokens(model, c.cond_train[t][idx].float(), vmean, vstd).cpu(), t, c, mean, std, mask))
+            fit.append(_mse(generate_tokens(model, c.cond_train[t][idx].float(), vmean, vstd).cpu(), normed[t], mean, std, mask))
         res = {"overrides": pcfg["variants"][name], "generator": {k: info[k] for k in ("steps", "seconds", "loss_first", "loss_last",
                "loss_floor_task_oracle", "parameters", "flops_per_forward")},
                "train_fit": round(sum(fit) / len(fit), 4), "val": {}, "val_acc": {}}
@@ -171,7 +171,7 @@ def run(args) -> int:
                 for col, src in (("generated", t), ("mismatched", other)):
                     idx = torch.randperm(c.cond_test[src].shape[0], generator=g)[:p]
                     raw = generate_tokens(model, c.cond_test[src][idx].float(), vmean, vstd).cpu()
-                    e[col].append(_mse(raw, t, c, mean, std, mask))
+                    e[col].append(_mse(raw, normed[t], mean, std, mask))
                     if col == "generated" and t not in gens:
                         gens[t] = detokenize(raw, c.layout)
                     if col == "mismatched" and ("mm", t) not in gens:

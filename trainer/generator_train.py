@@ -11,7 +11,6 @@ and LoRA generation (condition -> tokens -> PEFT-named dict).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -43,14 +42,6 @@ def decoder_config(gcfg: dict, layout: LoraLayout, condition_shape: Sequence[int
     feats[0] = list(condition_shape)
     feats[-1] = [layout.count, layout.token_h, layout.token_w]
     return DecoderConfig(feats, gcfg["decoder"]["kernel_sizes"], gcfg["decoder"].get("layer_norm_eps", 1e-5))
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def train_generator(gcfg: dict, tokens: Dict[str, torch.Tensor], conds: Dict[str, torch.Tensor],

@@ -192,13 +192,26 @@ def save_peft(out_dir: str, adapter: Dict[str, torch.Tensor], rank: int, alpha: 
     os.makedirs(out_dir, exist_ok=True)
     save_file({k: v.detach().to("cpu", dtype).contiguous() for k, v in adapter.items()},
               os.path.join(out_dir, "adapter_model.safetensors"), metadata={"format": "pt"})
+    write_peft_config(out_dir, int(rank), float(alpha), targets, base_model)
+
+
+def write_peft_config(out_dir, rank, alpha, targets: Sequence[str], base_model: str) -> None:
+    """PEFT's ``adapter_config.json`` for a plain LoRA (no dropout, bias, rsLoRA or DoRA)."""
     cfg = {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": base_model,
-        "r": int(rank), "lora_alpha": float(alpha), "lora_dropout": 0.0, "bias": "none",
-        "target_modules": list(targets), "fan_in_fan_out": False, "inference_mode": True,
-        "init_lora_weights": True, "use_rslora": False, "use_dora": False,
-        "modules_to_save": None, "layers_to_transform": None,
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": base_model,
+        "r": rank,
+        "lora_alpha": alpha,
+        "lora_dropout": 0.0,
+        "target_modules": list(targets),
+        "bias": "none",
+        "fan_in_fan_out": False,
+        "inference_mode": True,
+        "init_lora_weights": True,
+        "modules_to_save": None,
+        "use_rslora": False,
+        "use_dora": False,
     }
-    with open(os.path.join(out_dir, "adapter_config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-        f.write("\n")
+    with open(os.path.join(str(out_dir), "adapter_config.json"), "w") as f:
+        f.write(json.dumps(cfg, indent=2) + "\n")

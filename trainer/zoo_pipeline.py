@@ -34,7 +34,8 @@ import torch
 from .conditions import encode_prompts
 from .config import DEFAULT_DATASETS, REPO_ROOT, load_config, merge, resolve
 from .evaluate import evaluate_task
-from .generator_train import (build_manifest, generate_lora, generate_tokens, sha256_file, train_generator,
+from .export_onnx import sha256_file
+from .generator_train import (build_manifest, generate_lora, generate_tokens, train_generator,
                               validate_manifest)
 from .hyperconv import save_generator
 from .lora import LoraStack, layout_for, module_specs

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trainer.conditions import FIXTURE_PROMPTS, condition_text, encode_ids
-from trainer.generator_train import sha256_file
+from trainer.export_onnx import sha256_file
 from trainer.model import LlamaLM, ModelConfig
 from trainer.safetensors_io import load_file
 
