@@ -36,7 +36,7 @@ from .generator_train import generate_tokens, train_generator
 from .lora import layout_for
 from .lora_tokens import compute_stats, detokenize, masked_mse, normalize
 from .tasks import CHOICE_KINDS, load_tasks, subsample
-from .zoo_pipeline import Ctx, _adapter_stack, _ensure_zoo, _prepare_generator_data, load_base, log_to
+from .zoo_pipeline import Ctx, _adapter_stack, _commit, _ensure_zoo, _prepare_generator_data, load_base, log_to
 from .zoo import load_adapter
 
 
@@ -48,6 +48,7 @@ def add_args(p):
     p.add_argument("--out", default="trainer/runs/probe.json")
     p.add_argument("--device", default=None)
     p.add_argument("--variants", default=None, help="comma list (default: all in the probe config)")
+    p.add_argument("--commit", default=None, help="the commit (the GPU machine's copy has no .git)")
 
 
 def _spectrum(normed, train):
@@ -135,7 +136,11 @@ def run(args) -> int:
     normed = {t: normalize(c.tokens[t].float(), mean, std, mask) for t in c.tokens}  # once, for every variant
     p = int(gcfg0["prompt_count"])
     g = torch.Generator().manual_seed(0)
-    report = {"validation_tasks": val, "train_tasks": len(train), "common_space": "per_position stats of the training tasks",
+    report = {"commit": _commit(args), "command": "python -m trainer generator-probe " + " ".join(
+                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k not in ("_module", "command", "out")),
+              "gpu": torch.cuda.get_device_name(0) if device.type == "cuda" else "none (cpu)", "torch": torch.__version__,
+              "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "validation_tasks": val, "train_tasks": len(train), "common_space": "per_position stats of the training tasks",
               "spectrum_task_means": _spectrum(normed, train)}
     c.log(f"[probe] spectrum {report['spectrum_task_means']}")
     report["ridge"] = _ridge(c, normed, train, val, mask, p, g, pcfg.get("ridge_lambdas", [1.0, 100.0, 10000.0]))

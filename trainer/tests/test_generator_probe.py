@@ -26,6 +26,7 @@ def test_probe_reports_every_variant(tmp_path):
     assert main(_probe_setup(tmp_path, ["ToyYesNo"])) == 0
     rep = json.loads((tmp_path / "probe-out.json").read_text())
     assert rep["validation_tasks"] == ["ToyYesNo"] and rep["train_tasks"] == 2
+    assert rep["commit"] and rep["gpu"] and rep["command"].startswith("python -m trainer generator-probe --config ")
     assert set(rep["variants"]) == {"baseline", "pos_mean"}
     for v in rep["variants"].values():
         assert v["train_fit"] > 0 and set(v["val"]["ToyYesNo"]) == {"generated", "mismatched"}
