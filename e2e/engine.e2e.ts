@@ -4,7 +4,7 @@
  * config), against the real base model (public/models/base/, from scripts/prepare-models.sh):
  *
  * - WebGPU (SwiftShader): greedy continuations of the fixture prompts equal PyTorch's
- *   (test/fixtures/generation/cases.json, trainer/fixture_generation.py) with no LoRA and with the
+ *   (test/fixtures/generation/cases.json, trainer/fixtures/generation.py) with no LoRA and with the
  *   fixture LoRA, on one session, switching base -> LoRA -> base; the KV cache stays on the GPU; an
  *   exported adapter loads back and reproduces the LoRA output; adapters for another base or shape
  *   are refused with a message naming the tensor; a cancelled generation stops within one step; a
@@ -32,7 +32,7 @@ interface FixtureCase {
   lora: number[];
 }
 const fixture = JSON.parse(readFileSync('test/fixtures/generation/cases.json', 'utf8')) as { cases: FixtureCase[]; new_tokens: number };
-/** test/fixtures/conditions (trainer/conditions.py on models/base): prompts, ids, (7, 32, 512) embeddings. */
+/** test/fixtures/conditions (trainer/generator/conditions.py on models/base): prompts, ids, (7, 32, 512) embeddings. */
 const conditionsFixture = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as { cases: { prompt: string; ids: number[] }[] };
 const conditionsEmbeddings = () => parseSafetensors(readFileSync('test/fixtures/conditions/embeddings.safetensors')).float32('embeddings');
 /** max |got - want| / max |want| over got's length. */
@@ -257,7 +257,7 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
 
 /** A random-weight generator for the real base (never shipped), its base hash set to the real one. */
 function writeTestGenerator(schedule: string, out: string): number {
-  execFileSync('/usr/bin/python3', ['-m', 'trainer.random_generator', '--schedule', schedule, '--out', out], { stdio: 'inherit' });
+  execFileSync('/usr/bin/python3', ['-m', 'trainer.generator.random_weights', '--schedule', schedule, '--out', out], { stdio: 'inherit' });
   const manifestPath = `${out}/generator.json`;
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { base_model: { weights_sha256: string }; decoder: { features: number[][] } };
   manifest.base_model.weights_sha256 = createHash('sha256').update(readFileSync('models/base/model.safetensors')).digest('hex');

@@ -38,10 +38,10 @@ function sh(cmd: string, argv: string[]): string {
 function prepareGenerator(): string {
   const dir = args.generator ?? 'build/bench-generator';
   if (!args.generator) {
-    sh(python, ['-m', 'trainer.random_generator', '--schedule', args.schedule as string, '--out', dir]);
+    sh(python, ['-m', 'trainer.generator.random_weights', '--schedule', args.schedule as string, '--out', dir]);
   }
   if (!existsSync(path.join(root, dir, 'generator.json'))) throw new Error(`${dir}: no generator.json`);
-  sh(python, ['-m', 'trainer.export_generator_onnx', '--generator', dir, '--out', path.join(dir, 'generator.onnx'), '--batch', '1']);
+  sh(python, ['-m', 'trainer.export.onnx_generator', '--generator', dir, '--out', path.join(dir, 'generator.onnx'), '--batch', '1']);
   return dir;
 }
 

@@ -2,8 +2,8 @@
 # Builds what the app serves under public/models/base/ from the committed release in models/base/:
 #   - model_lora.onnx (fp32, the app's one session for base and adapters) and onnx/model.onnx (no LoRA
 #     inputs; transformers.js's file naming, for the decode benchmark's comparison) and encoder.onnx
-#     (the prompt-condition encoder: final-norm hidden states, trainer/conditions.py), exported by
-#     trainer/export_onnx.py into build/onnx/;
+#     (the prompt-condition encoder: final-norm hidden states, trainer/generator/conditions.py), exported by
+#     trainer/export/onnx_model.py into build/onnx/;
 #   - the tokenizer and config files of models/base/.
 # Idempotent and fast when up to date: the export is skipped when build/onnx/export.json records the
 # sha256 of the current models/base/model.safetensors and config.json, and files are copied only when
@@ -39,11 +39,11 @@ if [[ "${PREPARE_MODELS_FORCE:-0}" != "1" ]] && up_to_date; then
   echo "prepare-models: $ONNX is up to date with $SRC"
 else
   if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
-    echo "prepare-models: $PYTHON with torch is needed to export $SRC to ONNX (trainer/export_onnx.py)." >&2
+    echo "prepare-models: $PYTHON with torch is needed to export $SRC to ONNX (trainer/export/onnx_model.py)." >&2
     exit 1
   fi
   echo "prepare-models: exporting $SRC to $ONNX (fp32) ..."
-  "$PYTHON" -m trainer.export_onnx --model "$SRC" --out "$ONNX"
+  "$PYTHON" -m trainer.export.onnx_model --model "$SRC" --out "$ONNX"
 fi
 
 mkdir -p "$DEST/onnx"
@@ -67,7 +67,7 @@ model_sha=$(sha "$SRC/model.safetensors")
 printf '{\n  "model_safetensors_sha256": "%s"\n}\n' "$model_sha" > "$DEST/base.json.tmp"
 if ! cmp -s "$DEST/base.json.tmp" "$DEST/base.json" 2>/dev/null; then mv "$DEST/base.json.tmp" "$DEST/base.json"; else rm "$DEST/base.json.tmp"; fi
 
-# The release parameter generator (models/generator/, trainer/zoo_pipeline.py): served as committed.
+# The release parameter generator (models/generator/, trainer/evaluate/reconstruction_pipeline.py): served as committed.
 GEN_SRC=models/generator
 GEN_DEST=public/models/generator
 if [[ -f "$GEN_SRC/generator.json" && -f "$GEN_SRC/generator.safetensors" ]]; then

@@ -7,17 +7,17 @@ import importlib
 import sys
 
 COMMANDS = {
-    "base": ("trainer.base", "train tokenizer + base LM + chat tuning, export models/base, report"),
-    "tokenizer-fixture": ("trainer.fixture_tokenizer",
+    "base": ("trainer.base.pipeline", "train tokenizer + base LM + chat tuning, export models/base, report"),
+    "tokenizer-fixture": ("trainer.fixtures.tokenizer",
                           "write test/fixtures/tokenizer/cases.json from a released tokenizer"),
-    "zoo-and-generator": ("trainer.zoo_pipeline",
+    "zoo-and-generator": ("trainer.evaluate.reconstruction_pipeline",
                           "LoRA zoo, conditions, generators, zero-shot evaluation, overhead, release, reports"),
-    "generator-probe": ("trainer.generator_probe",
+    "generator-probe": ("trainer.generator.probe",
                         "generator variants on validation tasks (never evaluation targets): fit, transfer, accuracy"),
-    "release-generator-fixture": ("trainer.fixture_release_generator",
+    "release-generator-fixture": ("trainer.fixtures.release_generator",
                                   "write test/fixtures/release-generator/ (what models/generator must output)"),
-    "zoo-data": ("trainer.zoo_data", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
-    "conditions-fixture": ("trainer.conditions_fixture",
+    "zoo-data": ("trainer.tasks.staging", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
+    "conditions-fixture": ("trainer.fixtures.conditions",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
 }
 

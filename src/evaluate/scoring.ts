@@ -1,6 +1,6 @@
 /**
  * Generate-then-parse scoring of one model answer against a reference response, mirroring the
- * trainer's evaluation (trainer/tasks.py `infer_kind`, `Task.parse`, `parse_number`,
+ * trainer's evaluation (trainer/tasks/staged.py `infer_kind`, `Task.parse`, `parse_number`,
  * `answers_equal`) so a score here means what a score in reports/ means. Plain TypeScript: no DOM.
  *
  * One addition the trainer does not need: sets whose responses fit none of its accuracy kinds
@@ -57,7 +57,7 @@ export function isChoiceKind(kind: ScoringKind): boolean {
   return CHOICE_KINDS.includes(kind);
 }
 
-// The trainer's regular expressions (trainer/tasks.py), in JavaScript syntax.
+// The trainer's regular expressions (trainer/tasks/staged.py), in JavaScript syntax.
 const OPTION_RE = /(?<![A-Za-z0-9])([A-J]):\s/g;
 const BRACKET_RE = /\[([^[\]\n]{1,40})\]/g;
 const FULL_BRACKET_RE = /^\[[^[\]\n]{1,40}\]$/;
@@ -69,7 +69,7 @@ const WORD_SPLIT_RE = /[\s\][.,:;!?]+/;
 const DETECT_LIMIT = 200;
 const MAX_CLASS_LABELS = 20;
 
-/** The scoring kind of a set from its reference responses (trainer/tasks.py `infer_kind`). */
+/** The scoring kind of a set from its reference responses (trainer/tasks/staged.py `infer_kind`). */
 export function detectScoringKind(responses: readonly string[]): ScoringPlan {
   const resp = responses.slice(0, DETECT_LIMIT).map((r) => r.trim());
   const labels = [...new Set(resp.filter((r) => FULL_BRACKET_RE.test(r)))].sort();
@@ -194,7 +194,7 @@ export function defaultMaxTokens(kind: ScoringKind): number {
 export const MAX_PROMPT_TOKENS = 320;
 
 /**
- * The ChatML prompt the trainer scores (trainer/chat.py `render_prompt`): the system turn only when
+ * The ChatML prompt the trainer scores (trainer/text/chat.py `render_prompt`): the system turn only when
  * non-empty, then the user turn and the open assistant turn. Equal to the tokenizer's chat template
  * (test/evaluate/chatPrompt.test.ts).
  */

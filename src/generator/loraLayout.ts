@@ -1,5 +1,5 @@
 /**
- * LoRA <-> token layout: the TypeScript mirror of `trainer/lora_tokens.py` (DESIGN.md §4,
+ * LoRA <-> token layout: the TypeScript mirror of `trainer/lora/tokens.py` (DESIGN.md §4,
  * docs/generator-manifest.md).
  *
  * A LoRA for target module m of layer l has A (rank x in) and B (out x rank). The layout walks

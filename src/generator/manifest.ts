@@ -303,7 +303,7 @@ function parseLora(value: unknown, tokens: GeneratorManifest['tokens']): Generat
   });
   const modules = parseModules(o['modules'], target_modules);
 
-  // The layout must be exactly the documented one (as trainer/lora_tokens.py also requires).
+  // The layout must be exactly the documented one (as trainer/lora/tokens.py also requires).
   const expected = buildLoraLayout({ rank, num_layers, target_modules, modules }, tokens.height, tokens.width).entries;
   const rawLayout = list(o['layout'], 'lora.layout');
   const tokenSize = tokens.height * tokens.width;

@@ -1,12 +1,12 @@
 /**
  * The prompt-condition encoder: P prompts -> the generator's (P, L, C) float32 condition, computed
- * as trainer/conditions.py computes it for training (DESIGN §2.2, `kind: decoder-hidden-states`):
+ * as trainer/generator/conditions.py computes it for training (DESIGN §2.2, `kind: decoder-hidden-states`):
  *
  * 1. text: the prompt alone (template "plain", what generator.json ships: no system prompt, no chat
  *    markup); template "chat" (`<|im_start|>user\n{prompt}<|im_end|>\n`) is mirrored too;
  * 2. ids: the tokenizer's ids without special tokens, the first L kept; an empty prompt becomes the
  *    one id of `<|endoftext|>` (`condition_ids`);
- * 3. one causal forward of the base model (`encoder.onnx`, trainer/export_onnx.py), the final RMSNorm
+ * 3. one causal forward of the base model (`encoder.onnx`, trainer/export/onnx_model.py), the final RMSNorm
  *    output (`layer -1`), float32; the P prompts run as one batch, right-padded with id 0 and
  *    `attention_mask` 0 (real tokens never attend to padding: causal attention, right padding);
  * 4. no pooling: each prompt's n <= L rows, zero rows from n to L (`encode_ids`).
@@ -21,13 +21,13 @@ export interface ConditionShape {
   promptCount: number;
   maxTokens: number;
   channels: number;
-  /** trainer/conditions.py `condition_text`; default "plain". */
+  /** trainer/generator/conditions.py `condition_text`; default "plain". */
   template?: ConditionTemplate;
 }
 
 export type ConditionTemplate = 'plain' | 'chat';
 
-/** trainer/conditions.py `condition_text`. */
+/** trainer/generator/conditions.py `condition_text`. */
 export function conditionText(prompt: string, template: ConditionTemplate = 'plain'): string {
   if (template === 'plain') return prompt;
   if (template === 'chat') return `<|im_start|>user\n${prompt}<|im_end|>\n`;
@@ -37,7 +37,7 @@ export function conditionText(prompt: string, template: ConditionTemplate = 'pla
 /** trainer/configs/generator.json: P = 8, L = 32 (C = the base model's hidden size). */
 export const DEFAULT_PROMPT_COUNT = 8;
 export const DEFAULT_MAX_TOKENS = 32;
-/** The id an empty prompt is encoded as (trainer/conditions.py `condition_ids`). */
+/** The id an empty prompt is encoded as (trainer/generator/conditions.py `condition_ids`). */
 export const EMPTY_PROMPT_TOKEN = '<|endoftext|>';
 
 export interface EncodedPrompts {
@@ -74,7 +74,7 @@ export function selectPrompts(prompts: readonly string[], promptCount: number): 
   return prompts.slice(0, promptCount);
 }
 
-/** trainer/conditions.py `condition_ids`: the template's text, ids without special tokens, first L. */
+/** trainer/generator/conditions.py `condition_ids`: the template's text, ids without special tokens, first L. */
 export function conditionIds(
   encode: (text: string) => number[], prompts: readonly string[], maxTokens: number, emptyId: number, template: ConditionTemplate = 'plain',
 ): number[][] {
@@ -84,7 +84,7 @@ export function conditionIds(
   });
 }
 
-/** trainer/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C). */
+/** trainer/generator/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C). */
 export async function encodeIds(run: EncoderRun, ids: readonly number[][], maxTokens: number, channels: number): Promise<Float32Array> {
   const batch = ids.length;
   const out = new Float32Array(batch * maxTokens * channels);

@@ -104,7 +104,7 @@ export class GeneratorMissingError extends EngineError {
 
 export class EncoderMissingError extends EngineError {
   constructor(detail: string) {
-    super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (encoder.onnx, the base model's hidden states as trainer/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
+    super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (encoder.onnx, the base model's hidden states as trainer/generator/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
     this.name = 'EncoderMissingError';
   }
 }

@@ -17,7 +17,7 @@ import { ModelLoadError, SessionCreateError, describeError } from './errors';
 
 export type Backend = 'webgpu' | 'wasm';
 
-/** `export.json` of trainer/export_onnx.py: the parts the runtime reads. */
+/** `export.json` of trainer/export/onnx_model.py: the parts the runtime reads. */
 export interface ExportInfo {
   config: {
     vocab_size: number;

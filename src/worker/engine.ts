@@ -12,7 +12,7 @@
  *   module), `adapterMatrices` (pooled A, B, dW of one module for heatmaps), `compareAdapters`
  *   (cosine similarity of two adapters' dW per module, per layer and overall).
  * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
- *   model's backend, exactly as trainer/conditions.py (src/model/encoder.ts); loaded on first use;
+ *   model's backend, exactly as trainer/generator/conditions.py (src/model/encoder.ts); loaded on first use;
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
  *   A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
  *   in step-through mode, pauses after each decoder block until `continueAdapterGeneration`.
@@ -636,7 +636,7 @@ export class Engine {
   }
 
   /**
-   * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/conditions.py makes it
+   * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/generator/conditions.py makes it
    * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids, the
    * final-norm hidden states of the base model (encoder.onnx), zero rows after a prompt's tokens.
    * Exactly P prompts are used: with more, the first P in the given order (sample first for a random

@@ -1,5 +1,5 @@
 // Scoring rules of the Evaluate screen, on items shaped like the trainer's task files
-// (trainer/tasks.py: {prompt, response, system}; kinds mcq / yesno / classification / math).
+// (trainer/tasks/staged.py: {prompt, response, system}; kinds mcq / yesno / classification / math).
 import { describe, expect, it } from 'vitest';
 import {
   accuracyOf, candidatesFor, defaultMaxTokens, detectScoringKind, normaliseAnswer, parseChoice, parseNumber, scoreAnswer,

@@ -100,7 +100,7 @@ export const FIXTURE_FILES = ['generator.json', 'generator.safetensors', 'io.saf
 export const fixturePresent = FIXTURE_FILES.every((f) => existsSync(join(FIXTURE_DIR, f)));
 export const FIXTURE_SKIP_REASON =
   `parity fixture absent (${FIXTURE_DIR}: expected ${FIXTURE_FILES.join(', ')}); ` +
-  'generate it with `/usr/bin/python3 -m trainer.fixture_hyperconv --out test/fixtures/hyperconv`';
+  'generate it with `/usr/bin/python3 -m trainer.fixtures.hyperconv --out test/fixtures/hyperconv`';
 
 export function readFixture(name: (typeof FIXTURE_FILES)[number]): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURE_DIR, name)));

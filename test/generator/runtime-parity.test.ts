@@ -1,5 +1,5 @@
 /**
- * The WGSL generator reproduces the PyTorch reference (trainer/hyperconv.py) on the committed
+ * The WGSL generator reproduces the PyTorch reference (trainer/generator/hyperconv.py) on the committed
  * fixture test/fixtures/hyperconv/, layer by layer, on real WebGPU (Dawn on SwiftShader).
  * Tolerance (fixture README): max|got - expected| / max(1, max|expected|) < 1e-4 per tensor.
  */

@@ -1,11 +1,11 @@
 /**
  * The browser's prompt-condition encoder (src/model/encoder.ts) against the committed fixture
- * test/fixtures/conditions/ (trainer/conditions.py on models/base, fp32 CPU): the real pipeline in
+ * test/fixtures/conditions/ (trainer/generator/conditions.py on models/base, fp32 CPU): the real pipeline in
  * Node, with the engine's code:
  *
  * - tokenization: transformers.js on models/base's tokenizer files (as the engine loads them: no
  *   special tokens, first L ids, `<|endoftext|>` for an empty prompt) gives the fixture's ids;
- * - embeddings: encoder.onnx (trainer/export_onnx.py; build/onnx/encoder.onnx when build/onnx is
+ * - embeddings: encoder.onnx (trainer/export/onnx_model.py; build/onnx/encoder.onnx when build/onnx is
  *   fresh for models/base, else exported into a temporary directory by /usr/bin/python3) run by
  *   onnxruntime-node on the CPU gives the fixture's (7, 32, 512) within TOLERANCE, measured as
  *   max |onnx - fixture| / max |fixture| over the whole tensor (padding rows must be exactly 0).
@@ -78,7 +78,7 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     let path = freshBuild();
     if (!path) {
       tmp = mkdtempSync(join(tmpdir(), 'encoder-onnx-'));
-      const out = spawnSync(PYTHON, ['-m', 'trainer.export_onnx', '--model', 'models/base', '--out', tmp, '--lora-targets', 'none'],
+      const out = spawnSync(PYTHON, ['-m', 'trainer.export.onnx_model', '--model', 'models/base', '--out', tmp, '--lora-targets', 'none'],
         { cwd: ROOT, encoding: 'utf8' });
       if (out.status !== 0) throw new Error(`export failed (${String(out.status)}):\n${out.stdout}\n${out.stderr}`);
       path = join(tmp, 'encoder.onnx');
@@ -111,7 +111,7 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     const ids = conditionIds(encode, fx.cases.map((c) => c.text), L, emptyId);
     expect(ids).toEqual(fx.cases.map((c) => c.ids));
     expect(fx.cases.map((c) => c.prompt)).toEqual(fx.cases.map((c) => c.text)); // template "plain"
-    // template "chat" (trainer/conditions.py): the markup tokens are single special ids, then the prompt's
+    // template "chat" (trainer/generator/conditions.py): the markup tokens are single special ids, then the prompt's
     const [chat] = conditionIds(encode, ['is the sun a star?'], L, emptyId, 'chat');
     const im = tokenizer.convert_tokens_to_ids(['<|im_start|>', '<|im_end|>']);
     expect(chat![0]).toBe(im[0]);

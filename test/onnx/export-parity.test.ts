@@ -1,8 +1,8 @@
 /**
- * Parity of the ONNX export (trainer/export_onnx.py) with the PyTorch model, in onnxruntime-node
- * (CPU): `/usr/bin/python3 -m trainer.export_onnx --fp16` on the fixture's model into a temporary
+ * Parity of the ONNX export (trainer/export/onnx_model.py) with the PyTorch model, in onnxruntime-node
+ * (CPU): `/usr/bin/python3 -m trainer.export.onnx_model --fp16` on the fixture's model into a temporary
  * directory, then the ONNX logits against the PyTorch logits stored in the fixture
- * (trainer/fixture_onnx.py): prefill (batch 2, left padding, empty KV cache) and one cached decode
+ * (trainer/fixtures/onnx.py): prefill (batch 2, left padding, empty KV cache) and one cached decode
  * step, without LoRA and with the committed random PEFT LoRA. See test/onnx/parity.ts for the
  * fixture, the tolerances and how to run it against models/base.
  *

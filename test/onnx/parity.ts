@@ -1,11 +1,11 @@
 /**
  * Shared by the ONNX export parity tests (onnxruntime-node and onnxruntime-web): the fixture
- * written by trainer/fixture_onnx.py, the Python export into a temporary directory, feeds as plain
+ * written by trainer/fixtures/onnx.py, the Python export into a temporary directory, feeds as plain
  * typed arrays (each runtime wraps them in its own Tensor class) and the error measure.
  *
  * Fixture: test/fixtures/onnx-parity (tiny random model), or the directory in ONNX_PARITY_FIXTURE,
  * e.g. one written for the real model:
- *   python3 -m trainer.fixture_onnx --model models/base --out build/onnx-parity-base
+ *   python3 -m trainer.fixtures.onnx --model models/base --out build/onnx-parity-base
  *   ONNX_PARITY_FIXTURE=build/onnx-parity-base npx vitest run test/onnx
  */
 import { spawnSync } from 'node:child_process';
@@ -42,7 +42,7 @@ export interface ParityFixture {
   num_key_value_heads: number;
   head_dim: number;
   cases: { prompts: number[][]; prefill: StepInputs; decode: StepInputs };
-  /** The base model's greedy continuation of each prompt (trainer.model.LlamaLM.generate_greedy). */
+  /** The base model's greedy continuation of each prompt (trainer.base.model.LlamaLM.generate_greedy). */
   greedy: { max_new_tokens: number; tokens: number[][] };
 }
 
@@ -93,9 +93,9 @@ export function loadFixture(): Loaded {
   return { fx, expected, lora };
 }
 
-/** Runs trainer.export_onnx on the fixture's model into `outDir` (default: a new temporary directory). */
+/** Runs trainer.export.onnx_model on the fixture's model into `outDir` (default: a new temporary directory). */
 export function exportToTemp(fx: ParityFixture, fp16: boolean, outDir = mkdtempSync(join(tmpdir(), 'onnx-export-'))): { outDir: string; sidecar: ExportSidecar } {
-  const args = ['-m', 'trainer.export_onnx', '--model', resolve(FIXTURE, fx.model_dir), '--out', outDir,
+  const args = ['-m', 'trainer.export.onnx_model', '--model', resolve(FIXTURE, fx.model_dir), '--out', outDir,
     '--lora-targets', fx.lora_targets.join(','), '--lora-rank', String(fx.lora_rank)];
   if (fp16) args.push('--fp16');
   const run = spawnSync(PYTHON, args, { cwd: REPO, encoding: 'utf8' });

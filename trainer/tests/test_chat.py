@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from trainer.chat import DatasetError, add_replay, build_stream, encode_example, read_task, render_prompt
-from trainer.tokenizer import CHAT_TEMPLATE, ByteTokenizer
+from trainer.text.chat import DatasetError, add_replay, build_stream, encode_example, read_task, render_prompt
+from trainer.text.tokenizer import CHAT_TEMPLATE, ByteTokenizer
 
 
 def test_mask_covers_only_assistant_tokens():

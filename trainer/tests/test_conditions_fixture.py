@@ -1,4 +1,4 @@
-"""The committed condition fixture matches trainer/conditions.py run on the committed base model
+"""The committed condition fixture matches trainer/generator/conditions.py run on the committed base model
 (from the stored token ids: the tokenizer is not installed in CI)."""
 import json
 from pathlib import Path
@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.conditions import FIXTURE_PROMPTS, condition_text, encode_ids
-from trainer.export_onnx import sha256_file
-from trainer.model import LlamaLM, ModelConfig
+from trainer.generator.conditions import FIXTURE_PROMPTS, condition_text, encode_ids
+from trainer.export.onnx_model import sha256_file
+from trainer.base.model import LlamaLM, ModelConfig
 from trainer.safetensors_io import load_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@ import lzma
 
 import pytest
 
-from trainer.corpus import (CorpusError, list_shards, load_split, read_shard, split_documents,
+from trainer.text.corpus import (CorpusError, list_shards, load_split, read_shard, split_documents,
                             train_val_split)
 
 

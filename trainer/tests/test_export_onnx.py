@@ -1,4 +1,4 @@
-"""CPU tests of the ONNX export (trainer/export_onnx.py) that need only torch.
+"""CPU tests of the ONNX export (trainer/export/onnx_model.py) that need only torch.
 
 The numerical parity of the ONNX files themselves (onnxruntime) is test/onnx/export-parity.test.ts.
 """
@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.export import load_exported
-from trainer.conditions import encode_ids
-from trainer.export_onnx import (ALL_TARGETS, ENCODER_INPUTS, ENCODER_OUTPUTS, WEBGPU_OPS, ExportDecoder,
+from trainer.base.release import load_exported
+from trainer.generator.conditions import encode_ids
+from trainer.export.onnx_model import (ALL_TARGETS, ENCODER_INPUTS, ENCODER_OUTPUTS, WEBGPU_OPS, ExportDecoder,
                                  ExportEncoder, export, io_names, lora_shapes, pb_parse, pb_write,
                                  read_graph_summary, sha256_file)
-from trainer.fixture_onnx import (build_cases, load_lora, make_random_lora, make_tiny_model, merged_model,
+from trainer.fixtures.onnx import (build_cases, load_lora, make_random_lora, make_tiny_model, merged_model,
                                   peft_name, reference_logits)
 from trainer.safetensors_io import load_file
 
@@ -163,7 +163,7 @@ def test_export_files_io_names_and_ops(tiny, tmp_path):
 
 
 def test_encoder_wrapper_equals_the_trainer_conditions(tiny):
-    """ExportEncoder (the encoder.onnx graph) on a right-padded batch == trainer.conditions.encode_ids
+    """ExportEncoder (the encoder.onnx graph) on a right-padded batch == trainer.generator.conditions.encode_ids
     (final-norm hidden states, zero rows at padding), and == LlamaLM.hidden_states per prompt."""
     model_dir, _ = tiny
     lm = load_exported(model_dir).eval()
@@ -207,8 +207,8 @@ def test_protobuf_round_trip(tiny, tmp_path):
 
 
 def test_committed_fixture_matches_the_model_code():
-    """The committed expected logits are what trainer.model computes today (else regenerate:
-    python3 -m trainer.fixture_onnx --model test/fixtures/onnx-parity/tiny-model --out test/fixtures/onnx-parity)."""
+    """The committed expected logits are what trainer.base.model computes today (else regenerate:
+    python3 -m trainer.fixtures.onnx --model test/fixtures/onnx-parity/tiny-model --out test/fixtures/onnx-parity)."""
     meta = json.loads((FIXTURE / "cases.json").read_text())
     model_dir = FIXTURE / meta["model_dir"]
     assert sha256_file(model_dir / "model.safetensors") == meta["model_safetensors_sha256"]

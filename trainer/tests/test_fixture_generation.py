@@ -2,7 +2,7 @@
 
 CPU, torch 1.13, a few seconds: the adapter files are the seeded LoRA the writer makes; the cases
 carry what the browser tests need; the first greedy tokens of the first case still follow from
-trainer/model.py and models/base (when models/base is present).
+trainer/base/model.py and models/base (when models/base is present).
 """
 import json
 from pathlib import Path
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer import fixture_generation as fg
+from trainer.fixtures import generation as fg
 from trainer.safetensors_io import load_file, load_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_bad_adapters(tmp_path):
 @pytest.mark.skipif(not (MODEL / "model.safetensors").exists(), reason="models/base is not present")
 def test_first_case_still_follows_from_the_model():
     fx = json.loads((FIXTURE / "cases.json").read_text())
-    from trainer.export import load_exported
+    from trainer.base.release import load_exported
     lm = load_exported(MODEL).eval()
     c = fx["cases"][0]
     ids, _ = fg.greedy_with_margins(lm, c["input_ids"], 4)

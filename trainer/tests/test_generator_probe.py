@@ -4,7 +4,7 @@ import json
 import pytest
 
 from trainer.__main__ import main
-from trainer.lora_tokens import compute_stats
+from trainer.lora.tokens import compute_stats
 from trainer.tests.test_zoo_pipeline import write_configs, write_model, write_tasks
 
 

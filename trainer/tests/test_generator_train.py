@@ -4,10 +4,10 @@ import copy
 import pytest
 import torch
 
-from trainer.generator_train import (ManifestError, build_manifest, decoder_config, decoder_flops, train_generator,
+from trainer.generator.reconstruction import (ManifestError, build_manifest, decoder_config, decoder_flops, train_generator,
                                      validate_manifest)
-from trainer.hyperconv import DecoderConfig
-from trainer.lora_tokens import build_layout, compute_stats
+from trainer.generator.hyperconv import DecoderConfig
+from trainer.lora.tokens import build_layout, compute_stats
 
 GCFG = {"prompt_count": 2, "decoder": {"features": [[0, 0, 0], [4, 4, 16], [0, 0, 0]], "kernel_sizes": [1, 1]},
         "steps": 60, "batch_size": 8, "lr": 0.01, "warmup_steps": 5, "cond_noise": 0.01, "token_noise": 0.01,

@@ -7,8 +7,8 @@ import os
 import pytest
 import torch
 
-from trainer import fixture_hyperconv as fx
-from trainer.hyperconv import (
+from trainer.fixtures import hyperconv as fx
+from trainer.generator.hyperconv import (
     AXIS_H,
     AXIS_N,
     AXIS_W,
@@ -20,7 +20,7 @@ from trainer.hyperconv import (
     count_parameters,
     load_generator,
 )
-from trainer.lora_tokens import LoraLayout, build_layout, compute_stats, masked_mse, normalize, tokenize
+from trainer.lora.tokens import LoraLayout, build_layout, compute_stats, masked_mse, normalize, tokenize
 from trainer.safetensors_io import load_file
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -313,7 +313,7 @@ def test_tiny_generator_training_lowers_masked_loss():
 def test_onnx_export_matches_fixture(tmp_path, dynamic):
     from collections import Counter
 
-    from trainer.export_generator_onnx import ALLOWED_OPS, export, read_onnx, run_onnx_reference
+    from trainer.export.onnx_generator import ALLOWED_OPS, export, read_onnx, run_onnx_reference
 
     out = tmp_path / "gen.onnx"
     try:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from trainer.lora_tokens import (
+from trainer.lora.tokens import (
     build_layout,
     compute_stats,
     denormalize,

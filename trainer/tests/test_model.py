@@ -1,7 +1,7 @@
 import torch
 
-from trainer.export import hf_config
-from trainer.model import LlamaLM, ModelConfig
+from trainer.base.release import hf_config
+from trainer.base.model import LlamaLM, ModelConfig
 
 TINY = ModelConfig(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-import trainer.tokenizer as tokmod
-from trainer import base
+import trainer.text.tokenizer as tokmod
+from trainer.base import pipeline as base
 from trainer.config import load_config
-from trainer.export import load_exported
+from trainer.base.release import load_exported
 from trainer.safetensors_io import load_file
 
 

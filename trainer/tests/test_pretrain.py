@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from trainer.data import PackedBatches, doc_pieces, encode_corpus, load_tokens
-from trainer.model import LlamaLM, ModelConfig
-from trainer.tokenizer import ByteTokenizer
-from trainer.train_loop import evaluate, lr_at, train
+from trainer.text.packing import PackedBatches, doc_pieces, encode_corpus, load_tokens
+from trainer.base.model import LlamaLM, ModelConfig
+from trainer.text.tokenizer import ByteTokenizer
+from trainer.base.train_loop import evaluate, lr_at, train
 
 from conftest import TEXT_DOCS
 

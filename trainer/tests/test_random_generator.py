@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from trainer.hyperconv import load_generator
-from trainer.random_generator import write_random_generator
+from trainer.generator.hyperconv import load_generator
+from trainer.generator.random_weights import write_random_generator
 
 
 def _schedule(tmp_path, n_out):

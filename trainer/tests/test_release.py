@@ -7,7 +7,7 @@ import torch
 
 from test_model import EXPECTED_CONFIG_KEYS, EXPECTED_LAYER_NAMES
 
-from trainer.export import load_exported
+from trainer.base.release import load_exported
 from trainer.safetensors_io import load_file, load_metadata
 
 REL = Path(__file__).resolve().parents[2] / "models" / "base"

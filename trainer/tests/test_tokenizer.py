@@ -6,7 +6,7 @@ import pytest
 tokenizers = pytest.importorskip("tokenizers")
 
 from trainer.config import load_config  # noqa: E402
-from trainer.tokenizer import CHAT_TEMPLATE, HFTokenizer, train_tokenizer  # noqa: E402
+from trainer.text.tokenizer import CHAT_TEMPLATE, HFTokenizer, train_tokenizer  # noqa: E402
 
 
 def test_train_tokenizer_files(tiny_corpus, tmp_path):

@@ -1,9 +1,9 @@
-"""Batched multi-adapter LoRA (trainer/lora.py) equals per-adapter merged weights; PEFT names."""
+"""Batched multi-adapter LoRA (trainer/lora/batched.py) equals per-adapter merged weights; PEFT names."""
 import torch
 
-from trainer.lora import ALL_TARGETS, LoraStack, hidden_states, merged_state_dict, module_specs, save_peft
-from trainer.lora_tokens import peft_name
-from trainer.model import LlamaLM, ModelConfig
+from trainer.lora.batched import ALL_TARGETS, LoraStack, hidden_states, merged_state_dict, module_specs, save_peft
+from trainer.lora.tokens import peft_name
+from trainer.base.model import LlamaLM, ModelConfig
 from trainer.safetensors_io import load_file
 
 

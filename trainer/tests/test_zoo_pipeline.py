@@ -6,10 +6,10 @@ import random
 import torch
 
 from trainer.__main__ import main
-from trainer.generator_train import validate_manifest
-from trainer.model import LlamaLM, ModelConfig
+from trainer.generator.reconstruction import validate_manifest
+from trainer.base.model import LlamaLM, ModelConfig
 from trainer.safetensors_io import load_file, save_file
-from trainer.zoo_pipeline import COLUMNS
+from trainer.evaluate.reconstruction_pipeline import COLUMNS
 
 COLORS = ["red", "blue", "green", "black", "white", "pink"]
 
@@ -122,8 +122,8 @@ def test_pipeline_end_to_end(tmp_path):
 
 def test_staged_data_gives_the_same_samples(tmp_path):
     from trainer.config import load_config
-    from trainer.tasks import load_tasks, subsample
-    from trainer.zoo_data import stage
+    from trainer.tasks.staged import load_tasks, subsample
+    from trainer.tasks.staging import stage
 
     write_tasks(tmp_path / "data")
     cfg = load_config(write_configs(tmp_path))

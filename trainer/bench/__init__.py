@@ -1,0 +1,1 @@
+"""Benchmarks of the trainer's reference code (PyTorch) for the reports."""

@@ -1,0 +1,1 @@
+"""Evaluation: batched scoring of adapters on tasks, the zero-shot pipelines and reports."""

@@ -1,0 +1,1 @@
+"""The parameter generator: hyper-convolution, prompt conditions, training recipes, probes."""

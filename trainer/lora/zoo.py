@@ -1,0 +1,232 @@
+"""The LoRA zoo: for every task, LoRA adapters trained on its train split, several seeds, the tail
+checkpoints of each trajectory kept; all jobs of a group trained together in one batched step
+(``trainer/lora/batched.py``: adapter k gets its own sub-batch), then each checkpoint scored on its own task's
+test subsample (the ``oracle`` numbers).
+
+Layout of the run dir::
+
+    zoo/<Task>/s<seed>-<step>/adapter_model.safetensors   PEFT format, fp16
+    zoo/<Task>/s<seed>-<step>/adapter_config.json
+    zoo/index.json        jobs, checkpoints, train losses, seconds, throughput
+    zoo/scores.json       per checkpoint: gen / loglik / nll on its own task (and the base model's)
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import torch
+import torch.nn.functional as F
+
+from trainer.text.chat import encode_example
+from trainer.evaluate.scoring import autocast, evaluate_task
+from trainer.lora.batched import LoraStack, hidden_states, logits_at, module_specs, save_peft
+from trainer.safetensors_io import load_file
+from trainer.tasks.staged import Task, subsample
+
+
+def encode_train(tok, task: Task, n: int, max_len: int, seed: str):
+    """Up to ``n`` (ids, mask) pairs from the train split, left-truncated to ``max_len`` tokens."""
+    rows = subsample(task.train, n, seed)
+    out = []
+    for r in rows:
+        ids, mask = encode_example(tok, r)
+        ids, mask = ids[-max_len:], mask[-max_len:]
+        if sum(mask) == 0:
+            continue
+        out.append((ids, mask))
+    if not out:
+        raise ValueError(f"task {task.name}: no usable training example under {max_len} tokens")
+    return out
+
+
+def _batch(pools, rngs, b: int):
+    """ids (K, b, T), targets (K, b, T) with -100 where no loss."""
+    picks = [[pool[rng.randrange(len(pool))] for _ in range(b)] for pool, rng in zip(pools, rngs)]
+    t = max(len(ids) for group in picks for ids, _ in group)
+    k = len(pools)
+    ids = torch.zeros(k, b, t, dtype=torch.long)
+    tgt = torch.full((k, b, t), -100, dtype=torch.long)
+    for i, group in enumerate(picks):
+        for j, (x, m) in enumerate(group):
+            n = len(x)
+            ids[i, j, :n] = torch.tensor(x)
+            y = torch.tensor(x[1:] + [0])
+            mm = torch.tensor(m[1:] + [0], dtype=torch.bool)
+            tgt[i, j, :n] = torch.where(mm, y, torch.full_like(y, -100))
+    return ids, tgt
+
+
+def per_adapter_loss(model, lora: LoraStack, ids: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """(K,) mean token loss of each adapter on its own sub-batch; logits only where there are targets."""
+    k = ids.shape[0]
+    h = hidden_states(model, ids, lora)  # (K, b, T, C)
+    sel = tgt != -100
+    hs = h[sel]
+    logits = logits_at(model, hs).float()
+    ce = F.cross_entropy(logits, tgt[sel], reduction="none")
+    owner = sel.nonzero()[:, 0]
+    tot = torch.zeros(k, device=ids.device).index_add_(0, owner, ce)
+    cnt = torch.zeros(k, device=ids.device).index_add_(0, owner, torch.ones_like(ce))
+    return tot / cnt.clamp_min(1)
+
+
+def lr_at(step: int, zcfg: dict) -> float:
+    warm = int(zcfg.get("warmup_steps", 10))
+    lr = float(zcfg["lr"])
+    return lr * min(1.0, (step + 1) / max(1, warm))
+
+
+def train_group(model, tok, tasks: Dict[str, Task], jobs: List[dict], zcfg: dict, out_dir: Path, log=print) -> dict:
+    """Train the adapters of ``jobs`` ([{task, seed}]) together; write their tail checkpoints."""
+    device = next(model.parameters()).device
+    steps = int(zcfg["steps"])
+    b = int(zcfg["batch_size"])
+    save_at = sorted({int(s) for s in zcfg["save_steps"]})
+    if save_at[-1] != steps:
+        raise ValueError(f"save_steps must end at steps={steps}, got {save_at}")
+    pools = [encode_train(tok, tasks[j["task"]], zcfg.get("max_train_examples"), int(zcfg["max_len"]),
+                          f"zoo-{j['task']}") for j in jobs]
+    rngs = [random.Random(f"zoo-{j['task']}-{j['seed']}") for j in jobs]
+    # one shared A init for the whole zoo (B = 0): the job seed only changes the data order. With a
+    # per-job init, A is seed noise the prompts cannot predict, the MSE-optimal generator output is
+    # its mean (about 0) and the generated delta B @ A collapses (seen in the first GPU smoke run).
+    if zcfg.get("shared_init", True):
+        seeds = [int(zcfg.get("init_seed", 0))] * len(jobs)
+    else:
+        seeds = [hash_seed(j["task"], j["seed"]) for j in jobs]
+    lora = LoraStack.init(model, len(jobs), int(zcfg["rank"]), float(zcfg["alpha"]), zcfg["targets"], seeds, device)
+    opt = torch.optim.AdamW(lora.parameters(), lr=float(zcfg["lr"]), betas=(0.9, 0.999),
+                            weight_decay=float(zcfg.get("weight_decay", 0.0)))
+    losses = [[] for _ in jobs]
+    saved = [[] for _ in jobs]
+    t0 = time.time()
+    tokens = 0
+    for step in range(1, steps + 1):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step - 1, zcfg)
+        ids, tgt = _batch(pools, rngs, b)
+        tokens += int(ids.numel())
+        ids, tgt = ids.to(device), tgt.to(device)
+        with autocast(device):
+            loss_k = per_adapter_loss(model, lora, ids, tgt)
+        opt.zero_grad(set_to_none=True)
+        loss_k.sum().backward()
+        opt.step()
+        lk = loss_k.detach().float().cpu().tolist()
+        for i, v in enumerate(lk):
+            losses[i].append(v)
+        if step in save_at:
+            for i, j in enumerate(jobs):
+                name = f"s{j['seed']}-{step:05d}"
+                save_peft(str(out_dir / j["task"] / name), lora.adapter(i), lora.rank, lora.alpha, zcfg["targets"])
+                saved[i].append(name)
+        if step == 1 or step % int(zcfg.get("log_every", 50)) == 0 or step == steps:
+            log(f"[zoo] group of {len(jobs)}: step {step}/{steps} mean loss {sum(lk) / len(lk):.4f}"
+                f" ({time.time() - t0:.1f}s)")
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    secs = time.time() - t0
+    return {
+        "seconds": round(secs, 2), "adapters": len(jobs), "steps": steps, "padded_tokens": tokens,
+        "adapter_steps_per_s": round(len(jobs) * steps / secs, 2),
+        "jobs": [{"task": j["task"], "seed": j["seed"], "checkpoints": saved[i],
+                  "loss_first10": _mean(losses[i][:10]), "loss_last10": _mean(losses[i][-10:])}
+                 for i, j in enumerate(jobs)],
+    }
+
+
+def _mean(xs):
+    return round(sum(xs) / len(xs), 5) if xs else None
+
+
+def hash_seed(task: str, seed: int) -> int:
+    import zlib
+
+    return zlib.crc32(f"{task}/{seed}".encode()) & 0x7FFFFFFF
+
+
+def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log=print) -> dict:
+    """All (task, seed) jobs in groups of ``adapters_per_group``; resumable per group."""
+    zoo_dir.mkdir(parents=True, exist_ok=True)
+    index_path = zoo_dir / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {"groups": []}
+    # tasks of similar example length train together: each step pads to its longest row, so mixing
+    # short classification rows with long passages would waste most of the batch on padding
+    def median_chars(t):
+        n = sorted(len(r["system"]) + len(r["prompt"]) + len(r["response"]) for r in tasks[t].train)
+        return n[len(n) // 2]
+
+    order = sorted(tasks, key=lambda t: (median_chars(t), t)) if zcfg.get("sort_by_length", True) else sorted(tasks)
+    jobs = [{"task": t, "seed": int(s)} for t in order for s in zcfg["seeds"]]
+    g = int(zcfg.get("adapters_per_group", len(jobs)))
+    groups = [jobs[i : i + g] for i in range(0, len(jobs), g)]
+    for gi, group in enumerate(groups):
+        if gi < len(index["groups"]):
+            continue
+        info = train_group(model, tok, tasks, group, zcfg, zoo_dir, log)
+        index["groups"].append(info)
+        index_path.write_text(json.dumps(index, indent=1))
+    secs = sum(x["seconds"] for x in index["groups"])
+    index["seconds"] = round(secs, 2)
+    index["adapters"] = len(jobs)
+    index["checkpoints"] = sum(len(j["checkpoints"]) for x in index["groups"] for j in x["jobs"])
+    index["adapter_steps_per_s"] = round(sum(x["adapters"] * x["steps"] for x in index["groups"]) / max(secs, 1e-9), 2)
+    index_path.write_text(json.dumps(index, indent=1))
+    return index
+
+
+def checkpoints(zoo_dir: Path, task: str) -> List[str]:
+    d = zoo_dir / task
+    return sorted(p.name for p in d.iterdir() if (p / "adapter_model.safetensors").is_file()) if d.is_dir() else []
+
+
+def load_adapter(zoo_dir: Path, task: str, name: str) -> Dict[str, torch.Tensor]:
+    return {k: v.float() for k, v in load_file(str(zoo_dir / task / name / "adapter_model.safetensors")).items()}
+
+
+def load_task_stack(model, zoo_dir: Path, task: str, zcfg: dict, names=None) -> LoraStack:
+    names = names or checkpoints(zoo_dir, task)
+    device = next(model.parameters()).device
+    ads = [load_adapter(zoo_dir, task, n) for n in names]
+    return LoraStack.from_adapters(ads, int(zcfg["rank"]), float(zcfg["alpha"]), module_specs(model.cfg, zcfg["targets"]),
+                                   model.cfg.num_hidden_layers, device)
+
+
+def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_dir: Path, log=print,
+              deadline: float = None) -> dict:
+    """Each checkpoint on its own task's test subsample (``ecfg['zoo_test_size']`` items), plus base.
+
+    Resumable per task; stops before a task once ``time.time()`` passes ``deadline``."""
+    path = zoo_dir / "scores.json"
+    scores = json.loads(path.read_text()) if path.exists() else {}
+    n = ecfg.get("zoo_test_size")
+    t0 = time.time()
+    for name in sorted(tasks):
+        if name in scores:
+            continue
+        if deadline is not None and time.time() > deadline:
+            log(f"[zoo] scoring stopped at the time limit before {name}")
+            break
+        task = tasks[name]
+        rows = subsample(task.test, n, f"eval-{name}")
+        names = checkpoints(zoo_dir, name)
+        lora = load_task_stack(model, zoo_dir, name, zcfg, names)
+        r = evaluate_task(model, tok, task, rows, lora, ecfg)
+        base = evaluate_task(model, tok, task, rows, None, ecfg)
+        scores[name] = {"kind": task.kind, "test_size": len(rows), "checkpoints": names,
+                        **{m: r[m] for m in r if m != "samples"},
+                        "base": {m: base[m][0] for m in base if m != "samples"}}
+        path.write_text(json.dumps(scores, indent=1))
+        log(f"[zoo] scored {name} ({len(names)} ckpts, {len(rows)} items): "
+            + ", ".join(f"{m} {_mean(scores[name][m])}" for m in ("gen", "loglik", "nll") if m in scores[name])
+            + f" | base " + ", ".join(f"{m} {v:.4f}" for m, v in scores[name]["base"].items()))
+    scores["_complete"] = all(n in scores for n in tasks)
+    scores.setdefault("_seconds", 0)
+    scores["_seconds"] = round(scores["_seconds"] + time.time() - t0, 2)
+    path.write_text(json.dumps(scores, indent=1))
+    return scores

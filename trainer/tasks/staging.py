@@ -1,0 +1,63 @@
+"""``python -m trainer zoo-data``: stage the rows the zoo-and-generator run reads into a small,
+gzip-compressed copy (``.zoo-data/<Task>/{train,test}.jsonl.gz`` + ``manifest.json``) that can travel
+to the GPU machine (the working tree limit leaves about 10 MB; the full datasets are 58 MB).
+
+For each task it keeps exactly the rows the pipeline samples (``trainer.tasks.staged.subsample`` selects by
+content hash, so the same rows come out of the staged copy): the zoo's training examples, the
+train-prompt condition pool, the evaluation subsample (largest size used) and the test-prompt
+condition pool, plus every row of the classification label set it needs. The copy lives in an
+ignored folder and is never committed (dataset content stays out of the repository)."""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+from trainer.config import DEFAULT_DATASETS, load_config, merge, resolve
+from trainer.tasks.staged import load_tasks, subsample
+
+
+def add_args(p):
+    p.add_argument("--config", default="trainer/configs/zoo.json")
+    p.add_argument("--datasets", default=None)
+    p.add_argument("--out", default=".zoo-data")
+
+
+def stage(cfg: dict, gcfg: dict, datasets: Path, out: Path) -> dict:
+    tasks = load_tasks(datasets, cfg.get("tasks") or None)
+    z, e, ev = cfg["zoo"], cfg["eval"], cfg["evaluation"]
+    pool = int(gcfg["condition"].get("pool_size", 64))
+    n_eval = max(int(ev.get("test_size") or 10 ** 9), int(ev.get("cross_test_size") or 0), int(e.get("zoo_test_size") or 0))
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    sizes = {}
+    for name, t in tasks.items():
+        keep_train = subsample(t.train, z.get("max_train_examples"), f"zoo-{name}") + subsample(t.train, pool, f"cond-train-{name}")
+        keep_test = subsample(t.test, n_eval, f"eval-{name}") + subsample(t.test, pool, f"cond-test-{name}")
+        if t.kind == "classification":  # the label set is read from the train responses
+            for lab in t.labels:
+                keep_train.append(next(r for r in t.train if r["response"].strip() == lab))
+        d = out / name
+        d.mkdir()
+        for split, rows, keep in (("train", t.train, keep_train), ("test", t.test, keep_test)):
+            ids = {id(r) for r in keep}
+            kept = [r for r in rows if id(r) in ids]
+            with gzip.open(d / f"{split}.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as f:
+                for r in kept:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            sizes.setdefault(name, {})[split] = len(kept)
+    man = {"tasks": [{"name": n, "kind": t.kind} for n, t in tasks.items()],
+           "note": "staged by python -m trainer zoo-data; rows of ../shared/datasets, not for committing"}
+    (out / "manifest.json").write_text(json.dumps(man, indent=1))
+    return sizes
+
+
+def run(args) -> int:
+    cfg = load_config(args.config)
+    gcfg = merge(load_config(cfg["generator_config"]), cfg.get("generator", {}))
+    sizes = stage(cfg, gcfg, Path(args.datasets) if args.datasets else DEFAULT_DATASETS, resolve(args.out))
+    total = sum(p.stat().st_size for p in resolve(args.out).rglob("*") if p.is_file())
+    print(json.dumps({"tasks": len(sizes), "bytes": total, "rows": sizes}))
+    return 0

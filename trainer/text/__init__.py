@@ -1,0 +1,1 @@
+"""Text: tokenizer training, corpus shards, packed token streams, ChatML conversations."""
