@@ -12,6 +12,8 @@ COMMANDS = {
                           "write test/fixtures/tokenizer/cases.json from a released tokenizer"),
     "zoo-and-generator": ("trainer.evaluate.reconstruction_pipeline",
                           "LoRA zoo, conditions, generators, zero-shot evaluation, overhead, release, reports"),
+    "zero-shot": ("trainer.evaluate.zero_shot",
+                  "end-to-end generators on a pool of 300+ tasks: zoo, controls, generators, gate, release, reports"),
     "generator-probe": ("trainer.generator.probe",
                         "generator variants on validation tasks (never evaluation targets): fit, transfer, accuracy"),
     "release-generator-fixture": ("trainer.fixtures.release_generator",

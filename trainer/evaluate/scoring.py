@@ -138,13 +138,14 @@ def greedy(model, prompts: List[List[int]], lora: Optional[LoraStack], max_new_t
     return out
 
 
-def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraStack], ecfg: dict,
-                  metrics: Sequence[str] = ("gen", "loglik", "nll"), keep_outputs: int = 0) -> Dict[str, list]:
-    """Scores of every adapter in ``lora`` (or the base model) on ``rows``: metric -> list of K floats.
+def evaluate_items(model, tok, task: Task, rows: List[dict], lora: Optional[LoraStack], ecfg: dict,
+                   metrics: Sequence[str] = ("gen", "loglik", "nll"), keep_outputs: int = 0) -> Dict[str, object]:
+    """Per-item scores of every adapter in ``lora`` (or the base model) on ``rows``.
 
-    Metrics that do not apply to the task's kind are left out. ``keep_outputs`` > 0 also returns
-    the first few generated texts of adapter 0 (``samples``)."""
-    res: Dict[str, list] = {}
+    ``gen`` / ``loglik``: (K, n) 0/1 correctness (kinds where they apply); ``nll_sum`` (K, n) and
+    ``nll_count`` (n,): summed response NLL and its token count per item; ``samples``: the first
+    ``keep_outputs`` generated texts of adapter 0."""
+    res: Dict[str, object] = {}
     k = _k(lora)
     maxp = int(ecfg.get("max_prompt_tokens", 384))
     budget = int(ecfg.get("budget_tokens", 65536))
@@ -154,15 +155,13 @@ def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraS
     if "gen" in metrics and task.kind in CHOICE_KINDS + ("math",):
         mx = int(ecfg.get("max_new_tokens_math", 96) if task.kind == "math" else ecfg.get("max_new_tokens", 8))
         gens = greedy(model, pids, lora, mx, (im_end, eot), budget)
-        acc = []
+        ok = torch.zeros(k, len(rows))
         for kk in range(k):
-            ok = 0
-            for r, g in zip(rows, gens[kk]):
-                ok += answers_equal(task.kind, task.parse(r, tok.decode(g)), task.gold(r))
-            acc.append(ok / max(1, len(rows)))
-        res["gen"] = acc
+            for i, (r, g) in enumerate(zip(rows, gens[kk])):
+                ok[kk, i] = float(answers_equal(task.kind, task.parse(r, tok.decode(g)), task.gold(r)))
+        res["gen"] = ok
         if keep_outputs:
-            res["samples"] = [tok.decode(g) for g in gens[0][:keep_outputs]]
+            res["samples"] = [[tok.decode(g) for g in gens[kk][:keep_outputs]] for kk in range(k)]
     if "loglik" in metrics and task.kind in CHOICE_KINDS:
         seqs, starts, owner, cand_of = [], [], [], []
         for i, (r, p) in enumerate(zip(rows, pids)):
@@ -171,20 +170,41 @@ def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraS
                 starts.append(len(p))
                 owner.append(i)
                 cand_of.append(c)
-        lp, _ = sequence_logprobs(model, seqs, starts, lora, budget)
-        acc = []
-        for kk in range(k):
-            best: Dict[int, tuple] = {}
-            for j, i in enumerate(owner):
-                v = float(lp[kk, j])
-                if i not in best or v > best[i][0]:
-                    best[i] = (v, cand_of[j])
-            ok = sum(answers_equal(task.kind, best[i][1], task.gold(rows[i])) for i in best)
-            acc.append(ok / max(1, len(rows)))
-        res["loglik"] = acc
+        ok = torch.zeros(k, len(rows))
+        if seqs:
+            lp, _ = sequence_logprobs(model, seqs, starts, lora, budget)
+            for kk in range(k):
+                best: Dict[int, tuple] = {}
+                for j, i in enumerate(owner):
+                    v = float(lp[kk, j])
+                    if i not in best or v > best[i][0]:
+                        best[i] = (v, cand_of[j])
+                for i in best:
+                    ok[kk, i] = float(answers_equal(task.kind, best[i][1], task.gold(rows[i])))
+        res["loglik"] = ok
     if "nll" in metrics:
         seqs = [p + tok.encode(r["response"]) + [im_end] for r, p in zip(rows, pids)]
         starts = [len(p) for p in pids]
         lp, cnt = sequence_logprobs(model, seqs, starts, lora, budget)
-        res["nll"] = [float(-lp[kk].sum() / cnt.sum().clamp_min(1)) for kk in range(k)]
+        res["nll_sum"] = -lp
+        res["nll_count"] = cnt
+    return res
+
+
+def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraStack], ecfg: dict,
+                  metrics: Sequence[str] = ("gen", "loglik", "nll"), keep_outputs: int = 0) -> Dict[str, list]:
+    """Scores of every adapter in ``lora`` (or the base model) on ``rows``: metric -> list of K floats.
+
+    Metrics that do not apply to the task's kind are left out. ``keep_outputs`` > 0 also returns
+    the first few generated texts of adapter 0 (``samples``)."""
+    items = evaluate_items(model, tok, task, rows, lora, ecfg, metrics, keep_outputs)
+    res: Dict[str, list] = {}
+    for m in ("gen", "loglik"):
+        if m in items:
+            res[m] = [float(v) for v in items[m].mean(1)] if len(rows) else [0.0] * _k(lora)
+    if keep_outputs and "samples" in items:
+        res["samples"] = items["samples"][0]
+    if "nll_sum" in items:
+        tot, cnt = items["nll_sum"], items["nll_count"]
+        res["nll"] = [float(tot[kk].sum() / cnt.sum().clamp_min(1)) for kk in range(tot.shape[0])]
     return res

@@ -6,12 +6,17 @@ Encoder = the base model's own trunk (DESIGN.md §2.2, ``kind: decoder-hidden-st
    markup, no special tokens). ``"chat"``: ``<|im_start|>user\\n{prompt}<|im_end|>\\n``. We ship
    "plain": the system prompts are shared by whole task families (all MCQ tasks have the same one)
    and would fill the L-token window with identical tokens; the prompt text is what a user drops.
-2. tokens: the tokenizer's ids (no special tokens added), truncated to the first ``max_tokens`` = L.
+2. tokens: the tokenizer's ids (no special tokens added). ``window == "head"`` (format of the
+   first release): the first ``max_tokens`` = L ids. ``window == "tail"``: the last
+   ``max_input_tokens`` = W ids (W >= L), all of which run through the model, and the hidden states
+   of the last L of them are kept: in a causal model those positions have read the whole window, so
+   the condition sees a prompt's end (an MCQ's options, a question mark, a label list) and, through
+   attention, its beginning.
 3. hidden states: one causal forward of those ids; ``layer = -1`` is the final RMSNorm output (HF
    ``last_hidden_state``), ``layer = i >= 0`` the residual stream after i decoder layers (HF
    ``hidden_states[i]``, 0 = embeddings), float32.
-4. pooling: ``"none"``: the (n, C) states, zero-padded on the right to (L, C); ``"mean"``: the mean
-   over the n real tokens, shape (1, C).
+4. pooling: ``"none"``: the kept (n <= L, C) states, zero-padded on the right to (L, C); ``"mean"``:
+   the mean over the n kept tokens, shape (1, C).
 
 A condition for the generator stacks P prompts: (P, L, C) (or (P, 1, C) pooled).
 """
@@ -35,11 +40,32 @@ def condition_text(row_or_prompt, template: str) -> str:
     raise ValueError(f"unknown condition template {template!r} (plain | chat)")
 
 
-def condition_ids(tok, prompts: Sequence, ccfg: dict) -> List[List[int]]:
+def window_of(ccfg: dict) -> str:
+    w = ccfg.get("window", "head")
+    if w not in ("head", "tail"):
+        raise ValueError(f"unknown condition window {w!r} (head | tail)")
+    return w
+
+
+def input_length(ccfg: dict) -> int:
+    """How many ids of a prompt run through the encoder: L (head) or W = max_input_tokens (tail)."""
     L = int(ccfg["max_tokens"])
+    if window_of(ccfg) == "head":
+        return L
+    w = int(ccfg.get("max_input_tokens", L))
+    if w < L:
+        raise ValueError(f"max_input_tokens ({w}) must be at least max_tokens ({L})")
+    return w
+
+
+def condition_ids(tok, prompts: Sequence, ccfg: dict) -> List[List[int]]:
+    """The ids each prompt's encoder forward reads: the first L (head) or the last W (tail)."""
+    n = input_length(ccfg)
+    head = window_of(ccfg) == "head"
     out = []
     for p in prompts:
-        ids = tok.encode(condition_text(p, ccfg.get("template", "plain")))[:L]
+        ids = tok.encode(condition_text(p, ccfg.get("template", "plain")))
+        ids = ids[:n] if head else ids[-n:]
         out.append(ids if ids else [tok.token_to_id("<|endoftext|>")])  # empty prompt: one eot token
     return out
 
@@ -65,12 +91,18 @@ def encode_ids(model, ids_list: List[List[int]], ccfg: dict, batch: int = 256) -
         h, layers = hidden_states(model, ids.unsqueeze(0), None, return_layers=True)  # fp32, like the browser
         h = h[0] if layer == -1 else layers[layer]
         h = h.float() * mask.unsqueeze(-1)
+        # keep each prompt's last min(n, L) real rows (head windows have n <= L: all of them)
+        lens = mask.sum(1)
+        keep = lens.clamp(max=L)
+        pos = (lens - keep).unsqueeze(1) + torch.arange(min(L, t), device=device).unsqueeze(0)  # (n, L')
+        valid = torch.arange(min(L, t), device=device).unsqueeze(0) < keep.unsqueeze(1)
+        kept = h.gather(1, pos.clamp(max=t - 1).unsqueeze(-1).expand(-1, -1, c)) * valid.unsqueeze(-1)
         if pooling == "none":
             full = torch.zeros(len(part), L, c, device=device)
-            full[:, :t] = h
+            full[:, : kept.shape[1]] = kept
             outs.append(full)
         elif pooling == "mean":
-            outs.append((h.sum(1) / mask.sum(1, keepdim=True).clamp_min(1)).unsqueeze(1))
+            outs.append((kept.sum(1) / keep.unsqueeze(1).clamp_min(1)).unsqueeze(1))
         else:
             raise ValueError(f"unknown pooling {pooling!r} (none | mean)")
     return torch.cat(outs)
@@ -103,7 +135,8 @@ def write_fixture(model, tok, ccfg: dict, out_dir: str, model_id: str, weights_s
     emb = encode_ids(model.float(), ids, ccfg).cpu()
     cases = {
         "model_id": model_id, "weights_sha256": weights_sha256,
-        "encoder": {k: ccfg[k] for k in ("layer", "max_tokens", "pooling", "template")},
+        "encoder": {**{k: ccfg[k] for k in ("layer", "max_tokens", "pooling", "template")},
+                    "window": window_of(ccfg), "max_input_tokens": input_length(ccfg)},
         "dtype": "float32 (model weights fp16 upcast to fp32, CPU)",
         "cases": [{"prompt": p, "text": condition_text(p, ccfg.get("template", "plain")), "ids": i}
                   for p, i in zip(FIXTURE_PROMPTS, ids)],

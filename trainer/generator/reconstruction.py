@@ -22,6 +22,8 @@ from trainer.lora.tokens import LoraLayout, compute_stats, denormalize, detokeni
 
 FORMAT = "dnd-lora-generator"
 VERSION = 1
+# version 2 (trainer/generator/release.py): encoder.window / encoder.max_input_tokens and a ``gate``
+VERSIONS = (1, 2)
 
 
 def layer_flops(in_shape, out_shape, k: int) -> int:
@@ -178,8 +180,9 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
 
     if need(m, "format", str, "") != FORMAT:
         raise ManifestError(f"format: must be {FORMAT!r}")
-    if need(m, "version", int, "") != VERSION:
-        raise ManifestError(f"version: must be {VERSION}")
+    version = need(m, "version", int, "")
+    if version not in VERSIONS:
+        raise ManifestError(f"version: must be one of {list(VERSIONS)}")
     bm = need(m, "base_model", dict, "")
     need(bm, "id", str, "base_model.")
     sha = need(bm, "weights_sha256", str, "base_model.")
@@ -191,6 +194,11 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
         need(enc, key, typ, "encoder.")
     if enc["pooling"] not in ("none", "mean"):
         raise ManifestError("encoder.pooling: must be 'none' or 'mean'")
+    if version >= 2:
+        if need(enc, "window", str, "encoder.") not in ("head", "tail"):
+            raise ManifestError("encoder.window: must be 'head' or 'tail'")
+        if need(enc, "max_input_tokens", int, "encoder.") < enc["max_tokens"]:
+            raise ManifestError("encoder.max_input_tokens: must be at least encoder.max_tokens")
     dec = need(m, "decoder", dict, "")
     feats = need(dec, "features", list, "decoder.")
     ks = need(dec, "kernel_sizes", list, "decoder.")
@@ -215,6 +223,14 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
     except (ValueError, KeyError) as exc:
         raise ManifestError(f"lora.layout: {exc}")
     need(m, "training", dict, "")
+    if version >= 2 and "gate" in m:
+        gate = need(m, "gate", dict, "")
+        if need(gate, "kind", str, "gate.") != "knn":
+            raise ManifestError("gate.kind: must be 'knn'")
+        if need(gate, "k", int, "gate.") < 1:
+            raise ManifestError("gate.k: must be at least 1")
+        need(gate, "centroids", str, "gate.")
+        need(gate, "scales", str, "gate.")
     if tensors is not None:
         n, h, w = feats[-1]
         for key in (toks.get("mean", "tokens.mean"), toks.get("std", "tokens.std")):
@@ -222,6 +238,14 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
                 raise ManifestError(f"tokens: tensor {key!r} missing from generator.safetensors")
             if tuple(tensors[key].shape) != (n, h, w):
                 raise ManifestError(f"tokens: tensor {key!r} has shape {tuple(tensors[key].shape)}, want {(n, h, w)}")
+        if version >= 2 and "gate" in m:
+            gate = m["gate"]
+            c = tensors.get(gate.get("centroids", ""))
+            sc = tensors.get(gate.get("scales", ""))
+            if c is None or sc is None:
+                raise ManifestError("gate: tensors gate.centroids / gate.scales missing from generator.safetensors")
+            if c.dim() != 2 or c.shape[1] != enc["channels"] or tuple(sc.shape) != (c.shape[0],):
+                raise ManifestError(f"gate: centroids must be (M, {enc['channels']}) and scales (M,)")
         model = HyperConvGenerator(DecoderConfig.from_dict(dec))
         want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         for k, shp in want.items():

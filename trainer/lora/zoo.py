@@ -150,8 +150,9 @@ def hash_seed(task: str, seed: int) -> int:
     return zlib.crc32(f"{task}/{seed}".encode()) & 0x7FFFFFFF
 
 
-def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log=print) -> dict:
-    """All (task, seed) jobs in groups of ``adapters_per_group``; resumable per group."""
+def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log=print, jobs: List[dict] = None) -> dict:
+    """All (task, seed) jobs (default: every task x ``zcfg['seeds']``) in groups of
+    ``adapters_per_group``; resumable per group."""
     zoo_dir.mkdir(parents=True, exist_ok=True)
     index_path = zoo_dir / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {"groups": []}
@@ -162,7 +163,11 @@ def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log
         return n[len(n) // 2]
 
     order = sorted(tasks, key=lambda t: (median_chars(t), t)) if zcfg.get("sort_by_length", True) else sorted(tasks)
-    jobs = [{"task": t, "seed": int(s)} for t in order for s in zcfg["seeds"]]
+    if jobs is None:
+        jobs = [{"task": t, "seed": int(s)} for t in order for s in zcfg["seeds"]]
+    else:
+        rank = {t: i for i, t in enumerate(order)}
+        jobs = sorted(jobs, key=lambda j: (rank[j["task"]], j["seed"]))
     g = int(zcfg.get("adapters_per_group", len(jobs)))
     groups = [jobs[i : i + g] for i in range(0, len(jobs), g)]
     for gi, group in enumerate(groups):

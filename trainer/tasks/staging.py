@@ -19,7 +19,8 @@ from trainer.tasks.staged import load_tasks, subsample
 
 
 def add_args(p):
-    p.add_argument("--config", default="trainer/configs/zoo.json")
+    p.add_argument("--config", default="trainer/configs/zero-shot.json",
+                   help="a zero-shot config (pool) or a zoo-and-generator config (zoo.json)")
     p.add_argument("--datasets", default=None)
     p.add_argument("--out", default=".zoo-data")
 
@@ -29,20 +30,43 @@ def stage(cfg: dict, gcfg: dict, datasets: Path, out: Path) -> dict:
     z, e, ev = cfg["zoo"], cfg["eval"], cfg["evaluation"]
     pool = int(gcfg["condition"].get("pool_size", 64))
     n_eval = max(int(ev.get("test_size") or 10 ** 9), int(ev.get("cross_test_size") or 0), int(e.get("zoo_test_size") or 0))
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    sizes = {}
+    keep = {}
     for name, t in tasks.items():
         keep_train = subsample(t.train, z.get("max_train_examples"), f"zoo-{name}") + subsample(t.train, pool, f"cond-train-{name}")
         keep_test = subsample(t.test, n_eval, f"eval-{name}") + subsample(t.test, pool, f"cond-test-{name}")
         if t.kind == "classification":  # the label set is read from the train responses
             for lab in t.labels:
                 keep_train.append(next(r for r in t.train if r["response"].strip() == lab))
+        keep[name] = (keep_train, keep_test)
+    return _write(tasks, keep, out)
+
+
+def stage_pool(cfg: dict, datasets: Path, out: Path) -> dict:
+    """The rows ``python -m trainer zero-shot`` reads (trainer/tasks/pool.py): each task's training
+    pool and evaluation subsample (by content hash, so the staged superset yields the same rows),
+    plus one row of every classification label."""
+    tasks = load_tasks(datasets, cfg.get("tasks") or None)
+    pc = cfg["pool"]
+    keep = {}
+    for name, t in tasks.items():
+        tr = subsample(t.train, int(pc.get("train_rows", 800)), f"pool-{name}")
+        if t.kind == "classification":
+            for lab in t.labels:
+                tr.append(next(r for r in t.train if r["response"].strip() == lab))
+        keep[name] = (tr, subsample(t.test, int(pc.get("test_rows", 100)), f"eval-{name}"))
+    return _write(tasks, keep, out)
+
+
+def _write(tasks, keep, out: Path) -> dict:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    sizes = {}
+    for name, t in tasks.items():
         d = out / name
         d.mkdir()
-        for split, rows, keep in (("train", t.train, keep_train), ("test", t.test, keep_test)):
-            ids = {id(r) for r in keep}
+        for split, rows, kept_rows in (("train", t.train, keep[name][0]), ("test", t.test, keep[name][1])):
+            ids = {id(r) for r in kept_rows}
             kept = [r for r in rows if id(r) in ids]
             with gzip.open(d / f"{split}.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as f:
                 for r in kept:
@@ -56,8 +80,12 @@ def stage(cfg: dict, gcfg: dict, datasets: Path, out: Path) -> dict:
 
 def run(args) -> int:
     cfg = load_config(args.config)
-    gcfg = merge(load_config(cfg["generator_config"]), cfg.get("generator", {}))
-    sizes = stage(cfg, gcfg, Path(args.datasets) if args.datasets else DEFAULT_DATASETS, resolve(args.out))
+    datasets = Path(args.datasets) if args.datasets else DEFAULT_DATASETS
+    if "pool" in cfg:  # trainer/configs/zero-shot.json
+        sizes = stage_pool(cfg, datasets, resolve(args.out))
+    else:
+        gcfg = merge(load_config(cfg["generator_config"]), cfg.get("generator", {}))
+        sizes = stage(cfg, gcfg, datasets, resolve(args.out))
     total = sum(p.stat().st_size for p in resolve(args.out).rglob("*") if p.is_file())
     print(json.dumps({"tasks": len(sizes), "bytes": total, "rows": sizes}))
     return 0

@@ -1,0 +1,70 @@
+"""The release generator in the manifest's version 2 (docs/generator-manifest.md).
+
+Version 2 adds what the end-to-end generator (trainer/generator/end_to_end.py) needs the browser
+to do exactly as training did:
+
+- ``encoder.window`` / ``encoder.max_input_tokens``: the condition is the hidden states of a
+  prompt's last L tokens after a forward over its last W tokens (trainer/generator/conditions.py);
+- ``tokens``: ``mean`` is the generator's shared LoRA, ``std`` its per-matrix scale
+  (``normalization: "shared_lora_residual"``), un-normalised exactly as in version 1;
+- ``gate`` (trainer/generator/gate.py): the kNN table that sizes the adapter, tensors
+  ``gate.centroids`` (M, C) and ``gate.scales`` (M,); the browser multiplies every B matrix (the
+  LoRA delta) by the gate's value for the condition.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict
+
+import torch
+
+from trainer.generator.gate import GateTable
+from trainer.generator.hyperconv import HyperConvGenerator, load_generator, save_generator
+from trainer.generator.reconstruction import FORMAT, validate_manifest
+from trainer.generator.conditions import input_length, window_of
+from trainer.lora.tokens import LoraLayout
+
+VERSION = 2
+
+
+def build_manifest_v2(decoder: HyperConvGenerator, layout: LoraLayout, ccfg: dict, base_id: str, base_sha256: str,
+                      channels: int, gate: GateTable, training: dict) -> dict:
+    n_out, h, w = decoder.config.features[-1]
+    p = decoder.config.features[0][0]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "base_model": {"id": base_id, "weights_sha256": base_sha256},
+        "encoder": {"id": base_id, "kind": "decoder-hidden-states", "layer": int(ccfg.get("layer", -1)),
+                    "prompt_count": int(p), "max_tokens": int(ccfg["max_tokens"]), "pooling": ccfg.get("pooling", "none"),
+                    "channels": int(channels), "template": ccfg.get("template", "plain"),
+                    "window": window_of(ccfg), "max_input_tokens": input_length(ccfg)},
+        "decoder": decoder.config.to_dict(),
+        "tokens": {"height": h, "width": w, "count": n_out, "normalization": "shared_lora_residual",
+                   "mean": "tokens.mean", "std": "tokens.std"},
+        "gate": {"kind": "knn", "k": int(gate.k), "feature": "mean of the condition's non-zero rows",
+                 "centroids": "gate.centroids", "scales": "gate.scales", "tasks": len(gate.names),
+                 "applies_to": "B"},
+        "lora": layout.to_manifest(),
+        "training": training,
+    }
+
+
+def write_release(out_dir: str, decoder: HyperConvGenerator, mean: torch.Tensor, std: torch.Tensor, gate: GateTable,
+                  layout: LoraLayout, ccfg: dict, base_id: str, base_sha256: str, channels: int, training: dict) -> dict:
+    """generator.json + generator.safetensors (decoder fp16; token statistics and gate fp32), validated
+    after writing by reading them back."""
+    manifest = build_manifest_v2(decoder, layout, ccfg, base_id, base_sha256, channels, gate,
+                                 {**training, "gate_tasks": gate.names})
+    save_generator(out_dir, decoder.cpu(), manifest, mean, std, extra_tensors=gate.to_tensors())
+    _, back, tensors = load_generator(out_dir)
+    validate_manifest(back, tensors)
+    return back
+
+
+def load_gate(gen_dir: str) -> GateTable:
+    """The gate of a version-2 release (for fixtures and checks)."""
+    _, manifest, tensors = load_generator(gen_dir)
+    g = manifest["gate"]
+    return GateTable(tensors[g["centroids"]].float(), tensors[g["scales"]].float(),
+                     list(manifest["training"].get("gate_tasks", [])), int(g["k"]))
