@@ -72,6 +72,10 @@ class Run:
     def __init__(self, args):
         self.args = args
         self.cfg = load_config(args.config)
+        if "extends" in self.cfg:  # a smoke config: the real one with a few sizes changed
+            from trainer.config import merge
+
+            self.cfg = merge(load_config(resolve(self.cfg["extends"])), {k: v for k, v in self.cfg.items() if k != "extends"})
         self.run_dir = resolve(args.run_dir or self.cfg["run_dir"])
         (self.run_dir / "results").mkdir(parents=True, exist_ok=True)
         for pack in (args.unpack or "").split(","):
@@ -345,8 +349,8 @@ def bank_members(r: Run) -> List[Member]:
     for u in r.units:
         members.append(Member(f"gen-{u.id}", "prompt", u.train))
         if u.protocol == "all_tasks" or u.protocol == "release":
-            for i, half in enumerate(u.inner_halves):
-                members.append(Member(f"inner{i}-{u.id}", "prompt", half))
+            for i, half in enumerate(u.inner_halves):  # inner generator i: every inner fold but i
+                members.append(Member(f"inner{i}-{u.id}", "prompt", sorted(set(u.train) - set(half))))
         members.append(Member(f"mt-{u.id}", "multitask", u.train))
     rel = next(u for u in r.units if u.protocol == "release")
     members.append(Member("onehot-release", "onehot", rel.train))
@@ -382,13 +386,14 @@ def generate(r: Run, bank: GeneratorBank, member: str, prompts_or_cond) -> torch
 
 @torch.no_grad()
 def calibrate_gate(r: Run, bank: GeneratorBank, unit: Unit, conds: Dict[str, torch.Tensor]) -> GateTable:
-    """Every training task of ``unit`` measured with the inner generator that did not train on it."""
+    """Every training task of ``unit`` measured with the inner generator that did not train on it
+    (inner generator i trains on every inner fold but i)."""
     gcfg = r.cfg["gate"]
     scales = [float(s) for s in gcfg["scales"]]
     p = int(r.cfg["generator"]["prompt_count"])
     names, best, cents = [], [], []
     for i, half in enumerate(unit.inner_halves):
-        other = f"inner{1 - i}-{unit.id}"
+        other = f"inner{i}-{unit.id}"
         for n in half:
             rows = user_turn(subsample(r.pool[n].train, int(gcfg.get("calib_rows", 24)), f"calib-{n}"))
             pool = conds[n]

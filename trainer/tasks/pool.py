@@ -21,9 +21,10 @@ task whose parent is not held out. Protocols:
 - ``paper``: leave-one-out over the common-sense tasks (DESIGN.md §5);
 - ``release``: nothing held out.
 
-Each unit's training parents are split once more in two (``inner_halves``) for the gate's
-calibration (trainer/generator/gate.py): a generator trained on one half is measured on the other
-half's tasks, so the gate learns how much an adapter helps a task the generator never saw.
+Each unit's training parents are split once more into ``inner_folds`` groups (``inner_halves``, two by
+default) for the gate's calibration (trainer/generator/gate.py): a generator trained without one
+group is measured on that group's tasks, so the gate learns how much an adapter helps a task the
+generator never saw.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ class Unit:
     protocol: str  # all_tasks | paper | release
     held_out: List[str]
     train: List[str]
-    inner_halves: List[List[str]] = field(default_factory=list)  # two lists of task names
+    inner_halves: List[List[str]] = field(default_factory=list)  # inner folds: lists of task names
 
 
 def _labels(rows: Iterable[dict]) -> List[str]:
@@ -175,12 +176,13 @@ def stratified_groups(items: Sequence[str], family: Dict[str, str], k: int, seed
     return [sorted(x) for x in groups]
 
 
-def _unit(pool: Dict[str, PoolTask], uid: str, protocol: str, held_out: Sequence[str], seed: str) -> Unit:
+def _unit(pool: Dict[str, PoolTask], uid: str, protocol: str, held_out: Sequence[str], seed: str,
+          inner_folds: int = 2) -> Unit:
     held = set(held_out)
     train = sorted(n for n, t in pool.items() if t.parent not in held)
     fam = family_of_parent(pool)
     train_parents = sorted({pool[n].parent for n in train})
-    halves_p = stratified_groups(train_parents, fam, 2, f"inner-{seed}-{uid}")
+    halves_p = stratified_groups(train_parents, fam, inner_folds, f"inner-{seed}-{uid}")
     halves = [sorted(n for n in train if pool[n].parent in set(h)) for h in halves_p]
     return Unit(uid, protocol, sorted(held), train, halves)
 
@@ -193,14 +195,15 @@ def make_units(pool: Dict[str, PoolTask], ucfg: dict) -> List[Unit]:
     real = parents(pool, real_only=True)
     fam = family_of_parent(pool)
     k = int(ucfg.get("folds", 4))
+    inner = int(ucfg.get("inner_folds", 2))
     if k > 0:
         for i, held in enumerate(stratified_groups(real, fam, k, f"folds-{seed}")):
-            units.append(_unit(pool, f"fold{i}", "all_tasks", held, seed))
+            units.append(_unit(pool, f"fold{i}", "all_tasks", held, seed, inner))
     for t in ucfg.get("paper", []):
         if t in real:
-            units.append(_unit(pool, f"loo-{t}", "paper", [t], seed))
+            units.append(_unit(pool, f"loo-{t}", "paper", [t], seed, inner))
     if ucfg.get("release", True):
-        units.append(_unit(pool, "release", "release", [], seed))
+        units.append(_unit(pool, "release", "release", [], seed, inner))
     return units
 
 
@@ -212,13 +215,14 @@ def check_no_leak(pool: Dict[str, PoolTask], unit: Unit) -> None:
         if pool[n].parent in held:
             raise AssertionError(f"unit {unit.id}: {n} (parent {pool[n].parent}) is held out but in training")
     inner = [set(h) for h in unit.inner_halves]
-    if inner and (inner[0] & inner[1] or (inner[0] | inner[1]) != set(unit.train)):
-        raise AssertionError(f"unit {unit.id}: inner halves must partition the training tasks")
-    if len(inner) == 2:
-        pa = {pool[n].parent for n in inner[0]}
-        pb = {pool[n].parent for n in inner[1]}
-        if pa & pb:
-            raise AssertionError(f"unit {unit.id}: a parent is split across the inner halves: {sorted(pa & pb)}")
+    if inner:
+        if sum(len(h) for h in inner) != len(set().union(*inner)) or set().union(*inner) != set(unit.train):
+            raise AssertionError(f"unit {unit.id}: inner folds must partition the training tasks")
+        seen: Dict[str, int] = {}
+        for i, h in enumerate(inner):
+            for n in h:
+                if seen.setdefault(pool[n].parent, i) != i:
+                    raise AssertionError(f"unit {unit.id}: parent {pool[n].parent} is split across inner folds")
 
 
 def mismatched_task(pool: Dict[str, PoolTask], unit: Unit, target: str) -> str:

@@ -1,0 +1,154 @@
+"""``python -m trainer zero-shot`` at toy scale on CPU: a tiny random Llama, the byte tokenizer,
+toy staged tasks in a tmp dir (never the real datasets) with sub-tasks, a few synthetic tasks;
+stages in two calls as on the GPU machine (zoo+controls, then generators), then the report."""
+import json
+import random
+
+import pytest
+import torch
+
+from trainer.__main__ import main
+from trainer.generator.reconstruction import validate_manifest
+from trainer.generator.hyperconv import load_generator
+from trainer.tasks.pool import build_pool, check_no_leak, make_units, mismatched_task
+from trainer.tasks.staged import load_tasks
+from trainer.tests.test_zoo_pipeline import write_model
+
+COLORS = ["red", "blue", "green", "black", "white", "pink"]
+
+
+def write_tasks(root):
+    rng = random.Random(0)
+
+    def mcq(i):
+        c = rng.sample(COLORS, 2)
+        k = rng.randrange(2)
+        return {"prompt": f"Which is {c[k]}? #{i}\nA: {c[0]}\nB: {c[1]}", "response": f"[{'AB'[k]}]",
+                "system": f"Subject: {'colours' if i % 2 else 'paint'}. Reply with the letter."}
+
+    def yn(i):
+        a, b = rng.randrange(9), rng.randrange(9)
+        return {"prompt": f"Is {a} less than {b}? #{i}", "response": f"[{a < b}]", "system": "Answer [True] or [False]."}
+
+    def math(i):
+        a, b = rng.randrange(9), rng.randrange(9)
+        return {"prompt": f"What is {a} plus {b}? #{i}", "response": f"{a} + {b} = {a + b}.\nThe answer is {a + b}.", "system": ""}
+
+    def cls(i):
+        lab = ["hot", "cold", "warm"][i % 3]
+        return {"prompt": f"The day felt {lab} #{i}", "response": f"[{lab}]", "system": "Label: [hot]/[cold]/[warm]."}
+
+    def gen(i):
+        w = rng.choice(COLORS)
+        return {"prompt": f"Say the colour {w} #{i}", "response": w, "system": "Say it."}
+
+    kinds = {"ToyMCQ": ("mcq", mcq), "ToyYesNo": ("yesno", yn), "ToyMath": ("math", math), "ToyCls": ("classification", cls),
+             "ToyGen": ("generation", gen), "ToyMCQ2": ("mcq", mcq)}
+    for name, (kind, fn) in kinds.items():
+        d = root / name
+        d.mkdir(parents=True)
+        for split, n in (("train", 24), ("test", 10)):
+            (d / f"{split}.jsonl").write_text("".join(json.dumps(fn(i + (0 if split == "train" else 1000))) + "\n" for i in range(n)))
+    (root / "manifest.json").write_text(json.dumps({"tasks": [{"name": n, "kind": k} for n, (k, _) in kinds.items()]}))
+
+
+def write_config(tmp):
+    cfg = {
+        "run_dir": str(tmp / "run"), "model_dir": str(tmp / "model"), "base_id": "toy", "tokenizer": "byte", "tasks": None,
+        "release_dir": str(tmp / "gen"), "reports_dir": str(tmp / "reports"),
+        "pool": {"train_rows": 24, "test_rows": 10, "subjects": True, "subject_min_rows": 4, "label_pairs": True,
+                 "pair_min_rows_per_label": 4, "pair_max_rows": 12,
+                 "synthetic": {"seed": 0, "train_rows": 8, "test_rows": 4, "max_tasks": 6}},
+        "units": {"seed": 0, "folds": 2, "release": True, "paper": ["ToyMCQ"]},
+        "lora": {"rank": 2, "alpha": 4, "targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], "init_seed": 0},
+        "zoo": {"steps": 4, "batch_size": 2, "max_len": 96, "max_train_examples": 12, "lr": 0.01, "warmup_steps": 1,
+                "adapters_per_group": 64, "log_every": 100},
+        "condition": {"layer": -1, "max_tokens": 8, "max_input_tokens": 24, "window": "tail", "pooling": "none", "template": "plain", "pool_size": 6},
+        "generator": {"prompt_count": 2, "token": {"height": 4, "width": 16},
+                      "decoder": {"features": [[2, 8, 32], [4, 4, 16], [0, 4, 16]], "kernel_sizes": [1, 1]},
+                      "steps": 6, "tasks_per_step": 2, "rows_per_task": 2, "max_len": 96, "max_train_examples": 12,
+                      "length_buckets": [40], "synthetic_weight": 0.5, "lr": 0.01, "lr_lora": 0.01, "lr_sigma": 0.01,
+                      "warmup_steps": 2, "final_lr_ratio": 0.1, "l2_out": 0.001, "cond_noise": 0.1, "grad_clip": 1.0,
+                      "sigma_a": 0.3, "sigma_b": 0.02, "seed": 0, "log_every": 100},
+        "gate": {"k": 3, "scales": [0.0, 0.5, 1.0], "calib_rows": 3, "draws": 1},
+        "eval": {"max_prompt_tokens": 96, "budget_tokens": 8192, "max_new_tokens": 3, "max_new_tokens_math": 4,
+                 "test_size": 4, "gen_size_math": 2, "draws": 2},
+        "diagnostics": {"fit_tasks": 4, "fit_rows": 3, "probe_head_window": True},
+    }
+    p = tmp / "zero-shot.json"
+    p.write_text(json.dumps(cfg))
+    return p, cfg
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("zs")
+    write_tasks(tmp / "data")
+    write_model(tmp / "model")
+    path, cfg = write_config(tmp)
+    return tmp, path, cfg
+
+
+def test_pool_folds_never_leak(toy):
+    tmp, _, cfg = toy
+    from trainer.tasks.factory import synthetic_tasks
+
+    staged = load_tasks(tmp / "data")
+    pool = build_pool(staged, cfg["pool"], synthetic_tasks(0, 8, 4)[:5])
+    assert "ToyMCQ/colours" in pool and pool["ToyMCQ/colours"].parent == "ToyMCQ"  # subjects
+    assert any(n.startswith("ToyCls/") for n in pool)  # label pairs of a 3-label task
+    units = make_units(pool, {"folds": 3, "paper": ["ToyMCQ"], "release": True, "seed": 0})
+    held = sorted(p for u in units if u.protocol == "all_tasks" for p in u.held_out)
+    assert held == sorted(staged)  # every staged task held out exactly once
+    for u in units:
+        check_no_leak(pool, u)
+        for t in u.held_out:
+            assert not any(pool[n].parent == t for n in u.train)
+            other = mismatched_task(pool, u, t)
+            assert pool[other].family != pool[t].family
+    rel = next(u for u in units if u.protocol == "release")
+    assert set(rel.train) == set(pool)
+    # a leak is caught
+    bad = units[0]
+    bad.train = bad.train + [next(n for n in pool if pool[n].parent == bad.held_out[0])]
+    with pytest.raises(AssertionError):
+        check_no_leak(pool, bad)
+
+
+def test_zero_shot_pipeline(toy):
+    tmp, path, cfg = toy
+    common = ["zero-shot", "--config", str(path), "--datasets", str(tmp / "data"), "--commit", "test"]
+    assert main(common + ["--stages", "zoo,controls", "--pack", str(tmp / "a.tar.gz")]) == 0
+    # the generator stage needs no zoo: a fresh run dir with nothing but the packed results
+    cfg2 = dict(cfg, run_dir=str(tmp / "run2"))
+    p2 = tmp / "zs2.json"
+    p2.write_text(json.dumps(cfg2))
+    common2 = ["zero-shot", "--config", str(p2), "--datasets", str(tmp / "data"), "--commit", "test"]
+    assert main(common2 + ["--stages", "generators", "--pack", str(tmp / "b.tar.gz")]) == 0
+    assert main(common2 + ["--stages", "report", "--unpack", str(tmp / "a.tar.gz")]) == 0
+    rep = json.loads((tmp / "reports" / "zero-shot.json").read_text())
+    assert rep["complete"], "every control of every row filled"
+    rows = rep["protocols"]["all_tasks"]["rows"]
+    assert sorted(r["task"] for r in rows) == sorted(["ToyMCQ", "ToyYesNo", "ToyMath", "ToyCls", "ToyGen", "ToyMCQ2"])
+    for r in rows:
+        assert set(r["nll"]) >= {"base", "mean_lora", "multitask_lora", "retrieval", "generated", "mismatched", "oracle"}
+        assert all(v is not None and v > 0 for v in r["nll"].values())
+        assert r["mismatched_from"] != r["task"]
+    assert [r["task"] for r in rep["protocols"]["paper"]["rows"]] == ["ToyMCQ"]
+    h = rep["protocols"]["all_tasks"]["headline"]
+    for key in ("generated_beats_mismatched", "no_harm", "gap_closed", "acc_delta"):
+        assert key in h
+    assert {t["target"][:9] for t in rep["targets"]} >= {"all_tasks", "paper: me"}
+    md = (tmp / "reports" / "zero-shot.md").read_text()
+    assert "## Targets" in md and "ToyYesNo" in md and "Linear probe" in md
+    # the base control is the base model exactly: its NLL equals a direct base evaluation
+    # (the zero adapter scales B to 0); the oracle differs from it
+    assert any(r["nll"]["oracle"] != r["nll"]["base"] for r in rows)
+    # release: manifest v2 with a gate, validated, copied where the config says
+    model, man, tensors = load_generator(str(tmp / "gen"))
+    validate_manifest(man, tensors)
+    assert man["version"] == 2 and man["encoder"]["window"] == "tail" and man["gate"]["kind"] == "knn"
+    assert tensors["gate.centroids"].shape[1] == 32
+    assert 0.0 <= float(tensors["gate.scales"].min()) and float(tensors["gate.scales"].max()) <= 1.0
+    # the release's stored mean/std reproduce the bank's output format: padding std 1
+    assert torch.isfinite(tensors["tokens.mean"]).all() and torch.isfinite(tensors["tokens.std"]).all()
