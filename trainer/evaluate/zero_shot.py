@@ -60,6 +60,8 @@ def add_args(p):
     p.add_argument("--device", default=None)
     p.add_argument("--commit", default=None)
     p.add_argument("--time-limit", type=float, default=None, help="seconds for the generator training loop")
+    p.add_argument("--deadline", type=float, default=None,
+                   help="seconds after the start: evaluation loops stop before a unit past it (resumable; the report says what is missing)")
 
 
 def user_turn(rows: List[dict]) -> List[dict]:
@@ -86,6 +88,13 @@ class Run:
         self.device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.timings = self.read("timings.json", {})
         self.commit = _commit(args)
+        self.t_start = time.time()
+
+    def past_deadline(self, what: str) -> bool:
+        if self.args.deadline is not None and time.time() - self.t_start > self.args.deadline:
+            self.log(f"deadline ({self.args.deadline:.0f}s) passed: {what} skipped, rerun the stage to finish it")
+            return True
+        return False
 
     # ---- small JSON results --------------------------------------------------------------------
     def read(self, name: str, default=None):
@@ -285,6 +294,8 @@ def stage_controls(r: Run) -> None:
         out_name = f"controls-{u.id}.json"
         if r.read(out_name):
             continue
+        if r.past_deadline(f"controls of {u.id}"):
+            break
         tu = time.time()
         train_idx = torch.tensor([row[n] for n in u.train])
         mean_lora = zoo[train_idx].mean(0)
@@ -313,7 +324,7 @@ def stage_controls(r: Run) -> None:
                   f"retrieval {c['retrieval']['nll']:.3f} oracle {c['oracle']['nll']:.3f} (retrieved {retrieved})")
         res["seconds"] = round(time.time() - tu, 1)
         r.write(out_name, res)
-    if not r.read("diag-zoo.json"):
+    if not r.read("diag-zoo.json") and not r.past_deadline("zoo diagnostics"):
         r.write("diag-zoo.json", zoo_diagnostics(r, names, zoo, row))
     r.timed("controls", time.time() - t0)
 
@@ -351,7 +362,8 @@ def bank_members(r: Run) -> List[Member]:
         if u.protocol == "all_tasks" or u.protocol == "release":
             for i, half in enumerate(u.inner_halves):  # inner generator i: every inner fold but i
                 members.append(Member(f"inner{i}-{u.id}", "prompt", sorted(set(u.train) - set(half))))
-        members.append(Member(f"mt-{u.id}", "multitask", u.train))
+        if u.protocol != "paper":  # multitask_lora is an all_tasks control (and the fit diagnostic's)
+            members.append(Member(f"mt-{u.id}", "multitask", u.train))
     rel = next(u for u in r.units if u.protocol == "release")
     members.append(Member("onehot-release", "onehot", rel.train))
     return members
@@ -496,10 +508,14 @@ def stage_generators(r: Run) -> None:
             gates[u.id] = gates[fold.id]
     r.write("gates.json", {k: v.to_json() for k, v in gates.items()})
     r.timed("generators.gate", time.time() - t_gate)
+    export_release(r, bank, gates["release"], dcfg, train_info)
     t_eval = time.time()
     for u in r.eval_units():
+        if r.past_deadline(f"generated of {u.id}"):
+            break
         res = {"unit": u.id, "protocol": u.protocol, "tasks": {}}
-        mt = bank.multitask[bank.mt_index[f"mt-{u.id}"]].detach().float().cpu()
+        mt_id = f"mt-{u.id}"
+        mt = bank.multitask[bank.mt_index[mt_id]].detach().float().cpu() if mt_id in bank.mt_index else None
         for t in u.held_out:
             other = mismatched_task(r.pool, u, t)
             gen_v, gen_g, mis_v, mis_g, neigh = [], [], [], [], []
@@ -513,21 +529,26 @@ def stage_generators(r: Run) -> None:
                 mis_v.append(generate(r, bank, f"gen-{u.id}", c))
                 mis_g.append(float(gates[u.id].scale(pooled(c).cpu())))
             nd = len(gen_v)
-            v = torch.stack(gen_v + gen_v + mis_v + [mt])
-            sc = torch.tensor(gen_g + [1.0] * nd + mis_g + [1.0])
+            extra = [mt] if mt is not None else []
+            v = torch.stack(gen_v + gen_v + mis_v + extra)
+            sc = torch.tensor(gen_g + [1.0] * nd + mis_g + [1.0] * len(extra))
             s = r.score(t, v, sc)
             cols = {"generated": list(range(nd)), "generated_ungated": list(range(nd, 2 * nd)),
-                    "mismatched": list(range(2 * nd, 3 * nd)), "multitask_lora": [3 * nd]}
+                    "mismatched": list(range(2 * nd, 3 * nd))}
+            if extra:
+                cols["multitask_lora"] = [3 * nd]
             res["tasks"][t] = {"family": r.pool[t].family, "kind": r.pool[t].kind, "n": len(r.eval_rows(t)),
                                "mismatched_from": other, "gate": gen_g, "gate_mismatched": mis_g,
                                "gate_neighbours": neigh, "controls": summarize(s, cols)}
             c = res["tasks"][t]["controls"]
             r.log(f"[generated] {u.id} {t}: nll gen {c['generated']['nll']:.3f} (gate {sum(gen_g) / nd:.2f}) "
                   f"ungated {c['generated_ungated']['nll']:.3f} mismatched {c['mismatched']['nll']:.3f} "
-                  f"multitask {c['multitask_lora']['nll']:.3f}")
+                  f"multitask {c.get('multitask_lora', {}).get('nll', float('nan')):.3f}")
         r.write(f"generated-{u.id}.json", res)
     r.timed("generators.eval", time.time() - t_eval)
     t_diag = time.time()
+    if r.past_deadline("generator diagnostics"):
+        return
     fit = {}
     for n in fit_sample(r):
         pool = conds[n]
@@ -547,7 +568,6 @@ def stage_generators(r: Run) -> None:
     probe = probe_task_identity(r, names, conds, head_conds)
     r.write("diag-generators.json", {"fit": fit, "probe": probe})
     r.timed("generators.diagnostics", time.time() - t_diag)
-    export_release(r, bank, gates["release"], dcfg, train_info)
     r.timed("generators", time.time() - t0)
 
 

@@ -96,7 +96,7 @@ class ValueLayout:
         for e, off in zip(self.layout.entries, self.offsets):
             m = values[:, off : off + e.numel].reshape(values.shape[0], e.rows, e.cols)
             if e.matrix == "B" and b_scale is not None:
-                m = m * b_scale.view(-1, 1, 1).to(m.dtype)
+                m = m * b_scale.view(-1, 1, 1).to(m.device, m.dtype)
             ab.setdefault((e.layer, e.module), [None, None])[0 if e.matrix == "A" else 1] = m
         return LoraStack({k: (v[0], v[1]) for k, v in ab.items()}, rank, alpha, specs, num_layers)
 
