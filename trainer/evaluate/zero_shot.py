@@ -38,7 +38,7 @@ from trainer.export.onnx_model import sha256_file
 from trainer.generator.conditions import encode_prompts
 from trainer.generator.end_to_end import (GeneratorBank, Member, TaskData, ValueLayout, length_bucket, shared_init,
                                           train_bank)
-from trainer.generator.gate import GateTable, best_scales, pooled
+from trainer.generator.gate import GateTable, best_scales, loo_nll, output_feature, pooled
 from trainer.generator.hyperconv import DecoderConfig
 from trainer.lora.batched import LoraStack, layout_for, module_specs
 from trainer.lora.zoo import encode_train, load_adapter, train_zoo
@@ -397,32 +397,71 @@ def generate(r: Run, bank: GeneratorBank, member: str, prompts_or_cond) -> torch
 
 
 @torch.no_grad()
-def calibrate_gate(r: Run, bank: GeneratorBank, unit: Unit, conds: Dict[str, torch.Tensor]) -> GateTable:
+def decoder_out(r: Run, bank: GeneratorBank, member: str, cond: torch.Tensor) -> torch.Tensor:
+    """The raw decoder output (N, h, w) of a generator for one (P, L, C) condition."""
+    return bank.decoders[bank.gen_index[member]](cond.unsqueeze(0).float().to(r.device))[0].float().cpu()
+
+
+def draw_conds(r: Run, pool: torch.Tensor, draws: int) -> List[torch.Tensor]:
+    p = int(r.cfg["generator"]["prompt_count"])
+    out = []
+    for d in range(draws):
+        idx = torch.randperm(pool.shape[0], generator=torch.Generator().manual_seed(1000 + d))[:p]
+        out.append(pool[idx.to(pool.device)])
+    return out
+
+
+def output_table(r: Run, bank: GeneratorBank, member: str, names: List[str], scales: torch.Tensor,
+                 conds: Dict[str, torch.Tensor], k: int) -> GateTable:
+    """The ``output``-feature table of generator ``member``: its output feature for each task's prompts."""
+    draws = int(r.cfg["gate"].get("draws", 2))
+    feats = [torch.stack([output_feature(decoder_out(r, bank, member, c)) for c in draw_conds(r, conds[n], draws)]).mean(0)
+             for n in names]
+    return GateTable(torch.stack(feats), scales, list(names), k, kind="output")
+
+
+@torch.no_grad()
+def calibrate_gate(r: Run, bank: GeneratorBank, unit: Unit, conds: Dict[str, torch.Tensor]) -> dict:
     """Every training task of ``unit`` measured with the inner generator that did not train on it
-    (inner generator i trains on every inner fold but i)."""
+    (inner generator i trains on every inner fold but i): its NLL at each gate scale, hence its best
+    scale; then both gate tables (condition / output feature of the unit's own generator) and the
+    choice between them by leave-one-out NLL on these tasks."""
     gcfg = r.cfg["gate"]
     scales = [float(s) for s in gcfg["scales"]]
-    p = int(r.cfg["generator"]["prompt_count"])
-    names, best, cents = [], [], []
+    k = int(gcfg.get("k", 5))
+    names, rows_nll, cents = [], [], []
     for i, half in enumerate(unit.inner_halves):
         other = f"inner{i}-{unit.id}"
         for n in half:
             rows = user_turn(subsample(r.pool[n].train, int(gcfg.get("calib_rows", 24)), f"calib-{n}"))
             pool = conds[n]
-            vals = []
-            for d in range(int(gcfg.get("draws", 2))):
-                idx = torch.randperm(pool.shape[0], generator=torch.Generator().manual_seed(1000 + d))[:p]
-                vals.append(generate(r, bank, other, pool[idx.to(pool.device)]))
+            vals = [generate(r, bank, other, c) for c in draw_conds(r, pool, int(gcfg.get("draws", 2)))]
             v = torch.stack([vv for vv in vals for _ in scales])
             sc = torch.tensor([s for _ in vals for s in scales])
             res = evaluate_items(r.model, r.tok, r.pool[n].task(), rows, r.stack(v, sc), r.ecfg, metrics=("nll",))
             nll = (res["nll_sum"].sum(1) / res["nll_count"].sum().clamp_min(1)).view(len(vals), len(scales)).mean(0)
             names.append(n)
-            best.append(nll.unsqueeze(0))
+            rows_nll.append(nll.unsqueeze(0))
             cents.append(pooled(pool).cpu())
-    nll_all = torch.cat(best)
-    table = GateTable(torch.stack(cents), best_scales(nll_all, scales), names, int(gcfg.get("k", 5)))
-    return table
+    nll_all = torch.cat(rows_nll)
+    best = best_scales(nll_all, scales)
+    return select_gate(r, bank, f"gen-{unit.id}", GateTable(torch.stack(cents), best, names, k), nll_all, conds)
+
+
+def select_gate(r: Run, bank: GeneratorBank, member: str, cond_table: GateTable, nll_all: torch.Tensor,
+                conds: Dict[str, torch.Tensor]) -> dict:
+    scales = [float(s) for s in r.cfg["gate"]["scales"]]
+    out_table = output_table(r, bank, member, cond_table.names, cond_table.scales, conds, cond_table.k)
+    score = {"condition": loo_nll(cond_table, nll_all, scales), "output": loo_nll(out_table, nll_all, scales),
+             "best_possible": float(nll_all.min(1).values.mean()), "never": float(nll_all[:, 0].mean()),
+             "always": float(nll_all[:, -1].mean())}
+    kind = "output" if score["output"] < score["condition"] else "condition"
+    return {"condition": cond_table, "output": out_table, "selected": kind, "loo_nll": score, "nll": nll_all}
+
+
+def gate_value(r: Run, bank: GeneratorBank, member: str, gate: dict, kind: str, cond: torch.Tensor) -> float:
+    feat = pooled(cond).cpu() if kind == "condition" else output_feature(decoder_out(r, bank, member, cond))
+    return float(gate[kind].scale(feat))
 
 
 def probe_task_identity(r: Run, names: List[str], conds: Dict[str, torch.Tensor], head_conds=None) -> dict:
@@ -497,18 +536,24 @@ def stage_generators(r: Run) -> None:
     # gates: every all_tasks fold and the release calibrate on their inner halves; a paper unit
     # uses the gate of the fold that holds its task out (calibrated without it)
     t_gate = time.time()
-    gates: Dict[str, GateTable] = {}
+    gates: Dict[str, dict] = {}
     for u in r.units:
         if u.inner_halves and u.protocol in ("all_tasks", "release"):
             gates[u.id] = calibrate_gate(r, bank, u, conds)
-            r.log(f"[gate] {u.id}: {len(gates[u.id].names)} tasks, mean best scale {float(gates[u.id].scales.mean()):.3f}")
+            g_ = gates[u.id]
+            r.log(f"[gate] {u.id}: {len(g_['condition'].names)} tasks, mean best scale {float(g_['condition'].scales.mean()):.3f}, "
+                  f"leave-one-out NLL {json.dumps({k: round(v, 4) for k, v in g_['loo_nll'].items()})} -> {g_['selected']}")
     for u in r.units:
         if u.protocol == "paper":
+            # the fold that holds the task out has measured every other task; the output table is
+            # rebuilt with this unit's own generator, and the choice made again on those tasks
             fold = next(f for f in r.units if f.protocol == "all_tasks" and u.held_out[0] in f.held_out)
-            gates[u.id] = gates[fold.id]
-    r.write("gates.json", {k: v.to_json() for k, v in gates.items()})
+            gates[u.id] = select_gate(r, bank, f"gen-{u.id}", gates[fold.id]["condition"], gates[fold.id]["nll"], conds)
+    r.write("gates.json", {k: {"selected": v["selected"], "loo_nll": v["loo_nll"], "scales": v["condition"].to_json()}
+                           for k, v in gates.items()})
     r.timed("generators.gate", time.time() - t_gate)
-    export_release(r, bank, gates["release"], dcfg, train_info)
+    rel_gate = gates["release"]
+    export_release(r, bank, rel_gate[rel_gate["selected"]], dcfg, train_info)
     t_eval = time.time()
     for u in r.eval_units():
         if r.past_deadline(f"generated of {u.id}"):
@@ -518,27 +563,35 @@ def stage_generators(r: Run) -> None:
         mt = bank.multitask[bank.mt_index[mt_id]].detach().float().cpu() if mt_id in bank.mt_index else None
         for t in u.held_out:
             other = mismatched_task(r.pool, u, t)
-            gen_v, gen_g, mis_v, mis_g, neigh = [], [], [], [], []
+            gate, member = gates[u.id], f"gen-{u.id}"
+            sel = gate["selected"]
+            gen_v, g_cond, g_out, mis_v, mis_g, neigh = [], [], [], [], [], []
             for prompts in r.draws(t):
                 c = encode_prompts(r.model, r.tok, prompts, r.ccfg)
-                gen_v.append(generate(r, bank, f"gen-{u.id}", c))
-                gen_g.append(float(gates[u.id].scale(pooled(c).cpu())))
-                neigh.append(gates[u.id].neighbours(pooled(c).cpu()))
+                gen_v.append(generate(r, bank, member, c))
+                g_cond.append(gate_value(r, bank, member, gate, "condition", c))
+                g_out.append(gate_value(r, bank, member, gate, "output", c))
+                feat = pooled(c).cpu() if sel == "condition" else output_feature(decoder_out(r, bank, member, c))
+                neigh.append(gate[sel].neighbours(feat))
             for prompts in r.draws(other):
                 c = encode_prompts(r.model, r.tok, prompts, r.ccfg)
-                mis_v.append(generate(r, bank, f"gen-{u.id}", c))
-                mis_g.append(float(gates[u.id].scale(pooled(c).cpu())))
+                mis_v.append(generate(r, bank, member, c))
+                mis_g.append(gate_value(r, bank, member, gate, sel, c))
             nd = len(gen_v)
             extra = [mt] if mt is not None else []
-            v = torch.stack(gen_v + gen_v + mis_v + extra)
-            sc = torch.tensor(gen_g + [1.0] * nd + mis_g + [1.0] * len(extra))
+            v = torch.stack(gen_v * 3 + mis_v + extra)
+            sc = torch.tensor(g_cond + g_out + [1.0] * nd + mis_g + [1.0] * len(extra))
             s = r.score(t, v, sc)
-            cols = {"generated": list(range(nd)), "generated_ungated": list(range(nd, 2 * nd)),
-                    "mismatched": list(range(2 * nd, 3 * nd))}
+            by_kind = {"condition": list(range(nd)), "output": list(range(nd, 2 * nd))}
+            cols = {"generated": by_kind[sel], "generated_condition_gate": by_kind["condition"],
+                    "generated_output_gate": by_kind["output"], "generated_ungated": list(range(2 * nd, 3 * nd)),
+                    "mismatched": list(range(3 * nd, 4 * nd))}
             if extra:
-                cols["multitask_lora"] = [3 * nd]
+                cols["multitask_lora"] = [4 * nd]
+            gen_g = g_cond if sel == "condition" else g_out
             res["tasks"][t] = {"family": r.pool[t].family, "kind": r.pool[t].kind, "n": len(r.eval_rows(t)),
-                               "mismatched_from": other, "gate": gen_g, "gate_mismatched": mis_g,
+                               "mismatched_from": other, "gate": gen_g, "gate_kind": sel, "gate_condition": g_cond,
+                               "gate_output": g_out, "gate_mismatched": mis_g,
                                "gate_neighbours": neigh, "controls": summarize(s, cols)}
             c = res["tasks"][t]["controls"]
             r.log(f"[generated] {u.id} {t}: nll gen {c['generated']['nll']:.3f} (gate {sum(gen_g) / nd:.2f}) "

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 CONTROLS = ["base", "mean_lora", "multitask_lora", "retrieval", "generated", "generated_ungated", "mismatched", "oracle"]
+# ablations: the generated adapter under each gate feature (``generated`` is the one each unit
+# selected on its own calibration tasks)
+GATE_COLUMNS = ["generated_condition_gate", "generated_output_gate"]
 FAMILY_ORDER = ["mcq", "yesno", "cls", "math", "code", "gen"]
 
 
@@ -54,12 +57,12 @@ def _rows(data: dict, protocol: str) -> List[dict]:
             info = ct or gt
             ctrl = {**ct.get("controls", {}), **gt.get("controls", {})}
             row = {"task": t, "unit": u, "family": info["family"], "kind": info["kind"], "n": info["n"],
-                   "nll": {k: _r(ctrl[k]["nll"]) if k in ctrl else None for k in CONTROLS},
+                   "nll": {k: _r(ctrl[k]["nll"]) if k in ctrl else None for k in CONTROLS + GATE_COLUMNS if k in ctrl or k in CONTROLS},
                    "nll_instr": {k: _r(ctrl[k].get("nll_instr")) if k in ctrl else None for k in CONTROLS},
                    "acc": {k: _r(ctrl[k].get("gen")) if k in ctrl else None for k in CONTROLS},
                    "acc_se": {k: _se(ctrl[k].get("gen_items")) if k in ctrl else None for k in CONTROLS},
                    "loglik": {k: _r(ctrl[k].get("loglik")) if k in ctrl else None for k in CONTROLS},
-                   "gate": gt.get("gate"), "gate_mismatched": gt.get("gate_mismatched"),
+                   "gate": gt.get("gate"), "gate_kind": gt.get("gate_kind"), "gate_mismatched": gt.get("gate_mismatched"),
                    "mismatched_from": gt.get("mismatched_from"), "retrieved": ct.get("retrieved"),
                    "gate_neighbours": gt.get("gate_neighbours"),
                    "samples": {k: ctrl[k].get("samples") for k in ("base", "generated", "oracle") if k in ctrl and ctrl[k].get("samples")},
@@ -114,7 +117,12 @@ def headline(rows: List[dict]) -> dict:
     h["no_harm"] = _r(sum(r["nll"]["generated"] <= r["nll"]["base"] for r in nb) / max(1, len(nb)), 3)
     nu = have("generated_ungated", "base")
     h["no_harm_ungated"] = _r(sum(r["nll"]["generated_ungated"] <= r["nll"]["base"] for r in nu) / max(1, len(nu)), 3)
-    h["mean_nll"] = {k: _mean([r["nll"][k] for r in rows]) for k in CONTROLS}
+    h["mean_nll"] = {k: _mean([r["nll"].get(k) for r in rows]) for k in CONTROLS + GATE_COLUMNS}
+    for k in GATE_COLUMNS:
+        hk = have(k, "base")
+        if hk:
+            h[f"no_harm_{k}"] = _r(sum(r["nll"][k] <= r["nll"]["base"] for r in hk) / len(hk), 3)
+    h["gate_kinds"] = _count_kinds(rows)
     g = have("mean_lora", "generated", "oracle")
     ml, ge, orc = (_mean([r["nll"][k] for r in g]) for k in ("mean_lora", "generated", "oracle"))
     h["gap_closed"] = _r((ml - ge) / (ml - orc), 3) if g and ml is not None and abs(ml - orc) > 1e-9 else None
@@ -137,6 +145,14 @@ def headline(rows: List[dict]) -> dict:
             fams[f] = {"tasks": len(fr), "mean_nll": {k: _mean([r["nll"][k] for r in fr]) for k in CONTROLS}}
     h["by_family"] = fams
     return h
+
+
+def _count_kinds(rows: List[dict]) -> dict:
+    out: Dict[str, int] = {}
+    for r in rows:
+        if r.get("gate_kind"):
+            out[r["gate_kind"]] = out.get(r["gate_kind"], 0) + 1
+    return out
 
 
 def targets(all_h: dict, paper_h: Optional[dict]) -> List[dict]:
@@ -224,6 +240,10 @@ def markdown(rep: dict) -> str:
         for k, d in h["acc_delta"].items():
             if d:
                 L.append(f"- accuracy {k}: {100 * d['delta']:+.1f} points ± {100 * d['se']:.1f} (SE, {d['items']} paired items)")
+        L.append(f"- gate feature selected per unit on its own calibration tasks (rows per kind): {json.dumps(h.get('gate_kinds'))}; "
+                 f"mean NLL with the condition gate {_f(h['mean_nll'].get('generated_condition_gate'))} "
+                 f"(no harm {_pct(h.get('no_harm_generated_condition_gate'))}%), with the output gate "
+                 f"{_f(h['mean_nll'].get('generated_output_gate'))} (no harm {_pct(h.get('no_harm_generated_output_gate'))}%)")
         L += ["", "| control | mean NLL | mean NLL with instruction | generate-then-parse acc | log-likelihood acc |", "|---|---:|---:|---:|---:|"]
         for k in CONTROLS:
             L.append(f"| {k} | {_f(h['mean_nll'][k])} | {_f(h['mean_nll_instr'][k])} | {_pct(h['mean_acc'][k])} | {_pct(h['mean_loglik'][k])} |")

@@ -227,6 +227,8 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
         gate = need(m, "gate", dict, "")
         if need(gate, "kind", str, "gate.") != "knn":
             raise ManifestError("gate.kind: must be 'knn'")
+        if gate.get("feature", "condition") not in ("condition", "output"):
+            raise ManifestError("gate.feature: must be 'condition' or 'output'")
         if need(gate, "k", int, "gate.") < 1:
             raise ManifestError("gate.k: must be at least 1")
         need(gate, "centroids", str, "gate.")
@@ -244,8 +246,9 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
             sc = tensors.get(gate.get("scales", ""))
             if c is None or sc is None:
                 raise ManifestError("gate: tensors gate.centroids / gate.scales missing from generator.safetensors")
-            if c.dim() != 2 or c.shape[1] != enc["channels"] or tuple(sc.shape) != (c.shape[0],):
-                raise ManifestError(f"gate: centroids must be (M, {enc['channels']}) and scales (M,)")
+            f = enc["channels"] if gate.get("feature", "condition") == "condition" else 2 * toks["count"]
+            if c.dim() != 2 or c.shape[1] != f or tuple(sc.shape) != (c.shape[0],):
+                raise ManifestError(f"gate: centroids must be (M, {f}) and scales (M,)")
         model = HyperConvGenerator(DecoderConfig.from_dict(dec))
         want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         for k, shp in want.items():

@@ -8,8 +8,10 @@ to do exactly as training did:
 - ``tokens``: ``mean`` is the generator's shared LoRA, ``std`` its per-matrix scale
   (``normalization: "shared_lora_residual"``), un-normalised exactly as in version 1;
 - ``gate`` (trainer/generator/gate.py): the kNN table that sizes the adapter, tensors
-  ``gate.centroids`` (M, C) and ``gate.scales`` (M,); the browser multiplies every B matrix (the
-  LoRA delta) by the gate's value for the condition.
+  ``gate.centroids`` (M, F) and ``gate.scales`` (M,); ``gate.feature`` says what a query is:
+  ``condition`` (F = C: the mean of the condition's non-zero rows) or ``output`` (F = 2 x N_out:
+  each decoder output token's mean, then each one's population std, before un-normalisation); the
+  browser multiplies every B matrix (the LoRA delta) by the gate's value.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def build_manifest_v2(decoder: HyperConvGenerator, layout: LoraLayout, ccfg: dic
         "decoder": decoder.config.to_dict(),
         "tokens": {"height": h, "width": w, "count": n_out, "normalization": "shared_lora_residual",
                    "mean": "tokens.mean", "std": "tokens.std"},
-        "gate": {"kind": "knn", "k": int(gate.k), "feature": "mean of the condition's non-zero rows",
+        "gate": {"kind": "knn", "k": int(gate.k), "feature": gate.kind,
                  "centroids": "gate.centroids", "scales": "gate.scales", "tasks": len(gate.names),
                  "applies_to": "B"},
         "lora": layout.to_manifest(),
@@ -56,7 +58,9 @@ def write_release(out_dir: str, decoder: HyperConvGenerator, mean: torch.Tensor,
     after writing by reading them back."""
     manifest = build_manifest_v2(decoder, layout, ccfg, base_id, base_sha256, channels, gate,
                                  {**training, "gate_tasks": gate.names})
-    save_generator(out_dir, decoder.cpu(), manifest, mean, std, extra_tensors=gate.to_tensors())
+    import copy
+
+    save_generator(out_dir, copy.deepcopy(decoder).cpu(), manifest, mean, std, extra_tensors=gate.to_tensors())
     _, back, tensors = load_generator(out_dir)
     validate_manifest(back, tensors)
     return back
@@ -67,4 +71,4 @@ def load_gate(gen_dir: str) -> GateTable:
     _, manifest, tensors = load_generator(gen_dir)
     g = manifest["gate"]
     return GateTable(tensors[g["centroids"]].float(), tensors[g["scales"]].float(),
-                     list(manifest["training"].get("gate_tasks", [])), int(g["k"]))
+                     list(manifest["training"].get("gate_tasks", [])), int(g["k"]), kind=g.get("feature", "condition"))

@@ -134,6 +134,9 @@ def test_zero_shot_pipeline(toy):
         assert set(r["nll"]) >= {"base", "mean_lora", "multitask_lora", "retrieval", "generated", "mismatched", "oracle"}
         assert all(v is not None and v > 0 for v in r["nll"].values())
         assert r["mismatched_from"] != r["task"]
+        assert r["nll"]["generated_condition_gate"] is not None and r["nll"]["generated_output_gate"] is not None
+        assert r["gate_kind"] in ("condition", "output")
+        assert r["nll"]["generated"] == r["nll"][f"generated_{r['gate_kind']}_gate"]
     assert [r["task"] for r in rep["protocols"]["paper"]["rows"]] == ["ToyMCQ"]
     h = rep["protocols"]["all_tasks"]["headline"]
     for key in ("generated_beats_mismatched", "no_harm", "gap_closed", "acc_delta"):
@@ -148,7 +151,21 @@ def test_zero_shot_pipeline(toy):
     model, man, tensors = load_generator(str(tmp / "gen"))
     validate_manifest(man, tensors)
     assert man["version"] == 2 and man["encoder"]["window"] == "tail" and man["gate"]["kind"] == "knn"
-    assert tensors["gate.centroids"].shape[1] == 32
+    want_f = 32 if man["gate"]["feature"] == "condition" else 2 * man["tokens"]["count"]
+    assert tensors["gate.centroids"].shape[1] == want_f
     assert 0.0 <= float(tensors["gate.scales"].min()) and float(tensors["gate.scales"].max()) <= 1.0
     # the release's stored mean/std reproduce the bank's output format: padding std 1
     assert torch.isfinite(tensors["tokens.mean"]).all() and torch.isfinite(tensors["tokens.std"]).all()
+
+
+def test_gate_leave_one_out_and_interpolation():
+    from trainer.generator.gate import GateTable, loo_nll, nll_at
+
+    scales = [0.0, 0.5, 1.0]
+    nll = torch.tensor([[1.0, 0.5, 0.2], [1.0, 0.8, 0.9], [2.0, 2.5, 3.0]])
+    assert torch.allclose(nll_at(nll, scales, torch.tensor([1.0, 0.25, 0.75])), torch.tensor([0.2, 0.9, 2.75]))
+    # two tasks alike (scale 1) and one far away (scale 0): each is predicted from the others only
+    cents = torch.tensor([[1.0, 0.0], [0.9, 0.1], [-1.0, 0.2]])
+    t = GateTable(cents, torch.tensor([1.0, 1.0, 0.0]), ["a", "b", "c"], k=1)
+    assert torch.allclose(t.loo_scales(), torch.tensor([1.0, 1.0, 1.0]))
+    assert abs(loo_nll(t, nll, scales) - float((0.2 + 0.9 + 3.0) / 3)) < 1e-6
