@@ -86,8 +86,9 @@ class Run:
                     tf.extractall(self.run_dir)
         self.log = log_to(self.run_dir / "log.txt")
         self.device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.timings = self.read("timings.json", {})
+        self.call = "-".join(x.strip() for x in args.stages.split(",") if x.strip())
         self.commit = _commit(args)
+        self.timings = (self.read(f"call-{self.call}.json") or {}).get("timings", {})
         self.t_start = time.time()
 
     def past_deadline(self, what: str) -> bool:
@@ -105,8 +106,12 @@ class Run:
         (self.run_dir / "results" / name).write_text(json.dumps(obj, indent=1))
 
     def timed(self, stage: str, secs: float) -> None:
+        """Wall time per stage, in this call's own record (``call-<stages>.json``: commit, device,
+        stages, timings), so that calls made at different commits or on different machines stay apart."""
         self.timings[stage] = round(self.timings.get(stage, 0.0) + secs, 1)
-        self.write("timings.json", self.timings)
+        self.write(f"call-{self.call}.json", {"stages": self.call, "commit": self.commit,
+                                              "device": getattr(self, "device_name", None), "torch": torch.__version__,
+                                              "timings": self.timings})
 
     # ---- shared setup ----------------------------------------------------------------------------
     def setup(self):

@@ -35,9 +35,10 @@ def _load(results: Path) -> dict:
     for p in sorted(results.glob("generated-*.json")):
         d = json.loads(p.read_text())
         out["generated"][d["unit"]] = d
-    for name in ("diag-zoo", "diag-generators", "gates", "bank", "timings", "zoo-index", "run-info"):
+    for name in ("diag-zoo", "diag-generators", "gates", "bank", "zoo-index", "run-info"):
         p = results / f"{name}.json"
         out[name] = json.loads(p.read_text()) if p.exists() else None
+    out["calls"] = [json.loads(p.read_text()) for p in sorted(results.glob("call-*.json"))]
     return out
 
 
@@ -178,13 +179,24 @@ def targets(all_h: dict, paper_h: Optional[dict]) -> List[dict]:
     return t
 
 
-def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> dict:
-    data = _load(Path(results))
+def _protocols(data: dict) -> dict:
     protocols = {}
     for proto in ("all_tasks", "paper"):
         rows = _rows(data, proto)
         if rows:
             protocols[proto] = {"rows": rows, "headline": headline(rows)}
+    return protocols
+
+
+def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> dict:
+    """``results/earlier/<name>/`` (optional): result sets of earlier attempts whose headlines are
+    kept beside the final one."""
+    data = _load(Path(results))
+    protocols = _protocols(data)
+    earlier = {}
+    for d in sorted((Path(results) / "earlier").glob("*")) if (Path(results) / "earlier").is_dir() else []:
+        ed = _load(d)
+        earlier[d.name] = {"calls": ed["calls"], "headline": {p: v["headline"] for p, v in _protocols(ed).items()}}
     tg = targets(protocols.get("all_tasks", {}).get("headline", {}), protocols.get("paper", {}).get("headline"))
     bank = data.get("bank") or {}
     out = {
@@ -193,6 +205,7 @@ def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> d
         "commit": commit,
         "device": (data.get("run-info") or {}).get("device"),
         "torch": (data.get("run-info") or {}).get("torch"),
+        "calls": data["calls"],
         "setting": "user turn only (no system instruction) for training and for every nll/acc/loglik column; nll_instr: the same adapters scored with the row's instruction",
         "config": {k: cfg.get(k) for k in ("pool", "units", "lora", "zoo", "condition", "generator", "gate", "eval")},
         "protocols": {p: {"headline": v["headline"], "rows": [{k: x for k, x in r.items() if not k.startswith("_")} for r in v["rows"]]}
@@ -201,7 +214,8 @@ def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> d
         "diagnostics": {"zoo": data.get("diag-zoo"), "generators": data.get("diag-generators"),
                         "gates": data.get("gates"), "bank": {k: v for k, v in bank.items() if k != "members"},
                         "bank_members": bank.get("members"), "zoo_index": data.get("zoo-index")},
-        "timings_s": data.get("timings"),
+        "timings_s": {f"{c['stages']}: {k}": v for c in data["calls"] for k, v in c["timings"].items()},
+        "earlier_attempts": earlier,
         "complete": all(p in protocols for p in ("all_tasks", "paper")) and all(
             all(r["nll"].get(k) is not None for k in CONTROLS if not (p == "paper" and k == "multitask_lora"))
             for p, v in protocols.items() for r in v["rows"]),
@@ -222,8 +236,11 @@ def _pct(x):
 
 def markdown(rep: dict) -> str:
     L = ["# Zero-shot prompt-to-LoRA: the end-to-end generator (issue 10)", "",
-         f"Commit `{rep['commit']}`, device {rep.get('device') or '–'}, `{rep['generated_by']}` "
-         f"({rep['command']}). Setting: {rep['setting']}. Complete: {rep['complete']}.", ""]
+         f"Report written at commit `{rep['commit']}` by `{rep['generated_by']}` ({rep['command']}). "
+         f"Setting: {rep['setting']}. Complete: {rep['complete']}.", ""]
+    for c in rep.get("calls", []):
+        L.append(f"- GPU call `{c['stages']}`: commit `{c['commit']}`, {c.get('device')}, torch {c.get('torch')}")
+    L.append("")
     L += ["## Targets", "", "| target | value | met |", "|---|---|---|"]
     for t in rep["targets"]:
         v = t["value"]
@@ -284,6 +301,15 @@ def markdown(rep: dict) -> str:
     b = d.get("bank") or {}
     if b:
         L.append(f"Training: {b.get('steps')} steps, {b.get('seconds')} s, decoder {b.get('parameters'):,} parameters per generator.")
+    for name, e in (rep.get("earlier_attempts") or {}).items():
+        L += ["", f"## Earlier attempt `{name}`", ""]
+        for c in e["calls"]:
+            L.append(f"- GPU call `{c['stages']}`: commit `{c['commit']}`, {c.get('device')}")
+        for p, h in e["headline"].items():
+            L.append(f"- `{p}`: generated NLL below mismatched on {_pct(h['generated_beats_mismatched'])}% of tasks, "
+                     f"not above base on {_pct(h['no_harm'])}%, gap closed {_f(h['gap_closed'])}, mean NLL generated "
+                     f"{_f(h['mean_nll']['generated'])} (ungated {_f(h['mean_nll']['generated_ungated'])}), accuracy "
+                     f"generated {_pct(h['mean_acc']['generated'])} vs mean_lora {_pct(h['mean_acc']['mean_lora'])}")
     if rep.get("timings_s"):
         L += ["", "## Wall time per stage (s)", "", "| stage | s |", "|---|---:|"]
         for k, v in rep["timings_s"].items():
