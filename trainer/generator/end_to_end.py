@@ -35,7 +35,7 @@ import torch.nn as nn
 from trainer.generator.hyperconv import DecoderConfig, HyperConvGenerator
 from trainer.lora.batched import LoraStack, module_specs
 from trainer.lora.tokens import LoraLayout, peft_name
-from trainer.lora.zoo import per_adapter_loss
+from trainer.lora.zoo import batch_from_picks, per_adapter_loss
 
 
 def shared_init(layout: LoraLayout, init_seed: int) -> torch.Tensor:
@@ -196,22 +196,6 @@ def length_bucket(rows: List[Tuple[List[int], List[int]]], edges: Sequence[int])
     return len(edges)
 
 
-def _rows_batch(picks: List[List[Tuple[List[int], List[int]]]]):
-    """ids (K, b, T), targets (K, b, T) with -100 where no loss (as trainer.lora.zoo._batch)."""
-    t = max(len(ids) for group in picks for ids, _ in group)
-    k, b = len(picks), len(picks[0])
-    ids = torch.zeros(k, b, t, dtype=torch.long)
-    tgt = torch.full((k, b, t), -100, dtype=torch.long)
-    for i, group in enumerate(picks):
-        for j, (x, m) in enumerate(group):
-            n = len(x)
-            ids[i, j, :n] = torch.tensor(x)
-            y = torch.tensor(x[1:] + [0])
-            mm = torch.tensor(m[1:] + [0], dtype=torch.bool)
-            tgt[i, j, :n] = torch.where(mm, y, torch.full_like(y, -100))
-    return ids, tgt
-
-
 def lr_factor(step: int, total: int, warmup: int, final: float) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -278,7 +262,7 @@ def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict
                     idx = torch.randperm(pool.shape[0], generator=gen_rng)[:p]
                     cs.append(pool[idx.to(pool.device)])
             conds_by_gen[m.id] = torch.stack(cs).float()
-        ids, tgt = _rows_batch(picks)
+        ids, tgt = batch_from_picks(picks)
         tokens += int(ids.numel())
         ids, tgt = ids.to(device), tgt.to(device)
         vals, l2_terms = [], []

@@ -46,9 +46,13 @@ def encode_train(tok, task: Task, n: int, max_len: int, seed: str):
 
 def _batch(pools, rngs, b: int):
     """ids (K, b, T), targets (K, b, T) with -100 where no loss."""
-    picks = [[pool[rng.randrange(len(pool))] for _ in range(b)] for pool, rng in zip(pools, rngs)]
+    return batch_from_picks([[pool[rng.randrange(len(pool))] for _ in range(b)] for pool, rng in zip(pools, rngs)])
+
+
+def batch_from_picks(picks):
+    """K groups of b (ids, mask) rows -> ids (K, b, T), targets (K, b, T) with -100 where no loss."""
     t = max(len(ids) for group in picks for ids, _ in group)
-    k = len(pools)
+    k, b = len(picks), len(picks[0])
     ids = torch.zeros(k, b, t, dtype=torch.long)
     tgt = torch.full((k, b, t), -100, dtype=torch.long)
     for i, group in enumerate(picks):
