@@ -57,7 +57,7 @@ def test_manifest_schema_validation():
     validate_manifest(m)
     for path, value, msg in [
         (("format",), "other", "format"),
-        (("version",), 2, "version"),
+        (("version",), 3, "version"),
         (("base_model", "weights_sha256"), "xyz", "weights_sha256"),
         (("encoder", "pooling"), "max", "encoder.pooling"),
         (("encoder", "prompt_count"), 3, "features[0]"),
@@ -79,6 +79,23 @@ def test_manifest_schema_validation():
     del bad["encoder"]["template"]
     with pytest.raises(ManifestError, match="encoder.template"):
         validate_manifest(bad)
+    # version 2 (trainer/generator/release.py) needs the window fields and a well-formed gate
+    v2 = copy.deepcopy(m)
+    v2["version"] = 2
+    with pytest.raises(ManifestError, match="encoder.window"):
+        validate_manifest(v2)
+    v2["encoder"].update({"window": "tail", "max_input_tokens": v2["encoder"]["max_tokens"] * 4})
+    validate_manifest(v2)
+    v2["encoder"]["max_input_tokens"] = 1
+    with pytest.raises(ManifestError, match="max_input_tokens"):
+        validate_manifest(v2)
+    v2["encoder"]["max_input_tokens"] = v2["encoder"]["max_tokens"]
+    v2["gate"] = {"kind": "knn", "k": 0, "feature": "condition", "centroids": "gate.centroids", "scales": "gate.scales"}
+    with pytest.raises(ManifestError, match="gate.k"):
+        validate_manifest(v2)
+    v2["gate"].update({"k": 5, "feature": "tokens"})
+    with pytest.raises(ManifestError, match="gate.feature"):
+        validate_manifest(v2)
 
 
 def test_release_schedule_flops_budget():
