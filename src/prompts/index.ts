@@ -14,10 +14,11 @@ export {
   dedupeKey,
   dedupeRecords,
   newSeed,
+  sampleBatch,
   samplePrompts,
   summarizePrompts,
 } from './summary';
-export type { DedupeResult, HistogramBin, LengthStats, LengthUnit, PromptSample, PromptSummary, SummaryOptions } from './summary';
+export type { DedupeResult, HistogramBin, LengthStats, LengthUnit, PromptBatch, PromptSample, PromptSummary, SummaryOptions } from './summary';
 export {
   PASTED_TEXT_NAME,
   promptFileFromBlob,

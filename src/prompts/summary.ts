@@ -101,15 +101,28 @@ export function lengthStats(lengths: Float64Array, unit: LengthUnit, binCount: n
   let sum = 0;
   for (const length of sorted) sum += length;
   const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const width = niceBinWidth(max + 1, binCount);
+  const { start, width, bins } = binLayout(min, max, binCount);
   const histogram: HistogramBin[] = [];
-  const bins = Math.max(1, Math.ceil((max + 1) / width));
-  for (let b = 0; b < bins; b++) histogram.push({ from: b * width, to: (b + 1) * width, count: 0 });
-  for (const length of sorted) histogram[Math.min(bins - 1, Math.floor(length / width))]!.count++;
+  for (let b = 0; b < bins; b++) histogram.push({ from: start + b * width, to: start + (b + 1) * width, count: 0 });
+  for (const length of sorted) histogram[Math.min(bins - 1, Math.floor((length - start) / width))]!.count++;
   return { unit, min, max, mean: sum / sorted.length, median: quantile(0.5), p90: quantile(0.9), histogram };
 }
 
-/** Smallest 1/2/5 x 10^k width that covers `span` in at most `binCount` bins (readable edges). */
+/**
+ * Bins that cover [min, max] and no more than a bin's rounding past it: the first starts at a
+ * multiple of the width at or below `min` (lengths 55-57 give bins 55, 56, 57, not 0-94), widths
+ * are 1/2/5 x 10^k (readable edges), at most `binCount` bins.
+ */
+function binLayout(min: number, max: number, binCount: number): { start: number; width: number; bins: number } {
+  const most = Math.max(1, binCount);
+  for (let width = niceBinWidth(max - min + 1, most); ; width = nextNiceWidth(width)) {
+    const start = Math.floor(min / width) * width;
+    const bins = Math.max(1, Math.ceil((max + 1 - start) / width));
+    if (bins <= most) return { start, width, bins };
+  }
+}
+
+/** Smallest 1/2/5 x 10^k width that covers `span` in at most `binCount` bins. */
 function niceBinWidth(span: number, binCount: number): number {
   const raw = Math.max(1, span / Math.max(1, binCount));
   const magnitude = 10 ** Math.floor(Math.log10(raw));
@@ -117,6 +130,13 @@ function niceBinWidth(span: number, binCount: number): number {
     if (step * magnitude >= raw) return step * magnitude;
   }
   return 10 * magnitude;
+}
+
+/** The next 1/2/5 x 10^k width above `width`. */
+function nextNiceWidth(width: number): number {
+  const magnitude = 10 ** Math.floor(Math.log10(width) + 1e-9);
+  const step = Math.round(width / magnitude);
+  return step === 1 ? 2 * magnitude : step === 2 ? 5 * magnitude : 10 * magnitude;
 }
 
 /** Seeded PRNG (mulberry32): small, fast, and the same sequence in every browser and in Node. */
@@ -157,6 +177,28 @@ export function samplePrompts(records: readonly PromptRecord[], count: number, s
     indices.push(picked);
   }
   return { seed, indices, records: indices.map((index) => records[index]!) };
+}
+
+export interface PromptBatch extends PromptSample {
+  /** How many entries are repeats (0 unless the set has fewer prompts than asked for). */
+  repeated: number;
+}
+
+/**
+ * The generator's batch of `count` prompts, reproducible for a seed. A set with at least `count`
+ * prompts: `samplePrompts` (without replacement). A shorter set: every prompt once, shuffled, then
+ * the shortfall drawn uniformly *with* replacement from the same prompts (same seeded generator),
+ * so a 5-prompt set still conditions an 8-prompt generator; `repeated` says how many are repeats.
+ */
+export function sampleBatch(records: readonly PromptRecord[], count: number, seed: number): PromptBatch {
+  const want = Math.max(0, Math.floor(count));
+  const n = records.length;
+  if (n >= want || n === 0) return { ...samplePrompts(records, want, seed), repeated: 0 };
+  const all = samplePrompts(records, n, seed);
+  const random = createRng(seed ^ 0x5bd1e995);
+  const indices = [...all.indices];
+  while (indices.length < want) indices.push(Math.floor(random() * n));
+  return { seed, indices, records: indices.map((index) => records[index]!), repeated: want - n };
 }
 
 /** A fresh seed for "re-sample". */

@@ -115,7 +115,7 @@ export interface ReadOptions {
   csv?: CsvParseOptions;
   /** Force how a text file is split; default: detected. */
   textSplit?: TextSplitMode;
-  /** JSONL lines that are not JSON: fail naming the line (default) or skip them with a warning. */
+  /** JSONL lines that are not JSON: skip each with a warning (default; no valid line fails the file) or fail naming the line. */
   malformedLines?: 'error' | 'skip';
   /** Largest accepted input in bytes; default MAX_FILE_BYTES (200 MB). */
   maxBytes?: number;

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { detectFormat, sniffFormat } from '../../src/prompts/detect';
 import { MalformedJsonError, MalformedJsonlError, NoPromptsFoundError, UnsupportedFormatError } from '../../src/prompts/errors';
 import { RecordCollector, runSteps } from '../../src/prompts/collector';
-import { parseJson, parseJsonSteps } from '../../src/prompts/parsers/json';
-import { parseJsonl } from '../../src/prompts/parsers/jsonl';
+import { parseJson, parseJsonSteps, splitArrayItems } from '../../src/prompts/parsers/json';
+import { parseJsonl, parseJsonlSteps } from '../../src/prompts/parsers/jsonl';
 import { parseText } from '../../src/prompts/parsers/text';
 import { jsonl } from './helpers';
 
@@ -57,25 +57,33 @@ describe('parseJsonl', () => {
     ]);
   });
 
-  it('names the first malformed line, the reason, and how many lines are bad', () => {
+  it('keeps the valid lines and warns once per malformed line, naming it and why', () => {
     const text = '{"prompt":"ok"}\n{"prompt":"ok2"}\n{"prompt": "oops",}\n{"prompt":"fine"}\nnot json\n';
+    const out = new RecordCollector('bad.jsonl');
+    runSteps(parseJsonlSteps(text, out));
+    expect(out.records.map((r) => r.prompt)).toEqual(['ok', 'ok2', 'fine']);
+    expect(out.records.map((r) => r.source.line)).toEqual([1, 2, 4]);
+    expect(out.warnings.map((w) => [w.code, w.line])).toEqual([['skipped-item', 3], ['skipped-item', 5]]);
+    expect(out.warnings[0]!.message).toMatch(/^Line 3 is not valid JSON \(.+ \(column \d+\)\); skipped\.$/);
+  });
+
+  it('fails a file with no valid line, naming the first bad line, the reason, and how many lines are bad', () => {
     let caught: unknown;
     try {
-      parseJsonl(text, 'bad.jsonl');
+      parseJsonl('{"prompt": "oops",}\n\nnot json\n', 'bad.jsonl');
     } catch (error) {
       caught = error;
     }
     expect(caught).toBeInstanceOf(MalformedJsonlError);
     const error = caught as MalformedJsonlError;
-    expect(error.line).toBe(3);
+    expect(error.line).toBe(1);
     expect(error.malformedLineCount).toBe(2);
     expect(error.reason).toMatch(/column \d+/);
-    expect(error.message).toMatch(/^Line 3 of bad\.jsonl is not valid JSON: .+\(2 malformed lines in total\)/);
+    expect(error.message).toMatch(/^Line 1 of bad\.jsonl is not valid JSON: .+\(2 malformed lines in total\)/);
   });
 
-  it("skips malformed lines with warnings when asked to", () => {
-    const records = parseJsonl('{"prompt":"a"}\n{oops\n{"prompt":"b"}', 'x.jsonl', { malformedLines: 'skip' });
-    expect(records.map((r) => r.prompt)).toEqual(['a', 'b']);
+  it("fails on the first malformed line with malformedLines: 'error'", () => {
+    expect(() => parseJsonl('{"prompt":"a"}\n{oops\n{"prompt":"b"}', 'x.jsonl', { malformedLines: 'error' })).toThrow(/^Line 2 of x\.jsonl/);
   });
 });
 
@@ -95,10 +103,10 @@ describe('parseJson', () => {
     expect(parseJson('{"meta":{},"whatever":["x","y"]}').map((r) => r.prompt)).toEqual(['x', 'y']);
   });
 
-  it('names line and column of a syntax error', () => {
+  it('names line and column of a syntax error when no item is valid on its own', () => {
     let caught: unknown;
     try {
-      parseJson('[\n  {"prompt": "a"},\n  {"prompt": "b",}\n]', 'broken.json');
+      parseJson('{\n  "data": [{"prompt": "a"},\n  {"prompt": "b",}]\n}', 'broken.json');
     } catch (error) {
       caught = error;
     }
@@ -107,6 +115,23 @@ describe('parseJson', () => {
     expect(error.line).toBe(3);
     expect(error.column).toBeGreaterThan(1);
     expect(error.message).toMatch(/^broken\.json is not valid JSON at line 3, column \d+: /);
+    expect(() => parseJson('[\n  {"prompt": "a",},\n  {"prompt" "b"}\n]', 'none.json')).toThrow(/^none\.json is not valid JSON at line 2/);
+  });
+
+  it('keeps the items of a broken list that are valid on their own, with a warning per bad item', () => {
+    const text = '[\n  {"prompt": "a"},\n  {"prompt": "b",},\n  {"prompt": "c, with a comma"},\n  {"prompt" "no colon"},\n  "d"\n]\n';
+    const out = new RecordCollector('broken.json');
+    runSteps(parseJsonSteps(text, out));
+    expect(out.records.map((r) => [r.prompt, r.source.item])).toEqual([['a', 1], ['c, with a comma', 3], ['d', 5]]);
+    expect(out.warnings[0]!.message).toMatch(/^broken\.json is not valid JSON at line 3, column \d+: .+ The items that are valid on their own were kept\.$/);
+    expect(out.warnings.slice(1).map((w) => [w.item, w.line])).toEqual([[2, 3], [4, 5]]);
+    expect(out.warnings[1]!.message).toMatch(/^Item 2 \(line 3\) is not valid JSON \(.+\); skipped\.$/);
+  });
+
+  it('splits a list into items at commas outside strings and brackets', () => {
+    expect(splitArrayItems('  [1, "a,b", {"x": [1, 2]}, ]')?.map((i) => i.text)).toEqual(['1', '"a,b"', '{"x": [1, 2]}']);
+    expect(splitArrayItems('\n[\n"x",\n\n"y"')?.map((i) => [i.text, i.line])).toEqual([['"x"', 3], ['"y"', 5]]);
+    expect(splitArrayItems('{"a": 1}')).toBeNull();
   });
 
   it('reads a .json file that is really JSONL, with a warning', () => {

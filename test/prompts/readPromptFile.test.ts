@@ -121,18 +121,33 @@ describe('readPromptFile: bad inputs give clear, typed errors', () => {
     expect(error.message).toMatch(/invalid byte at offset 14 \(line 1\)/);
   });
 
-  it('malformed JSON names line and column', () => {
-    const error = errorOf(() => readPromptFile(fileOf('bad.json', '[\n"a",\n"b" "c"\n]')));
+  it('malformed JSON with no valid item names line and column', () => {
+    const error = errorOf(() => readPromptFile(fileOf('bad.json', '[\n"a" "b",\n"b" "c"\n]')));
     expect(error).toBeInstanceOf(MalformedJsonError);
-    expect(error.message).toMatch(/at line 3, column 5/);
+    expect(error.message).toMatch(/at line 2, column 5/);
   });
 
-  it('malformed JSONL names the line', () => {
+  it('malformed JSON keeps the valid items of a list, with warnings', () => {
+    const result = readPromptFile(fileOf('bad.json', '[\n"a",\n"b" "c"\n]'));
+    expect(result.records.map((r) => r.prompt)).toEqual(['a']);
+    expect(result.warningCount).toBe(2);
+    expect(result.warnings[1]!.message).toMatch(/^Item 2 \(line 3\) is not valid JSON/);
+  });
+
+  it('malformed JSONL keeps the valid lines with a warning naming the bad line', () => {
     const text = jsonl([{ prompt: 'a' }, { prompt: 'b' }]) + '{"prompt": "c"\n';
-    const error = errorOf(() => readPromptFile(fileOf('bad.jsonl', text)));
+    const result = readPromptFile(fileOf('bad.jsonl', text));
+    expect(result.records.map((r) => r.prompt)).toEqual(['a', 'b']);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatchObject({ code: 'skipped-item', line: 3 });
+    expect(result.warnings[0]!.message).toMatch(/^Line 3 is not valid JSON/);
+  });
+
+  it('malformed JSONL with no valid line names the line', () => {
+    const error = errorOf(() => readPromptFile(fileOf('bad.jsonl', '{"prompt": "c"\n{x\n')));
     expect(error).toBeInstanceOf(MalformedJsonlError);
-    expect((error as MalformedJsonlError).line).toBe(3);
-    expect(error.message).toMatch(/^Line 3 of bad\.jsonl is not valid JSON: /);
+    expect((error as MalformedJsonlError).line).toBe(1);
+    expect(error.message).toMatch(/^Line 1 of bad\.jsonl is not valid JSON: .+\(2 malformed lines in total\)/);
   });
 
   it('a JSON list of numbers has no prompts, and says why', () => {
@@ -217,6 +232,6 @@ describe('readPromptFileAsync', () => {
   it('rejects at once with an already-aborted signal, and reports file errors as rejections', async () => {
     await expect(readPastedTextAsync('a', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     await expect(readPromptFileAsync(fileOf('e.txt', ''))).rejects.toBeInstanceOf(EmptyFileError);
-    await expect(readPromptFileAsync(fileOf('bad.jsonl', '{"prompt":"a"}\n{x\n'))).rejects.toBeInstanceOf(MalformedJsonlError);
+    await expect(readPromptFileAsync(fileOf('bad.jsonl', '{x\n{"prompt":"a"\n'))).rejects.toBeInstanceOf(MalformedJsonlError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, dedupeRecords, samplePrompts, summarizePrompts } from '../../src/prompts/summary';
+import { createRng, dedupeRecords, sampleBatch, samplePrompts, summarizePrompts } from '../../src/prompts/summary';
 import type { PromptRecord } from '../../src/prompts/types';
 
 const records = (prompts: string[], system?: string): PromptRecord[] =>
@@ -34,6 +34,17 @@ describe('summarizePrompts', () => {
     expect(histogram[0]).toEqual({ from: 0, to: 20, count: 3 });
     expect(histogram.at(-1)!.count).toBe(1);
     expect(histogram.length).toBeLessThanOrEqual(10);
+  });
+
+  it('bins only the range the lengths span (55-57 characters: three bins, not 0-94)', () => {
+    const histogram = summarizePrompts(records(['x'.repeat(55), 'x'.repeat(56), 'x'.repeat(57), 'x'.repeat(57)])).length.histogram;
+    expect(histogram).toEqual([{ from: 55, to: 56, count: 1 }, { from: 56, to: 57, count: 1 }, { from: 57, to: 58, count: 2 }]);
+    const wide = summarizePrompts(records(['x'.repeat(130), 'x'.repeat(981)]), { bins: 20 }).length.histogram;
+    expect(wide[0]!.from).toBeLessThanOrEqual(130);
+    expect(wide[0]!.to).toBeGreaterThan(130);
+    expect(wide.at(-1)!.to).toBeGreaterThan(981);
+    expect(wide.at(-1)!.from).toBeLessThanOrEqual(981);
+    expect(wide.length).toBeLessThanOrEqual(20);
   });
 
   it('measures approximate tokens on request, and handles no records', () => {
@@ -75,5 +86,31 @@ describe('samplePrompts', () => {
     const values = Array.from({ length: 1000 }, random);
     expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
     expect(Array.from({ length: 1000 }, createRng(42))).toEqual(values);
+  });
+});
+
+describe('sampleBatch', () => {
+  const five = records(['a', 'b', 'c', 'd', 'e']);
+
+  it('is samplePrompts when the set has enough prompts', () => {
+    const many = records(Array.from({ length: 50 }, (_, i) => `p${i}`));
+    expect(sampleBatch(many, 8, 3)).toEqual({ ...samplePrompts(many, 8, 3), repeated: 0 });
+  });
+
+  it('fills a short set: every prompt once, then the shortfall drawn with replacement', () => {
+    const batch = sampleBatch(five, 8, 11);
+    expect(batch.records).toHaveLength(8);
+    expect(batch.repeated).toBe(3);
+    expect([...batch.indices.slice(0, 5)].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(batch.indices.slice(5).every((i) => i >= 0 && i < 5)).toBe(true);
+    expect(sampleBatch(five, 8, 11)).toEqual(batch);
+    expect(sampleBatch(records(['only']), 8, 1).records.map((r) => r.prompt)).toEqual(Array(8).fill('only'));
+    expect(sampleBatch([], 8, 1)).toMatchObject({ records: [], repeated: 0 });
+  });
+
+  it('draws the repeats uniformly', () => {
+    const counts = new Array<number>(5).fill(0);
+    for (let seed = 0; seed < 1000; seed++) for (const i of sampleBatch(five, 8, seed).indices.slice(5)) counts[i]!++;
+    for (const count of counts) expect(count).toBeGreaterThan(450); // expected 600 each
   });
 });

@@ -1,7 +1,9 @@
 /**
  * JSON: a list of prompts (strings or objects of the shapes in ../shapes.ts), a single such object,
  * or an object wrapping the list ({ data: [...] }, { prompts: [...] }, or its only list-valued key).
- * A .json file that is really JSONL (common) is read as JSONL, with a warning.
+ * A .json file that is really JSONL (common) is read as JSONL, with a warning. A top-level list
+ * that is not valid JSON as a whole keeps the items that are valid on their own, with a warning
+ * per bad item (like bad CSV rows and JSONL lines); nothing valid fails the file, naming where.
  */
 import { RecordCollector, runSteps, type ParseSteps } from '../collector';
 import { MalformedJsonError, NoPromptsFoundError } from '../errors';
@@ -42,7 +44,11 @@ export function* parseJsonSteps(
         : info.position !== undefined
           ? lineAndColumn(text, info.position)
           : undefined;
-    throw new MalformedJsonError(out.fileName, info.reason, where?.line, where?.column);
+    const whole = new MalformedJsonError(out.fileName, info.reason, where?.line, where?.column);
+    const items = splitArrayItems(text);
+    if (items) yield* recoverItems(items, out, whole, text.length);
+    else throw whole;
+    return { readAsJsonl: false };
   }
 
   const items = listItems(root, out.fileName);
@@ -53,6 +59,83 @@ export function* parseJsonSteps(
     yield Math.round(((i + 1) / items.length) * text.length);
   }
   return { readAsJsonl: false };
+}
+
+interface ItemText {
+  text: string;
+  /** 1-based line where the item starts. */
+  line: number;
+}
+
+/**
+ * The items of a top-level JSON list as text, split at commas outside strings and brackets; null
+ * when the text is not a list. A string is also ended by a line break (JSON strings hold none), so
+ * one missing quote costs one item, not the rest of the file.
+ */
+export function splitArrayItems(text: string): ItemText[] | null {
+  const open = text.search(/\S/);
+  if (open === -1 || text[open] !== '[') return null;
+  const items: ItemText[] = [];
+  let line = 1;
+  for (let k = 0; k < open; k++) if (text[k] === '\n') line++;
+  let start = open + 1;
+  let startLine = line;
+  const push = (end: number) => {
+    const raw = text.slice(start, end);
+    const lead = raw.length - raw.trimStart().length;
+    const item = raw.trim();
+    if (item.length > 0) items.push({ text: item, line: startLine + (raw.slice(0, lead).match(/\n/g)?.length ?? 0) });
+  };
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"' || c === '\n') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      if (depth === 0) {
+        push(i);
+        return items;
+      }
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      push(i);
+      start = i + 1;
+      startLine = line;
+    }
+  }
+  push(text.length);
+  return items;
+}
+
+/** Parses each item on its own: the valid ones become records, each bad one a warning; none valid: `whole`. */
+function* recoverItems(items: readonly ItemText[], out: RecordCollector, whole: MalformedJsonError, length: number): ParseSteps<void> {
+  const parsed: { value: unknown; index: number }[] = [];
+  const bad: { index: number; line: number; reason: string }[] = [];
+  items.forEach((item, index) => {
+    try {
+      parsed.push({ value: JSON.parse(item.text), index });
+    } catch (error) {
+      bad.push({ index, line: item.line, reason: describeJsonError(error).reason });
+    }
+  });
+  if (parsed.length === 0) throw whole;
+  out.warn({ code: 'skipped-item', message: `${whole.message.replace(/ Fix the file or save it as JSONL\.$/, '')} The items that are valid on their own were kept.` });
+  for (const b of bad) {
+    out.warn({ code: 'skipped-item', message: `Item ${b.index + 1} (line ${b.line}) is not valid JSON (${b.reason}); skipped.`, item: b.index + 1, line: b.line });
+  }
+  for (const { value, index } of parsed) {
+    out.addExtracted(extractPrompt(value), { item: index + 1 });
+    yield Math.round(((index + 1) / items.length) * length);
+  }
 }
 
 function listItems(root: unknown, fileName: string): unknown[] {

@@ -1,6 +1,7 @@
 /**
- * JSONL: one JSON value per line. A malformed line fails the file naming the first bad line (and
- * how many there are), or with `malformedLines: 'skip'` becomes a warning.
+ * JSONL: one JSON value per line. A malformed line is skipped with a warning naming it (like a bad
+ * CSV row), so one typo does not cost the other lines; only a file with no valid line fails, naming
+ * the first bad line and how many there are. `malformedLines: 'error'` fails on any malformed line.
  */
 import { RecordCollector, runSteps, type ParseSteps } from '../collector';
 import { MalformedJsonlError } from '../errors';
@@ -9,6 +10,7 @@ import type { PromptRecord } from '../types';
 import { describeJsonError } from './jsonError';
 
 export interface JsonlOptions {
+  /** 'skip' (default): warn per malformed line, fail only when no line is valid; 'error': fail on the first. */
   malformedLines?: 'error' | 'skip';
 }
 
@@ -17,7 +19,8 @@ export function* parseJsonlSteps(
   out: RecordCollector,
   options: JsonlOptions = {},
 ): ParseSteps<void> {
-  const skipMalformed = options.malformedLines === 'skip';
+  const skipMalformed = options.malformedLines !== 'error';
+  let validLines = 0;
   let firstBad: { line: number; reason: string } | undefined;
   let badCount = 0;
   let start = 0;
@@ -42,11 +45,14 @@ export function* parseJsonlSteps(
           out.warn({ code: 'skipped-item', message: `Line ${lineNumber} is not valid JSON (${reason}); skipped.`, line: lineNumber });
         }
       }
-      if (parsed) out.addExtracted(extractPrompt(value), { line: lineNumber });
+      if (parsed) {
+        validLines++;
+        out.addExtracted(extractPrompt(value), { line: lineNumber });
+      }
     }
     yield Math.min(start, text.length);
   }
-  if (firstBad && !skipMalformed) {
+  if (firstBad && (!skipMalformed || validLines === 0)) {
     throw new MalformedJsonlError(out.fileName, firstBad.line, firstBad.reason, badCount);
   }
 }
