@@ -10,10 +10,17 @@ describe('app shell', () => {
     });
     afterAll(async () => browser?.close());
 
-    it('loads and reports a working WebGPU adapter', async () => {
+    it('loads and says in plain words that the only adapter is a software one (details on focus)', async () => {
       const page = await browser.newPage();
       await page.goto(inject('appUrl'));
-      await expect.poll(() => page.getByTestId('webgpu-status').textContent()).toContain('WebGPU ready');
+      const status = page.getByTestId('webgpu-status');
+      await expect.poll(() => status.getAttribute('data-kind')).toBe('software');
+      expect(await page.getByTestId('webgpu-badge').textContent()).toBe('No GPU: runs on the CPU');
+      const details = page.getByTestId('webgpu-details');
+      expect(await details.isVisible()).toBe(false);
+      await page.getByTestId('webgpu-badge').focus();
+      expect(await details.isVisible()).toBe(true);
+      expect(await details.textContent()).toMatch(/SwiftShader, a software renderer/);
       await page.screenshot({ path: 'e2e/output/shell-webgpu.png' });
     });
   });
@@ -29,8 +36,9 @@ describe('app shell', () => {
       const page = await browser.newPage();
       await page.goto(inject('appUrl'));
       const status = page.getByTestId('webgpu-status');
-      await expect.poll(() => status.textContent()).not.toContain('Checking');
-      expect(await status.textContent()).toMatch(/not available|no GPU adapter/);
+      await expect.poll(() => status.getAttribute('data-kind')).toBe('none');
+      expect(await page.getByTestId('webgpu-badge').textContent()).toBe('No GPU: runs on the CPU');
+      expect(await page.getByTestId('webgpu-details').textContent()).toMatch(/no WebGPU/);
     });
   });
 });

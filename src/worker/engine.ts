@@ -32,6 +32,7 @@ import {
   HEATMAP_SIDE, adapterNorms, compareDeltas, loraPair, poolDelta, poolMatrix,
   type DeltaComparison, type ModuleNorms, type PooledMatrix, type Pooling,
 } from '../model/adapterStats';
+import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
 import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
@@ -50,14 +51,18 @@ export type {
 export type { SamplingOptions } from '../model/sampling';
 export type { StopReason } from '../model/generate';
 export type { Backend, ByteProgress } from '../model/session';
+export type { BackendChoice } from '../model/backendChoice';
 
 export interface EngineInitOptions {
   /** URL of the folder that holds the model folder, e.g. `new URL('models/', location.href).href`. */
   modelsUrl: string;
   /** The model folder (default `base`): model_lora.onnx, export.json, tokenizer files. */
   modelId?: string;
-  /** `auto` (default): WebGPU when the browser has it, else WASM. */
-  backend?: 'auto' | Backend;
+  /**
+   * `auto` (default): WebGPU when the browser has a hardware adapter, else WASM (a software adapter
+   * such as SwiftShader counts as none: src/model/backendChoice.ts). `webgpu` fails without an adapter.
+   */
+  backend?: BackendChoice;
   /**
    * `model_lora.onnx` (default): one session for the base model and every adapter.
    * `onnx/model.onnx`: the graph without LoRA inputs (base only; for the decode benchmark).
@@ -133,6 +138,8 @@ export interface InitProgress {
 
 export interface EngineInfo {
   backend: Backend;
+  /** What was asked for (`EngineInitOptions.backend`); `backend` is what Auto made of it. */
+  backendChoice: BackendChoice;
   /** For people: why the page runs without WebGPU and what that means; null on WebGPU. */
   notice: string | null;
   /** The adapter / backend in words. */
@@ -225,10 +232,6 @@ interface GenerationConfig {
   eos_token_id?: number | number[];
 }
 
-const NO_WEBGPU_NOTICE =
-  'WebGPU is not available in this browser, so the base model runs on the CPU (onnxruntime-web WebAssembly), ' +
-  'with adapters applied on the CPU too. Expect slower answers. Generating adapters from prompts needs WebGPU.';
-
 /** Requests a device with the adapter's larger buffer and workgroup limits (ORT's kernels use them). */
 async function requestDevice(): Promise<{ device: GPUDevice; description: string } | { reason: string }> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
@@ -302,11 +305,14 @@ export class Engine {
       const report = (stage: InitStage, message: string, bytes?: ByteProgress) => onProgress?.(bytes ? { stage, message, bytes } : { stage, message });
 
       report('device', 'Looking for WebGPU');
+      const choice = options.backend ?? 'auto';
+      // src/model/backendChoice.ts: Auto prefers WebAssembly when the only adapter is a software one.
+      const decision = await decideBackend(choice, (globalThis.navigator as Navigator | undefined)?.gpu);
       let backend: Backend = 'wasm';
       let device: GPUDevice | undefined;
       let deviceDescription = 'CPU (WebAssembly)';
-      let notice: string | null = NO_WEBGPU_NOTICE;
-      if (options.backend !== 'wasm') {
+      let notice: string | null = wasmNotice(decision.reason ?? '');
+      if (decision.backend === 'webgpu') {
         const got = await requestDevice();
         if ('device' in got) {
           backend = 'webgpu';
@@ -318,10 +324,10 @@ export class Engine {
             // only the current device counts (release() forgets a device before destroying it)
             if (this.device === got.device) this.lost = new EngineDeviceLostError(info.message || info.reason || 'unknown reason');
           });
-        } else if (options.backend === 'webgpu') {
+        } else if (choice === 'webgpu') {
           throw new SessionCreateErrorLike(got.reason);
         } else {
-          notice = `${NO_WEBGPU_NOTICE} (${got.reason})`;
+          notice = wasmNotice(`WebGPU is not available in this browser (${got.reason}).`);
         }
       }
       this.lost = undefined;
@@ -340,7 +346,7 @@ export class Engine {
       const eos = generation.eos_token_id;
       const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
       const engineInfo: EngineInfo = {
-        backend, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
+        backend, backendChoice: choice, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
         loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null, modelBytes: bytes.byteLength,
         modelFile, initMs: 0,
@@ -780,6 +786,6 @@ function throwIfCancelled(run: AdapterRun): void {
 
 class SessionCreateErrorLike extends BadRequestError {
   constructor(reason: string) {
-    super(`WebGPU was requested but is not available (${reason}). Use backend "auto" to fall back to the CPU.`);
+    super(`WebGPU was chosen but is not available (${reason}). Choose Auto or WebAssembly to run on the CPU.`);
   }
 }

@@ -23,7 +23,7 @@ export type {
 } from './engine';
 
 export type {
-  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorBlock, GeneratorInfo, EngineInfo,
+  AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorBlock, GeneratorInfo, EngineInfo,
   EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 export { EngineError } from '../model/errors';
