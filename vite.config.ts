@@ -4,13 +4,18 @@ import { examplesPlugin } from './scripts/vite-examples-plugin.ts';
 
 // WGSL kernels live in shaders/*.wgsl and are imported with `?raw`.
 // onnxruntime-web ships its own wasm/mjs; keep it out of dependency pre-bundling so its
-// files are served as they are.
+// files are served as they are. `include` lists what the dev server would otherwise only discover
+// when a worker first imports it (papaparse in the prompts worker, fflate in the engine worker): a late discovery re-bundles
+// and reloads the page on the first visit.
 // examplesPlugin: examples/index.json + examples/<Task>.jsonl from the datasets folder
 // (DND_DATASETS, default ../shared/datasets), for the Prompts screen's "Examples" buttons.
 export default defineConfig({
   plugins: [react(), examplesPlugin()],
   worker: { format: 'es' },
-  optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
+  optimizeDeps: {
+    exclude: ['onnxruntime-web', '@huggingface/transformers'],
+    include: ['papaparse', 'fflate'],
+  },
   server: { fs: { allow: ['.'] } },
   build: { target: 'es2022' },
 });

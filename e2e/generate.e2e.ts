@@ -33,6 +33,8 @@ const rows = (page: Page) => page.getByTestId('adapter-row');
 async function loadModelOn(page: Page, tab: 'generate' | 'adapters'): Promise<void> {
   await page.getByTestId(`tab-${tab}`).click();
   const panel = page.getByTestId(`panel-${tab}`);
+  // WebGPU is the point here: Auto would pick WebAssembly on SwiftShader (e2e/newUser.e2e.ts).
+  await panel.getByTestId('backend-webgpu').check();
   await panel.getByTestId('load-model').click();
   await expect.poll(() => page.getByTestId('panel-adapters').getByTestId('model-loader').getAttribute('data-status'), { timeout: 300_000, interval: 500 }).toBe('ready');
 }
@@ -136,13 +138,14 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await inspector.getByTestId('inspector-close').click();
     expect(await result.getByTestId('adapter-inspector').count()).toBe(0);
 
-    // Rename after the run: the Adapters list follows.
-    await panel.getByTestId('generate-name').fill('science tutor');
-    await panel.getByTestId('generate-name').press('Enter');
+    // Rename after the run (the result's own field): the Adapters list follows.
+    await result.getByTestId('generated-rename-input').fill('science tutor');
+    await result.getByTestId('generated-rename-input').press('Enter');
     await page.getByTestId('tab-adapters').click();
     await expect.poll(() => rows(page).count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => rows(page).first().getByTestId('adapter-name').textContent(), { timeout: 30_000 }).toBe('science tutor');
-    expect(await rows(page).first().getByTestId('adapter-source').textContent()).toBe('generated');
+    expect(await rows(page).first().getByTestId('adapter-source').getAttribute('data-source')).toBe('generated');
+    expect(await rows(page).first().getByTestId('adapter-source').textContent()).toMatch(/^Generated from ARC-Easy\.jsonl, /);
   }, 420_000);
 
   it('Compare opens with the generated adapter and the answers differ; Download gives a PEFT zip that imports back', async () => {
@@ -182,15 +185,18 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await page.getByTestId('panel-adapters').getByTestId('adapter-file-input').setInputFiles({ name: 'round-trip.zip', mimeType: 'application/zip', buffer: zip });
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
     expect(await rows(page).nth(1).getByTestId('adapter-name').textContent()).toBe('round-trip');
-    expect(await rows(page).nth(1).getByTestId('adapter-source').textContent()).toBe('imported');
+    expect(await rows(page).nth(1).getByTestId('adapter-source').textContent()).toMatch(/^Imported from round-trip\.zip, /);
   }, 480_000);
 
   it('after a reload the generated adapter is restored and still labelled generated', async () => {
     await page.reload();
+    // The backend choice is remembered across visits.
+    await page.getByTestId('tab-adapters').click();
+    expect(await page.getByTestId('panel-adapters').getByTestId('backend-webgpu').isChecked()).toBe(true);
     await loadModelOn(page, 'adapters');
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
     const names = await rows(page).getByTestId('adapter-name').allTextContents();
-    const sources = await rows(page).getByTestId('adapter-source').allTextContents();
+    const sources = await rows(page).getByTestId('adapter-source').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-source')));
     expect(Object.fromEntries(names.map((n, i) => [n, sources[i]]))).toEqual({ 'science tutor': 'generated', 'round-trip': 'imported' });
 
     // Remove deletes the saved copy too: after another reload only the imported one comes back.

@@ -6,6 +6,7 @@
  */
 import { create } from 'zustand';
 import { useNotices } from './notices';
+import { useSettings } from './settings';
 import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
@@ -15,9 +16,15 @@ export interface ReadableError {
   message: string;
 }
 
+/** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
+export type AdapterOrigin =
+  | { kind: 'generated'; promptSet: string | null; at: number | null }
+  | { kind: 'imported'; file: string | null; at: number | null };
+
 export interface AdapterRow extends AdapterSummary {
   /** Bytes of the float32 weights (A and B, all layers). */
   bytes: number;
+  origin: AdapterOrigin;
 }
 
 interface EngineState {
@@ -25,6 +32,8 @@ interface EngineState {
   progress: InitProgress | null;
   /** The latest byte progress, kept through the later stages (so "101.6 MB of 101.6 MB" stays shown). */
   bytes: NonNullable<InitProgress['bytes']> | null;
+  /** Bytes the loader reported per file in the current (or last) load: the measured download size. */
+  fetched: Record<string, number>;
   info: EngineInfo | null;
   loadError: ReadableError | null;
   adapters: AdapterRow[];
@@ -39,6 +48,7 @@ export const useEngine = create<EngineState>()(() => ({
   status: 'idle',
   progress: null,
   bytes: null,
+  fetched: {},
   info: null,
   loadError: null,
   adapters: [],
@@ -69,7 +79,7 @@ function onEngineCrash(error: EngineError): void {
     code: 'engine-crashed',
     title: 'Model worker crashed',
     message: error.message,
-    action: { label: 'Load the model again', run: () => void loadModel() },
+    actions: [{ label: 'Load the model again', run: () => void loadModel() }],
   });
 }
 
@@ -88,12 +98,13 @@ export function readableError(error: unknown): ReadableError {
 /** Loads the base model (or loads it again after a failure); then restores the saved adapters. */
 export async function loadModel(): Promise<void> {
   if (useEngine.getState().status === 'loading') return;
-  useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null });
+  useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null, fetched: {} });
   try {
     const info = await getEngineClient().init(
       {
         modelsUrl: new URL('/models/', window.location.href).href,
-        backend: 'auto',
+        // The person's choice (Auto, WebGPU, WebAssembly), remembered in the settings.
+        backend: useSettings.getState().backend,
         // The release generator (models/generator/, laid out by scripts/prepare-models.sh); without
         // it the base model and adapters still work and the Generate tab says why.
         generator: {
@@ -104,9 +115,10 @@ export async function loadModel(): Promise<void> {
         // encoder.onnx too, so nothing is downloaded after the load (docs/privacy.md).
         preloadEncoder: true,
       },
-      (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes })),
+      (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes, fetched: addFetched(state.fetched, progress.bytes) })),
     );
     useEngine.setState({ status: 'ready', info });
+    rememberDownload(useEngine.getState().fetched);
   } catch (error) {
     useEngine.setState({ status: 'error', loadError: readableError(error) });
     return;
@@ -114,9 +126,55 @@ export async function loadModel(): Promise<void> {
   await restoreSavedAdapters();
 }
 
+/** The per-file byte counts after a progress event (a file's count only grows). */
+function addFetched(fetched: Record<string, number>, bytes: InitProgress['bytes']): Record<string, number> {
+  if (!bytes || bytes.loaded <= (fetched[bytes.file] ?? 0)) return fetched;
+  return { ...fetched, [bytes.file]: bytes.loaded };
+}
+
+export interface DownloadSize {
+  bytes: number;
+  files: number;
+}
+
+/** Total of the per-file byte counts the loader reported. */
+export function downloadSize(fetched: Record<string, number>): DownloadSize {
+  const counts = Object.values(fetched);
+  return { bytes: counts.reduce((a, b) => a + b, 0), files: counts.length };
+}
+
+const LAST_DOWNLOAD_KEY = 'dnd-lora-last-model-download';
+
+/** What the last completed load in this browser fetched, so the next visit can say it before loading. */
+function rememberDownload(fetched: Record<string, number>): void {
+  const size = downloadSize(fetched);
+  if (size.files === 0) return;
+  try {
+    localStorage.setItem(LAST_DOWNLOAD_KEY, JSON.stringify(size));
+  } catch {
+    // storage disabled: the figure is shown once the files download instead
+  }
+}
+
+export function lastDownloadSize(): DownloadSize | null {
+  try {
+    const saved = JSON.parse(localStorage.getItem(LAST_DOWNLOAD_KEY) ?? 'null') as Partial<DownloadSize> | null;
+    return saved && typeof saved.bytes === 'number' && typeof saved.files === 'number' ? { bytes: saved.bytes, files: saved.files } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Engine adapter id -> where it came from (the engine knows only 'generated' or 'imported'). */
+const originOf = new Map<string, AdapterOrigin>();
+
+function fallbackOrigin(summary: AdapterSummary): AdapterOrigin {
+  return summary.source === 'generated' ? { kind: 'generated', promptSet: null, at: null } : { kind: 'imported', file: null, at: null };
+}
+
 export async function refreshAdapters(): Promise<void> {
   const list = await getEngineClient().listAdapters();
-  useEngine.setState({ adapters: list.map((a) => ({ ...a, bytes: a.parameters * 4 })) });
+  useEngine.setState({ adapters: list.map((a) => ({ ...a, bytes: a.parameters * 4, origin: originOf.get(a.id) ?? fallbackOrigin(a) })) });
 }
 
 /** Engine adapter id -> IndexedDB key of its saved zip. */
@@ -139,8 +197,10 @@ export async function importAdapterFile(file: File): Promise<boolean> {
     // importAdapter transfers nothing, but keep our own copy for IndexedDB before the call.
     const saved = zip.slice();
     const summary = await getEngineClient().importAdapter(zip, name);
+    const origin: AdapterOrigin = { kind: 'imported', file: file.name, at: Date.now() };
+    originOf.set(summary.id, origin);
     try {
-      savedKeyOf.set(summary.id, await saveAdapterZip(name, saved));
+      savedKeyOf.set(summary.id, await saveAdapterZip(name, saved, origin));
     } catch {
       // Not fatal: the adapter works in this session, it just will not come back after a reload.
     }
@@ -176,6 +236,7 @@ export async function removeAdapter(id: string): Promise<void> {
     await getEngineClient().removeAdapter(id);
     const key = savedKeyOf.get(id);
     savedKeyOf.delete(id);
+    originOf.delete(id);
     if (key !== undefined) await deleteSavedAdapter(key).catch(() => undefined);
     await refreshAdapters();
   } catch (error) {
@@ -185,13 +246,15 @@ export async function removeAdapter(id: string): Promise<void> {
 
 /**
  * Keeps a just generated adapter across reloads: its PEFT zip (exported from the engine) goes to
- * IndexedDB labelled 'generated'. A failure is returned as a readable error; the adapter still
- * works in this session.
+ * IndexedDB labelled 'generated', with the prompt set it came from. A failure is returned as a
+ * readable error; the adapter still works in this session.
  */
-export async function persistGeneratedAdapter(adapter: AdapterSummary): Promise<ReadableError | null> {
+export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: string): Promise<ReadableError | null> {
+  const origin: AdapterOrigin = { kind: 'generated', promptSet, at: Date.now() };
+  originOf.set(adapter.id, origin);
   try {
     const zip = await getEngineClient().exportAdapter(adapter.id);
-    savedKeyOf.set(adapter.id, await saveAdapterZip(adapter.name, zip, 'generated'));
+    savedKeyOf.set(adapter.id, await saveAdapterZip(adapter.name, zip, origin));
     return null;
   } catch (error) {
     return readableError(error);
@@ -229,6 +292,8 @@ interface SavedAdapter {
   savedAt: number;
   /** Absent in records saved before generated adapters were kept: those were imported. */
   source?: AdapterSource;
+  /** Absent in records saved before origins were kept. */
+  origin?: AdapterOrigin;
 }
 
 function openDb(): Promise<IDBDatabase> {
@@ -254,8 +319,8 @@ async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStor
   }
 }
 
-async function saveAdapterZip(name: string, zip: Uint8Array, source: AdapterSource = 'imported'): Promise<number> {
-  const record: SavedAdapter = { name, zip, savedAt: Date.now(), source };
+async function saveAdapterZip(name: string, zip: Uint8Array, origin: AdapterOrigin): Promise<number> {
+  const record: SavedAdapter = { name, zip, savedAt: Date.now(), source: origin.kind, origin };
   return Number(await withStore('readwrite', (store) => store.add(record)));
 }
 
@@ -278,6 +343,7 @@ async function restoreSavedAdapters(): Promise<void> {
   // After a device loss the engine starts a fresh worker with an empty registry: forget ids it lost.
   const live = new Set((await getEngineClient().listAdapters().catch(() => [])).map((a) => a.id));
   for (const id of [...savedKeyOf.keys()]) if (!live.has(id)) savedKeyOf.delete(id);
+  for (const id of [...originOf.keys()]) if (!live.has(id)) originOf.delete(id);
   const known = new Set(savedKeyOf.values());
   const failures: string[] = [];
   for (const record of saved) {
@@ -285,6 +351,7 @@ async function restoreSavedAdapters(): Promise<void> {
     try {
       const summary = await getEngineClient().importAdapter(record.zip.slice(), record.name, record.source ?? 'imported');
       savedKeyOf.set(summary.id, record.key);
+      originOf.set(summary.id, record.origin ?? { ...fallbackOrigin(summary), at: record.savedAt });
     } catch (error) {
       failures.push(`${record.name}: ${readableError(error).message}`);
     }

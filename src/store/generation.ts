@@ -7,7 +7,7 @@
 import { create } from 'zustand';
 import type { Heatmap } from '../generator/runtime';
 import type { AdapterSummary, GenerateAdapterStage, GeneratorInfo } from '../worker/engineClient';
-import { getEngineClient, persistGeneratedAdapter, readableError, refreshAdapters, renameAdapter, type ReadableError } from './engine';
+import { getEngineClient, persistGeneratedAdapter, readableError, refreshAdapters, renameAdapter, useEngine, type ReadableError } from './engine';
 import { useNavigation } from './navigation';
 
 export type StageState = 'pending' | 'running' | 'done';
@@ -34,11 +34,16 @@ interface GenerationState {
   stepThrough: boolean;
   /** The block the engine waits after, in step-through mode. */
   pausedLayer: number | null;
-  /** The name typed by the person; null: the default made from the prompt set's name. */
-  nameDraft: string | null;
+  /**
+   * The name typed for the next run, tied to the prompt set it was typed for: choosing another set
+   * shows that set's default again. Null: the default (adapterNameFor). Never renames a result.
+   */
+  nameDraft: { setId: string; name: string } | null;
   adapter: AdapterSummary | null;
   /** The prompt set the last run used. */
   promptSetName: string | null;
+  /** How many of the last run's prompts were repeats, filling a set smaller than P (0 otherwise). */
+  repeated: number;
   totalMs: number | null;
   /** Saving the adapter for the next visit failed (it still works now). */
   saveError: ReadableError | null;
@@ -55,16 +60,37 @@ export const useGeneration = create<GenerationState>()(() => ({
   nameDraft: null,
   adapter: null,
   promptSetName: null,
+  repeated: 0,
   totalMs: null,
   saveError: null,
   renameError: null,
   generatorInfo: null,
 }));
 
-/** "arc-easy.jsonl" -> "arc-easy (generated)". */
-export function defaultAdapterName(promptSetName: string): string {
-  const base = promptSetName.replace(/\.(jsonl|ndjson|json|csv|tsv|tab|txt|text|md)$/i, '').trim();
-  return `${base || 'prompts'} (generated)`;
+/**
+ * "arc-easy.jsonl" -> "arc-easy (generated)"; when that name is taken, "arc-easy (generated 2)",
+ * "arc-easy (generated 3)" ... so every run's adapter has a name of its own.
+ */
+export function defaultAdapterName(promptSetName: string, taken: readonly string[] = []): string {
+  const base = promptSetName.replace(/\.(jsonl|ndjson|json|csv|tsv|tab|txt|text|md)$/i, '').trim() || 'prompts';
+  const names = new Set(taken);
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? `${base} (generated)` : `${base} (generated ${n})`;
+    if (!names.has(name)) return name;
+  }
+}
+
+/** A typed name made unique the same way: "tutor", then "tutor 2", "tutor 3" ... */
+export function uniqueAdapterName(name: string, taken: readonly string[]): string {
+  const names = new Set(taken);
+  if (!names.has(name)) return name;
+  for (let n = 2; ; n++) if (!names.has(`${name} ${n}`)) return `${name} ${n}`;
+}
+
+/** The name the next run of this set will get: what was typed for it, else the set's default. */
+export function nextAdapterName(draft: GenerationState['nameDraft'], promptSet: { id: string; name: string }, taken: readonly string[]): string {
+  const typed = draft?.setId === promptSet.id ? draft.name.trim() : '';
+  return typed ? uniqueAdapterName(typed, taken) : defaultAdapterName(promptSet.name, taken);
 }
 
 export function isActive(status: GenerationStatus): boolean {
@@ -120,15 +146,24 @@ let runId = 0;
 /** Saving the last generated adapter to IndexedDB; a rename waits for it so the saved copy is renamed too. */
 let persisting: Promise<unknown> = Promise.resolve();
 
-/** Generates an adapter from `prompts` (the P sampled prompts of the set named `promptSetName`). */
-export async function startGeneration(prompts: string[], promptSetName: string): Promise<void> {
+export interface GenerationInput {
+  /** Exactly P prompts (a short set filled by sampling with replacement: src/prompts sampleBatch). */
+  prompts: string[];
+  promptSet: { id: string; name: string };
+  /** How many of `prompts` are repeats. */
+  repeated: number;
+}
+
+/** Generates an adapter from the P prompts of a set; its name is the draft for that set or the set's default. */
+export async function startGeneration({ prompts, promptSet, repeated }: GenerationInput): Promise<void> {
   if (isActive(useGeneration.getState().status)) return;
   const id = ++runId;
   const started = performance.now();
   const { nameDraft, stepThrough } = useGeneration.getState();
-  const name = (nameDraft ?? '').trim() || defaultAdapterName(promptSetName);
+  const name = nextAdapterName(nameDraft, promptSet, useEngine.getState().adapters.map((a) => a.name));
+  const promptSetName = promptSet.name;
   useGeneration.setState({
-    status: 'running', error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, renameError: null, promptSetName, stages: [],
+    status: 'running', error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, renameError: null, promptSetName, repeated, stages: [],
   });
   const info = useGeneration.getState().generatorInfo ?? (await loadGeneratorInfo());
   if (id !== runId) return;
@@ -144,10 +179,11 @@ export async function startGeneration(prompts: string[], promptSetName: string):
   try {
     const adapter = await getEngineClient().generateAdapter(prompts, name, onStage, { stepThrough });
     if (id !== runId) return;
-    useGeneration.setState({ status: 'done', adapter, nameDraft: adapter.name, pausedLayer: null, totalMs: performance.now() - started });
+    // The draft was this run's name: the next run starts from the set's (next) default again.
+    useGeneration.setState({ status: 'done', adapter, nameDraft: null, pausedLayer: null, totalMs: performance.now() - started });
     // Chosen on the Compare tab right away; saved so it survives a reload.
     useNavigation.getState().selectAdapter(adapter.id);
-    const saved = persistGeneratedAdapter(adapter);
+    const saved = persistGeneratedAdapter(adapter, promptSetName);
     persisting = saved;
     const saveError = await saved;
     if (id === runId) useGeneration.setState({ saveError });
@@ -186,25 +222,27 @@ export function setStepThrough(on: boolean): void {
   useGeneration.setState({ stepThrough: on });
 }
 
-export function setNameDraft(name: string): void {
-  useGeneration.setState({ nameDraft: name, renameError: null });
+/** The name for the next run of the set `setId` (never a rename of an adapter already made). */
+export function setNameDraft(setId: string, name: string): void {
+  useGeneration.setState({ nameDraft: { setId, name } });
 }
 
-/** Renames the generated adapter (engine and saved copy) to the current draft. */
-export async function commitRename(): Promise<void> {
-  const { adapter, nameDraft, status } = useGeneration.getState();
-  // Before a run the draft is the name of the next adapter, not a rename of the last one.
-  if (status !== 'done' || !adapter || nameDraft === null || nameDraft.trim() === '' || nameDraft.trim() === adapter.name) return;
+/** Renames the last run's adapter (engine and saved copy); false when the rename was refused. */
+export async function renameResult(name: string): Promise<boolean> {
+  const { adapter } = useGeneration.getState();
+  const trimmed = name.trim();
+  if (!adapter || trimmed === adapter.name) return true;
   await persisting;
-  const error = await renameAdapter(adapter.id, nameDraft);
+  const error = await renameAdapter(adapter.id, trimmed);
   useGeneration.setState((state) => ({
     renameError: error,
-    adapter: !error && state.adapter?.id === adapter.id ? { ...state.adapter, name: nameDraft.trim() } : state.adapter,
+    adapter: !error && state.adapter?.id === adapter.id ? { ...state.adapter, name: trimmed } : state.adapter,
   }));
+  return error === null;
 }
 
 /** Forgets the last result (after its adapter was removed elsewhere, or to start over). */
 export function resetGeneration(): void {
   runId++;
-  useGeneration.setState({ status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, nameDraft: null });
+  useGeneration.setState({ status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, nameDraft: null, repeated: 0 });
 }

@@ -10,8 +10,8 @@ export interface Notice {
   message: string;
   /** Stable code for tests and styling, e.g. `malformed-jsonl`, `worker-crashed`. */
   code: string;
-  /** One button beside Dismiss, e.g. Undo; running it also dismisses the notice. */
-  action?: { label: string; run: () => void };
+  /** Buttons beside Dismiss, e.g. Undo, or Replace / Keep both; running one also dismisses the notice. */
+  actions?: { label: string; run: () => void }[];
 }
 
 interface NoticesState {

@@ -4,7 +4,8 @@
  * add a set; failures add a notice and leave every existing set untouched.
  */
 import { FileTooLargeError, MAX_FILE_BYTES } from '../prompts/errors';
-import { newSeed } from '../prompts/summary';
+import { mergeResults, sameRecords } from '../prompts/merge';
+import { newSeed, summarizePrompts } from '../prompts/summary';
 import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
 import { getPromptsClient, type ReadFailure, type ReadOutcome } from '../worker/promptsClient';
 import { useNotices } from './notices';
@@ -39,7 +40,7 @@ async function loadPromptFile(file: File): Promise<void> {
   const outcome = await withReadJob(file.name, file.size, (signal, onProgress) =>
     getPromptsClient().readFile(file, { signal, onProgress }),
   );
-  if (outcome.ok) addSet(file.name, { kind: 'file', file }, file.size, outcome);
+  if (outcome.ok) addOrAppend(file.name, { kind: 'file', file }, file.size, outcome);
   else reportFailure(outcome.error);
 }
 
@@ -51,7 +52,7 @@ export async function loadPastedText(text: string): Promise<boolean> {
     getPromptsClient().readPastedText(text, name, { signal, onProgress }),
   );
   if (outcome.ok) {
-    addSet(name, { kind: 'paste', text }, sizeBytes, outcome);
+    addOrAppend(name, { kind: 'paste', text }, sizeBytes, outcome);
     return true;
   }
   reportFailure(outcome.error);
@@ -64,6 +65,7 @@ export async function chooseCsvColumns(setId: string, choice: CsvColumnChoice): 
   if (!promptSet) return;
   const csv = { ...choice, delimiter: promptSet.result.csv?.columns.delimiter };
   const { origin, name } = promptSet;
+  if (origin.kind === 'merged') return; // parts from several sources: no single table to re-read
   const outcome = await withReadJob(`${name} (new columns)`, promptSet.sizeBytes, (signal, onProgress) =>
     origin.kind === 'file'
       ? getPromptsClient().readFile(origin.file, { signal, onProgress, csv, format: promptSet.result.format })
@@ -89,8 +91,8 @@ export function removePromptSet(setId: string): void {
     tone: 'info',
     code: 'set-removed',
     title: `Removed ${promptSet.name}`,
-    message: `${promptSet.result.records.length.toLocaleString('en')} prompts were removed from this page.`,
-    action: { label: 'Undo', run: () => reinsert(promptSet, index) },
+    message: `${countOf(promptSet.result.records.length, 'prompt was', 'prompts were')} removed from this page.`,
+    actions: [{ label: 'Undo', run: () => reinsert(promptSet, index) }],
   });
 }
 
@@ -123,11 +125,34 @@ async function withReadJob(
   }
 }
 
-function addSet(name: string, origin: PromptSet['origin'], sizeBytes: number, outcome: Extract<ReadOutcome, { ok: true }>) {
-  const count = outcome.result.records.length;
-  useNotices.getState().announce(`Read ${name}: ${count.toLocaleString('en')} ${count === 1 ? 'prompt' : 'prompts'}.`);
+/** "1 prompt", "12 prompts" (with the verb when given: "1 prompt was", "2 prompts were"). */
+function countOf(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
+}
+
+type ReadSuccess = Extract<ReadOutcome, { ok: true }>;
+
+/** A successful read goes to the chosen set (appended) or becomes a new set. */
+function addOrAppend(name: string, origin: PromptSet['origin'], sizeBytes: number, outcome: ReadSuccess): void {
+  const { addTargetId, sets } = usePromptSets.getState();
+  const target = sets.find((s) => s.id === addTargetId);
+  if (target) appendToSet(target, name, sizeBytes, outcome);
+  else addSet(name, origin, sizeBytes, outcome);
+}
+
+function announceRead(name: string, outcome: ReadSuccess): void {
+  const { records, warningCount } = outcome.result;
+  const skipped = warningCount > 0 ? `; ${countOf(warningCount, 'warning')} (lines skipped or changed: see Warnings)` : '';
+  useNotices.getState().announce(`Read ${name}: ${countOf(records.length, 'prompt')}${skipped}.`);
+}
+
+function addSet(name: string, origin: PromptSet['origin'], sizeBytes: number, outcome: ReadSuccess) {
+  announceRead(name, outcome);
+  // The same file read again (same name): offer to replace the earlier set or keep both.
+  const earlier = origin.kind === 'file' ? usePromptSets.getState().sets.find((s) => s.name === name && s.origin.kind === 'file') : undefined;
+  const id = newPromptSetId();
   usePromptSets.getState().add({
-    id: newPromptSetId(),
+    id,
     name,
     origin,
     sizeBytes,
@@ -136,6 +161,74 @@ function addSet(name: string, origin: PromptSet['origin'], sizeBytes: number, ou
     sampleSeed: newSeed(),
     loadedAt: Date.now(),
   });
+  if (earlier) offerReplace(earlier, id, outcome);
+}
+
+/** A notice for a file read twice: Replace (the new read takes the earlier one's place) or Keep both (renamed "name (2)"). */
+function offerReplace(earlier: PromptSet, newId: string, outcome: ReadSuccess): void {
+  const count = outcome.result.records.length;
+  const identical = sameRecords(earlier.result.records, outcome.result.records);
+  useNotices.getState().push({
+    tone: 'info',
+    code: 'same-file-again',
+    title: `${earlier.name} is already loaded`,
+    message: identical
+      ? `The earlier set has the same ${countOf(count, 'prompt')}. Replace it with this read, or keep both?`
+      : `The earlier set has ${countOf(earlier.result.records.length, 'prompt')}; this read has ${countOf(count, 'prompt')}. Replace the earlier set, or keep both?`,
+    actions: [
+      { label: 'Replace the earlier set', run: () => usePromptSets.getState().replaceSet(earlier.id, newId) },
+      { label: 'Keep both', run: () => usePromptSets.getState().rename(newId, nextFreeName(earlier.name)) },
+    ],
+  });
+}
+
+/** "a.jsonl (2)", "a.jsonl (3)", ...: the first name no set has. */
+function nextFreeName(name: string): string {
+  const names = new Set(usePromptSets.getState().sets.map((s) => s.name));
+  for (let n = 2; ; n++) if (!names.has(`${name} (${n})`)) return `${name} (${n})`;
+}
+
+function mergedOrigin(parts: readonly PromptSet[] | readonly string[]): PromptSet['origin'] {
+  const names = parts.flatMap((part) => (typeof part === 'string' ? [part] : part.origin.kind === 'merged' ? part.origin.parts : [part.name]));
+  return { kind: 'merged', parts: names };
+}
+
+/** Adds a file's (or paste's) prompts to an existing set; duplicates of prompts already there are dropped. */
+function appendToSet(target: PromptSet, name: string, sizeBytes: number, outcome: ReadSuccess): void {
+  const result = mergeResults(target.name, [target.result, outcome.result]);
+  const added = result.records.length - target.result.records.length;
+  usePromptSets.getState().replaceContents(target.id, {
+    origin: mergedOrigin([...(target.origin.kind === 'merged' ? target.origin.parts : [target.name]), name]),
+    sizeBytes: target.sizeBytes + sizeBytes,
+    result,
+    summary: summarizePrompts(result.records),
+  });
+  usePromptSets.getState().select(target.id);
+  const dropped = outcome.result.records.length - added;
+  useNotices.getState().announce(
+    `Added ${countOf(added, 'prompt')} from ${name} to ${target.name} (now ${countOf(result.records.length, 'prompt')}` +
+      `${dropped > 0 ? `; ${countOf(dropped, 'duplicate')} dropped` : ''}).`,
+  );
+}
+
+/** A new set holding the prompts of `ids` (in list order); the parts stay as they are. */
+export function mergePromptSets(ids: readonly string[], name: string): string | null {
+  const parts = usePromptSets.getState().sets.filter((s) => ids.includes(s.id));
+  if (parts.length < 2) return null;
+  const result = mergeResults(name, parts.map((part) => part.result));
+  const id = newPromptSetId();
+  usePromptSets.getState().add({
+    id,
+    name,
+    origin: mergedOrigin(parts),
+    sizeBytes: parts.reduce((sum, part) => sum + part.sizeBytes, 0),
+    result,
+    summary: summarizePrompts(result.records),
+    sampleSeed: newSeed(),
+    loadedAt: Date.now(),
+  });
+  useNotices.getState().announce(`Merged ${countOf(parts.length, 'set')} into ${name}: ${countOf(result.records.length, 'prompt')}.`);
+  return id;
 }
 
 const FAILURE_TITLES: Partial<Record<ReadFailure['code'], string>> = {

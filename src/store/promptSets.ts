@@ -9,7 +9,9 @@ import { newSeed, type PromptSummary } from '../prompts/summary';
 /** Where a set came from; kept so a CSV set can be re-read with another column choice. */
 export type PromptSetOrigin =
   | { kind: 'file'; file: File }
-  | { kind: 'paste'; text: string };
+  | { kind: 'paste'; text: string }
+  /** Appended to or merged: the names of the parts, in order (no re-read of columns). */
+  | { kind: 'merged'; parts: string[] };
 
 export interface PromptSet {
   id: string;
@@ -36,6 +38,14 @@ interface PromptSetsState {
   reinsert: (set: PromptSet, index: number) => void;
   select: (id: string) => void;
   resample: (id: string) => void;
+  /** A set's new contents after prompts were appended to it (the seed is kept). */
+  replaceContents: (id: string, contents: Pick<PromptSet, 'origin' | 'sizeBytes' | 'result' | 'summary'>) => void;
+  /** Puts `newId` where `oldId` was and drops `oldId` (a file read again replaces its earlier read). */
+  replaceSet: (oldId: string, newId: string) => void;
+  rename: (id: string, name: string) => void;
+  /** Where new files and pastes go: a new set (null, the default) or this set, appended to. */
+  addTargetId: string | null;
+  setAddTarget: (id: string | null) => void;
 }
 
 let nextSetNumber = 1;
@@ -46,6 +56,7 @@ export function newPromptSetId(): string {
 export const usePromptSets = create<PromptSetsState>()((set) => ({
   sets: [],
   selectedId: null,
+  addTargetId: null,
   add: (promptSet) => set((state) => ({ sets: [...state.sets, promptSet], selectedId: promptSet.id })),
   restore: (restored) =>
     set((state) => ({
@@ -62,7 +73,7 @@ export const usePromptSets = create<PromptSetsState>()((set) => ({
       const sets = state.sets.filter((s) => s.id !== id);
       const neighbour = sets[Math.min(index, sets.length - 1)];
       const selectedId = state.selectedId === id ? (neighbour?.id ?? null) : state.selectedId;
-      return { sets, selectedId };
+      return { sets, selectedId, addTargetId: state.addTargetId === id ? null : state.addTargetId };
     }),
   reinsert: (promptSet, index) =>
     set((state) => {
@@ -74,6 +85,16 @@ export const usePromptSets = create<PromptSetsState>()((set) => ({
   select: (id) => set({ selectedId: id }),
   resample: (id) =>
     set((state) => ({ sets: state.sets.map((s) => (s.id === id ? { ...s, sampleSeed: newSeed() } : s)) })),
+  replaceContents: (id, contents) => set((state) => ({ sets: state.sets.map((s) => (s.id === id ? { ...s, ...contents } : s)) })),
+  replaceSet: (oldId, newId) =>
+    set((state) => {
+      const replacement = state.sets.find((s) => s.id === newId);
+      if (!replacement || !state.sets.some((s) => s.id === oldId)) return state;
+      const sets = state.sets.filter((s) => s.id !== newId).map((s) => (s.id === oldId ? replacement : s));
+      return { sets, selectedId: newId, addTargetId: state.addTargetId === oldId ? null : state.addTargetId };
+    }),
+  rename: (id, name) => set((state) => ({ sets: state.sets.map((s) => (s.id === id ? { ...s, name } : s)) })),
+  setAddTarget: (id) => set({ addTargetId: id }),
 }));
 
 /** The set shown on the Prompts screen, or undefined when none is loaded. */

@@ -7,8 +7,8 @@ export function AppHeader() {
       <div className="app-header__title">
         <h1>Drag-and-drop LoRA</h1>
         <p className="app-header__tagline">
-          Drop prompt files to generate a LoRA adapter for the base model, on your own GPU. Your prompts never leave
-          this page.
+          Drop prompt files to generate a LoRA adapter for the base model, right in this browser. Your prompts never
+          leave this page.
         </p>
       </div>
       <div className="app-header__side">

@@ -1,36 +1,66 @@
-import { useNotices, type Notice } from '../store/notices';
+import { useState } from 'react';
+import { useNotices, type Notice, type NoticeTone } from '../store/notices';
 
-/** Failures and other messages, newest last. Errors are `role="alert"` so they are announced. */
+/**
+ * Failures and other messages in one list above the tabs. Errors are `role="alert"` so they are
+ * announced. With several, the list collapses to the newest one under a bar that counts them,
+ * shows them all on request and dismisses them all, so five bad files do not push the page down.
+ */
 export function NoticeList() {
   const notices = useNotices((state) => state.notices);
   const dismissAll = useNotices((state) => state.dismissAll);
   const announcement = useNotices((state) => state.announcement);
+  const [expanded, setExpanded] = useState(false);
+  const latest = notices[notices.length - 1];
+  const shown = expanded || notices.length < 2 ? notices : latest ? [latest] : [];
   return (
     <>
       <p role="status" className="visually-hidden" data-testid="announcer">
         {announcement}
       </p>
       {notices.length > 0 && (
-        <section className="notices" aria-label="Messages" data-testid="notices">
-          {notices.map((notice) => (
+        <section className="notices" aria-label="Messages" data-testid="notices" data-count={notices.length}>
+          {notices.length > 1 && (
+            <div className="notices__bar">
+              <p className="notices__count" data-testid="notices-count">
+                {countWords(notices)}
+                {!expanded && ': the newest is shown'}
+              </p>
+              <button type="button" className="button button--quiet" aria-expanded={expanded} data-testid="notices-toggle" onClick={() => setExpanded(!expanded)}>
+                {expanded ? 'Show only the newest' : `Show all ${notices.length}`}
+              </button>
+              <button
+                type="button"
+                className="button button--quiet"
+                data-testid="notices-dismiss-all"
+                onClick={() => {
+                  dismissAll();
+                  setExpanded(false);
+                  focusMainContent();
+                }}
+              >
+                Dismiss all
+              </button>
+            </div>
+          )}
+          {shown.map((notice) => (
             <NoticeItem key={notice.id} notice={notice} />
           ))}
-          {notices.length > 1 && (
-            <button
-              type="button"
-              className="button button--quiet notices__clear"
-              onClick={() => {
-                dismissAll();
-                focusMainContent();
-              }}
-            >
-              Dismiss all messages
-            </button>
-          )}
         </section>
       )}
     </>
   );
+}
+
+const TONE_WORDS: Record<NoticeTone, [string, string]> = { error: ['error', 'errors'], warning: ['warning', 'warnings'], info: ['note', 'notes'] };
+
+/** "5 messages (3 errors, 2 notes)". */
+function countWords(notices: readonly Notice[]): string {
+  const parts = (['error', 'warning', 'info'] as const)
+    .map((tone) => [tone, notices.filter((n) => n.tone === tone).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([tone, count]) => `${count} ${TONE_WORDS[tone][count === 1 ? 0 : 1]}`);
+  return `${notices.length} messages (${parts.join(', ')})`;
 }
 
 /** Where focus goes when the element holding it disappears, so keyboard users are not dropped to the top. */
@@ -56,19 +86,20 @@ function NoticeItem({ notice }: { notice: Notice }) {
         <p className="notice__message">{notice.message}</p>
       </div>
       <div className="notice__buttons">
-        {notice.action && (
+        {(notice.actions ?? []).map((action) => (
           <button
+            key={action.label}
             type="button"
             className="button"
             data-testid="notice-action"
             onClick={() => {
-              notice.action?.run();
+              action.run();
               close();
             }}
           >
-            {notice.action.label}
+            {action.label}
           </button>
-        )}
+        ))}
         <button type="button" className="button button--quiet" aria-label={`Dismiss: ${notice.title}`} onClick={close}>
           Dismiss
         </button>

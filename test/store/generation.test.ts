@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyStage, defaultAdapterName, stageRows } from '../../src/store/generation';
+import { applyStage, defaultAdapterName, nextAdapterName, stageRows, uniqueAdapterName } from '../../src/store/generation';
 import { blockSummary, formatMs } from '../../src/ui/generate/blockText';
 import type { GeneratorInfo } from '../../src/worker/engineClient';
 
@@ -53,6 +53,23 @@ describe('names and explanations', () => {
     expect(defaultAdapterName('arc-easy.jsonl')).toBe('arc-easy (generated)');
     expect(defaultAdapterName('Pasted prompts')).toBe('Pasted prompts (generated)');
     expect(defaultAdapterName('.csv')).toBe('prompts (generated)');
+  });
+
+  it('gives every run a name of its own: the default and typed names avoid names taken', () => {
+    const taken = ['arc (generated)', 'arc (generated 2)', 'tutor'];
+    expect(defaultAdapterName('arc.jsonl', taken)).toBe('arc (generated 3)');
+    expect(uniqueAdapterName('tutor', taken)).toBe('tutor 2');
+    expect(uniqueAdapterName('new one', taken)).toBe('new one');
+  });
+
+  it('uses a typed name only for the set it was typed for', () => {
+    const arc = { id: 'set-1', name: 'arc.jsonl' };
+    const obqa = { id: 'set-2', name: 'obqa.csv' };
+    const draft = { setId: 'set-1', name: '  science tutor ' };
+    expect(nextAdapterName(draft, arc, [])).toBe('science tutor');
+    expect(nextAdapterName(draft, obqa, [])).toBe('obqa (generated)');
+    expect(nextAdapterName({ setId: 'set-1', name: '   ' }, arc, ['arc (generated)'])).toBe('arc (generated 2)');
+    expect(nextAdapterName(null, arc, [])).toBe('arc (generated)');
   });
 
   it('explains a block from its shapes, kernel and residual', () => {

@@ -9,6 +9,7 @@ import { ModelLoader } from '../model/ModelLoader';
 import { AccuracyChart } from './AccuracyChart';
 import { EvaluationTable } from './EvaluationTable';
 import './evaluate.css';
+import { adapterOptionLabel } from '../model/format';
 import { MaxTokensField } from '../model/MaxTokensField';
 
 const DEFAULT_COUNT = 20;
@@ -102,7 +103,7 @@ export function EvaluateScreen() {
                   {adapters.length === 0 && <option value="">No adapters</option>}
                   {adapters.map((a) => (
                     <option key={a.id} value={a.id}>
-                      {a.name} ({a.source}, rank {a.rank})
+                      {adapterOptionLabel(a)}
                     </option>
                   ))}
                 </select>

@@ -1,13 +1,14 @@
-import { useEffect, useId, useMemo } from 'react';
-import { samplePrompts } from '../../prompts/summary';
+import { useEffect, useId, useMemo, useRef } from 'react';
+import { sampleBatch } from '../../prompts/summary';
 import { useEngine } from '../../store/engine';
 import {
-  cancelGeneration, defaultAdapterName, isActive, loadGeneratorInfo, setNameDraft, setStepThrough, startGeneration, commitRename, useGeneration,
+  cancelGeneration, isActive, loadGeneratorInfo, nextAdapterName, setNameDraft, setStepThrough, startGeneration, useGeneration,
 } from '../../store/generation';
 import { useNavigation } from '../../store/navigation';
 import { useSelectedPromptSet } from '../../store/promptSets';
 import { useSettings } from '../../store/settings';
 import { ModelLoader } from '../model/ModelLoader';
+import { plural } from '../prompts/format';
 import { formatMs } from './blockText';
 import { GeneratedResult } from './GeneratedResult';
 import { StageList } from './StageList';
@@ -28,9 +29,12 @@ export function GenerateScreen() {
   const stepThrough = useGeneration((s) => s.stepThrough);
   const pausedLayer = useGeneration((s) => s.pausedLayer);
   const nameDraft = useGeneration((s) => s.nameDraft);
-  const adapter = useGeneration((s) => s.adapter);
-  const renameError = useGeneration((s) => s.renameError);
   const generatorInfo = useGeneration((s) => s.generatorInfo);
+  const resultId = useGeneration((s) => s.adapter?.id ?? null);
+  const resultName = useEngine((s) => s.adapters.find((a) => a.id === resultId)?.name ?? null);
+  const adapterNames = useEngine((s) => s.adapters.map((a) => a.name).join('\n'));
+  const section = useNavigation((s) => s.section);
+  const runButton = useRef<HTMLButtonElement>(null);
   const ids = { name: useId(), step: useId() };
 
   const generatorReady = modelStatus === 'ready' && info?.generator === 'ready';
@@ -38,19 +42,27 @@ export function GenerateScreen() {
     if (generatorReady && !generatorInfo) void loadGeneratorInfo();
   }, [generatorReady, generatorInfo]);
 
+  // A run that ends without a result (cancelled, failed) disabled the focused button on the way:
+  // give focus back to Generate instead of leaving it on <body>. (A result takes focus itself.)
+  useEffect(() => {
+    if ((status === 'cancelled' || status === 'error') && section === 'generate' && document.activeElement === document.body) runButton.current?.focus();
+  }, [status, section]);
+
   const records = promptSet?.result.records;
-  // The same draw as the Prompts tab shows (SampledPrompts): same records, P and seed.
+  // The same draw as the Prompts tab shows (SampledPrompts): same records, P and seed; a set
+  // shorter than P is filled by sampling with replacement (src/prompts/summary.ts sampleBatch).
   const sample = useMemo(
-    () => (records && promptSet ? samplePrompts(records, sampleSize, promptSet.sampleSeed) : null),
+    () => (records && promptSet ? sampleBatch(records, sampleSize, promptSet.sampleSeed) : null),
     [records, sampleSize, promptSet],
   );
   const P = generatorInfo?.promptCount ?? 8;
   const active = isActive(status);
-  const tooFewInSet = records !== undefined && records.length < P;
-  const sampleTooSmall = !tooFewInSet && sampleSize < P;
-  const defaultName = promptSet ? defaultAdapterName(promptSet.name) : 'generated';
-  const nameValue = nameDraft ?? (adapter ? adapter.name : defaultName);
-  const canGenerate = generatorReady && !!sample && !tooFewInSet && !sampleTooSmall && !active;
+  const setSize = records?.length ?? 0;
+  const sampleTooSmall = sampleSize < P;
+  const repeated = sample && !sampleTooSmall ? Math.max(0, P - setSize) : 0;
+  const draftForSet = promptSet && nameDraft?.setId === promptSet.id ? nameDraft.name : null;
+  const nameValue = draftForSet ?? (promptSet ? nextAdapterName(null, promptSet, adapterNames ? adapterNames.split('\n') : []) : '');
+  const canGenerate = generatorReady && !!sample && setSize > 0 && !sampleTooSmall && !active;
   const prompts = sample ? sample.records.slice(0, P).map((r) => r.prompt) : [];
   const pausedStage = stages.find((s) => s.layer === pausedLayer && pausedLayer !== null);
 
@@ -58,7 +70,8 @@ export function GenerateScreen() {
     <div className="model-screen generate-screen" data-testid="generate-screen" data-status={status}>
       <h2>Generate an adapter</h2>
       <p className="hint">
-        The parameter generator turns {P} of your prompts into a LoRA adapter for the base model in one pass, on your GPU. On this project’s
+        The parameter generator turns {P} of your prompts into a LoRA adapter for the base model in one pass, in this browser (on the GPU
+        or the CPU: see where the model runs, below). On this project’s
         zero-shot evaluation the generated adapter behaves like an average of the adapters it was trained on: it teaches the answer format; it
         is not specific to your prompts.
       </p>
@@ -75,12 +88,14 @@ export function GenerateScreen() {
         ) : (
           <>
             <p data-testid="generate-prompt-source">
-              {Math.min(P, sample.records.length)} prompts from <strong>{promptSet.name}</strong> ({promptSet.result.records.length.toLocaleString('en')} in the
-              set, sample seed {promptSet.sampleSeed}). Change the set or draw another sample on the Prompts tab.
+              {Math.min(P, sample.records.length)} prompts from <strong>{promptSet.name}</strong> ({plural(setSize, 'prompt')} in the set, sample
+              seed {promptSet.sampleSeed}). Change the set or draw another sample on the Prompts tab.
             </p>
-            {tooFewInSet && (
-              <p className="inline-alert" role="note" data-testid="generate-too-few">
-                The generator needs {P} prompts; {promptSet.name} has {records?.length}. Add {P - (records?.length ?? 0)} more on the Prompts tab.
+            {repeated > 0 && (
+              <p className="inline-note" role="note" data-testid="generate-short-set" data-repeated={repeated}>
+                The generator takes {P} prompts and {promptSet.name} has {setSize}: all {setSize} are used, and the other {repeated}{' '}
+                {repeated === 1 ? 'is a repeat' : 'are repeats'} drawn at random from them (sampling with replacement). More prompts give the
+                generator more to go on: add some to this set, or merge sets, on the Prompts tab.
               </p>
             )}
             {sampleTooSmall && (
@@ -93,7 +108,7 @@ export function GenerateScreen() {
                 </button>
               </div>
             )}
-            {sampleSize > P && !tooFewInSet && <p className="hint">The first {P} of the {sampleSize} sampled prompts are used.</p>}
+            {sampleSize > P && setSize > P && <p className="hint">The first {P} of the {sampleSize} sampled prompts are used.</p>}
             <details className="generate-prompts__list">
               <summary>Show the {prompts.length} prompts</summary>
               <ol>
@@ -106,7 +121,7 @@ export function GenerateScreen() {
         )}
       </section>
 
-      {modelStatus !== 'ready' && <ModelLoader />}
+      <ModelLoader />
       {modelStatus === 'ready' && info?.generator === 'unavailable' && (
         <section className="card inline-alert" role="note" data-testid="generator-unavailable">
           <p>
@@ -122,8 +137,8 @@ export function GenerateScreen() {
       )}
       {generatorReady && info?.generatorBackend === 'cpu' && (
         <p className="card model-loader__notice" data-testid="generator-cpu-notice">
-          No WebGPU in this browser: the generator runs on the CPU (the TypeScript reference of the same kernels). The result is the same
-          but it takes much longer than on a GPU.
+          The model runs on WebAssembly here, so the generator runs on the CPU: the TypeScript reference of the same kernels, giving the
+          same adapter. On a real GPU it is faster; on a software WebGPU adapter it is slower.
         </p>
       )}
 
@@ -131,18 +146,14 @@ export function GenerateScreen() {
         <h3 id="generate-run-heading">Run</h3>
         <div className="generate-controls">
           <div className="field generate-controls__name">
-            <label htmlFor={ids.name}>Adapter name</label>
+            <label htmlFor={ids.name}>Name of the new adapter</label>
             <input
               id={ids.name}
               type="text"
               value={nameValue}
               data-testid="generate-name"
-              disabled={active}
-              onChange={(event) => setNameDraft(event.target.value)}
-              onBlur={() => void commitRename()}
-              onKeyDown={(event) => {
-                if (event.key === 'Enter') void commitRename();
-              }}
+              disabled={active || !promptSet}
+              onChange={(event) => promptSet && setNameDraft(promptSet.id, event.target.value)}
             />
           </div>
           <div className="field field--check">
@@ -150,18 +161,14 @@ export function GenerateScreen() {
             <label htmlFor={ids.step}>Step through (pause after each decoder block)</label>
           </div>
         </div>
-        {renameError && (
-          <p role="alert" className="inline-alert" data-testid="generate-rename-error">
-            {renameError.message}
-          </p>
-        )}
         <div className="button-row">
           <button
+            ref={runButton}
             type="button"
             className="button button--primary"
             data-testid="generate-run"
             disabled={!canGenerate}
-            onClick={() => promptSet && void startGeneration(prompts, promptSet.name)}
+            onClick={() => promptSet && void startGeneration({ prompts, promptSet: { id: promptSet.id, name: promptSet.name }, repeated })}
           >
             {status === 'done' ? 'Generate again' : 'Generate'}
           </button>
@@ -171,7 +178,7 @@ export function GenerateScreen() {
           {!generatorReady && modelStatus !== 'ready' && <span className="hint">Load the model first.</span>}
         </div>
         <p className="generate-status" role="status" data-testid="generate-status">
-          {statusLine(status, stages, pausedLayer)}
+          {statusLine(status, stages, pausedLayer, resultName)}
         </p>
         {error && (
           <div role="alert" className="inline-alert" data-testid="generate-error" data-code={error.code}>
@@ -190,7 +197,9 @@ export function GenerateScreen() {
 }
 
 /** One short line for the polite live region: which stage runs, the pause, or the outcome. */
-function statusLine(status: string, stages: readonly { label: string; state: string; ms: number | null }[], pausedLayer: number | null): string {
+function statusLine(
+  status: string, stages: readonly { label: string; state: string; ms: number | null }[], pausedLayer: number | null, resultName: string | null,
+): string {
   const running = stages.find((s) => s.state === 'running');
   const total = stages.reduce((sum, s) => sum + (s.ms ?? 0), 0);
   switch (status) {
@@ -203,7 +212,7 @@ function statusLine(status: string, stages: readonly { label: string; state: str
     case 'cancelled':
       return 'Cancelled. No adapter was made.';
     case 'done':
-      return `Done: all stages in ${formatMs(total)}.`;
+      return `Done: all stages in ${formatMs(total)}.${resultName ? ` Adapter “${resultName}” is ready.` : ''}`;
     case 'error':
       return 'Stopped by an error.';
     default:

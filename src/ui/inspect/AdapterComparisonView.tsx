@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { getEngineClient, type AdapterRow } from '../../store/engine';
 import type { AdapterComparison, Similarity } from '../../worker/engineClient';
 import { formatCosine } from './format';
+import { adapterOptionLabel } from '../model/format';
 import { useEngineQuery } from './useEngineQuery';
 
 interface AdapterComparisonViewProps {
@@ -47,7 +48,7 @@ export function AdapterComparisonView({ adapter, adapters }: AdapterComparisonVi
               <option value="">Choose an adapter…</option>
               {others.map((a) => (
                 <option key={a.id} value={a.id}>
-                  {a.name} ({a.source}, rank {a.rank})
+                  {adapterOptionLabel(a)}
                 </option>
               ))}
             </select>

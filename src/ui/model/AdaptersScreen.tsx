@@ -1,10 +1,11 @@
 import { useId, useRef, useState, type ChangeEvent } from 'react';
-import { dismissAdapterError, exportAdapter, importAdapterFile, removeAdapter, useEngine } from '../../store/engine';
-import { formatBytes } from './format';
+import { dismissAdapterError, exportAdapter, importAdapterFile, removeAdapter, renameAdapter, useEngine, type AdapterRow } from '../../store/engine';
+import { describeOrigin, formatBytes } from './format';
 import { ModelLoader } from './ModelLoader';
+import { RenameField } from './RenameField';
 import { AdapterInspector } from '../inspect/AdapterInspector';
 
-/** Import PEFT adapters, list them, download them as PEFT zips, remove them. */
+/** Import PEFT adapters, list them with where each came from, rename, download as PEFT zips, remove. */
 export function AdaptersScreen() {
   const status = useEngine((s) => s.status);
   const adapters = useEngine((s) => s.adapters);
@@ -14,6 +15,8 @@ export function AdaptersScreen() {
   const inputId = useId();
   const ready = status === 'ready';
   const [inspecting, setInspecting] = useState<string | null>(null);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const renameButtons = useRef(new Map<string, HTMLButtonElement>());
   const inspectButtons = useRef(new Map<string, HTMLButtonElement>());
   // an adapter that was removed (or lost with the engine) is no longer inspected
   const inspected = adapters.some((a) => a.id === inspecting) ? inspecting : null;
@@ -98,13 +101,39 @@ export function AdaptersScreen() {
             <tbody>
               {adapters.map((a) => (
                 <tr key={a.id} data-testid="adapter-row" data-adapter-id={a.id}>
-                  <th scope="row" data-testid="adapter-name">
-                    {a.name}
+                  <th scope="row">
+                    {renaming === a.id ? (
+                      <AdapterRename
+                        adapter={a}
+                        onDone={() => {
+                          setRenaming(null);
+                          requestAnimationFrame(() => renameButtons.current.get(a.id)?.focus());
+                        }}
+                      />
+                    ) : (
+                      <span data-testid="adapter-name">{a.name}</span>
+                    )}
                   </th>
-                  <td data-testid="adapter-source" data-label="Source">{a.source}</td>
+                  <td data-testid="adapter-source" data-source={a.origin.kind} data-label="Source">
+                    {describeOrigin(a.origin)}
+                  </td>
                   <td data-label="Rank">{a.rank}</td>
                   <td data-label="Size (float32)">{formatBytes(a.bytes)}</td>
                   <td className="adapter-table__actions">
+                    <button
+                      type="button"
+                      className="button"
+                      data-testid="rename-adapter"
+                      aria-label={`Rename ${a.name}`}
+                      aria-expanded={renaming === a.id}
+                      ref={(element) => {
+                        if (element) renameButtons.current.set(a.id, element);
+                        else renameButtons.current.delete(a.id);
+                      }}
+                      onClick={() => setRenaming(renaming === a.id ? null : a.id)}
+                    >
+                      Rename
+                    </button>
                     <button
                       type="button"
                       className="button"
@@ -138,5 +167,26 @@ export function AdaptersScreen() {
       </section>
       {inspected && <AdapterInspector adapterId={inspected} onClose={closeInspector} focusOnOpen />}
     </div>
+  );
+}
+
+/** The name cell while renaming: Enter renames (engine and saved copy), Escape keeps the name. */
+function AdapterRename({ adapter, onDone }: { adapter: AdapterRow; onDone: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <RenameField
+      name={adapter.name}
+      label={`New name for ${adapter.name}`}
+      testId="adapter-rename"
+      autoFocus
+      hideLabel
+      error={error}
+      onDone={onDone}
+      onRename={async (name) => {
+        const failure = await renameAdapter(adapter.id, name);
+        setError(failure?.message ?? null);
+        return failure === null;
+      }}
+    />
   );
 }

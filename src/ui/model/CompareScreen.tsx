@@ -3,6 +3,7 @@ import type { GenerateResult } from '../../worker/engineClient';
 import { getEngineClient, readableError, useEngine, type ReadableError } from '../../store/engine';
 import { useNavigation } from '../../store/navigation';
 import { usePromptSets } from '../../store/promptSets';
+import { adapterOptionLabel, describeOrigin } from './format';
 import { ModelLoader } from './ModelLoader';
 import { MaxTokensField } from './MaxTokensField';
 
@@ -34,7 +35,7 @@ export function CompareScreen() {
   useEffect(() => {
     if (compareRequest) setAdapterId(compareRequest.adapterId);
   }, [compareRequest]);
-  const ids = { prompt: useId(), adapter: useId(), max: useId(), pick: useId(), chat: useId() };
+  const ids = { prompt: useId(), adapter: useId(), max: useId(), pick: useId(), chat: useId(), origin: useId() };
 
   const ready = status === 'ready';
   const chosen = adapters.find((a) => a.id === adapterId) ?? null;
@@ -123,16 +124,27 @@ export function CompareScreen() {
             />
           </div>
           <div className="compare-form__row">
-            <div className="field">
+            <div className="field compare-form__adapter">
               <label htmlFor={ids.adapter}>Adapter</label>
-              <select id={ids.adapter} data-testid="compare-adapter" value={chosen ? chosen.id : ''} onChange={(event) => setAdapterId(event.target.value)}>
+              <select
+                id={ids.adapter}
+                data-testid="compare-adapter"
+                value={chosen ? chosen.id : ''}
+                aria-describedby={chosen ? ids.origin : undefined}
+                onChange={(event) => setAdapterId(event.target.value)}
+              >
                 <option value="">None (base model only)</option>
                 {adapters.map((a) => (
                   <option key={a.id} value={a.id}>
-                    {a.name} ({a.source}, rank {a.rank})
+                    {adapterOptionLabel(a)}
                   </option>
                 ))}
               </select>
+              {chosen && (
+                <span className="hint" id={ids.origin} data-testid="compare-adapter-origin">
+                  {describeOrigin(chosen.origin)}
+                </span>
+              )}
             </div>
             <MaxTokensField id={ids.max} label="Max new tokens" value={maxTokens} max={1024} testId="compare-max-tokens" onChange={setMaxTokens} />
             <div className="field field--check">

@@ -1,19 +1,27 @@
-import { loadModel, useEngine } from '../../store/engine';
+import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
+import { BackendPicker } from './BackendPicker';
 import { formatBytes } from './format';
 
-/** "Load model" with byte progress, the backend notice once loaded, and a readable error with Retry. */
+/**
+ * "Load model" with the backend choice, byte progress and the measured download size (what the
+ * loader reported, never a figure written here), the backend notice once loaded, and a readable
+ * error with Retry.
+ */
 export function ModelLoader() {
   const status = useEngine((s) => s.status);
   const progress = useEngine((s) => s.progress);
   const info = useEngine((s) => s.info);
   const error = useEngine((s) => s.loadError);
   const bytes = useEngine((s) => s.bytes);
+  const fetched = useEngine((s) => s.fetched);
+  const size = downloadSize(fetched);
 
   return (
     <section className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
       {status === 'idle' && (
         <>
-          <p>The base model (about 110 MB) is downloaded and started in a worker when you ask for it.</p>
+          <p data-testid="model-size-note">{idleSizeNote()}</p>
+          <BackendPicker />
           <button type="button" className="button button--primary" data-testid="load-model" onClick={() => void loadModel()}>
             Load model
           </button>
@@ -31,6 +39,7 @@ export function ModelLoader() {
             <p className="hint" data-testid="model-bytes">
               {fileName(bytes.file)}: {formatBytes(bytes.loaded)}
               {bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
+              {size.files > 1 && ` (${formatBytes(size.bytes)} in ${size.files} files so far)`}
             </p>
           )}
         </div>
@@ -38,30 +47,48 @@ export function ModelLoader() {
       {status === 'ready' && info && (
         <div data-testid="model-ready">
           <p>
-            <strong>Model loaded</strong> on{' '}
-            <span data-testid="model-backend">{info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}</span>
-            {info.backend === 'webgpu' && ` (${info.device})`}, in{' '}
-            {(info.initMs / 1000).toFixed(1)} s.
+            <strong>Model loaded</strong> on <span data-testid="model-backend">{info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}</span> in{' '}
+            {(info.initMs / 1000).toFixed(1)} s
+            {size.files > 0 && (
+              <span data-testid="model-download-size" data-bytes={size.bytes}>
+                {' '}
+                ({formatBytes(size.bytes)} fetched in {size.files} {size.files === 1 ? 'file' : 'files'})
+              </span>
+            )}
+            .
           </p>
           {info.notice && (
             <p className="model-loader__notice" data-testid="model-notice">
               {info.notice}
             </p>
           )}
+          <BackendPicker compact />
         </div>
       )}
       {status === 'error' && error && (
-        <div role="alert" className="inline-alert" data-testid="model-error" data-code={error.code}>
-          <p>
-            <strong>{error.code === 'worker-crashed' ? 'Model worker crashed.' : 'The model did not load.'}</strong> {error.message}
-          </p>
-          <button type="button" className="button" data-testid="retry-load-model" onClick={() => void loadModel()}>
-            Try again
-          </button>
-        </div>
+        <>
+          <div role="alert" className="inline-alert" data-testid="model-error" data-code={error.code}>
+            <p>
+              <strong>{error.code === 'worker-crashed' ? 'Model worker crashed.' : 'The model did not load.'}</strong> {error.message}
+            </p>
+            <button type="button" className="button" data-testid="retry-load-model" onClick={() => void loadModel()}>
+              Try again
+            </button>
+          </div>
+          <BackendPicker />
+        </>
       )}
     </section>
   );
+}
+
+/** Before the first load: the size the last load in this browser measured, or that it will be shown. */
+function idleSizeNote(): string {
+  const last = lastDownloadSize();
+  const what = 'The base model, its prompt encoder and the parameter generator are downloaded and started in a worker when you ask';
+  return last
+    ? `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`
+    : `${what}; the download size is shown as the files arrive.`;
 }
 
 function fileName(file: string): string {

@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import type { CsvColumnChoice, CsvColumnList, CsvColumnRef } from '../../prompts/types';
 import { chooseCsvColumns } from '../../store/promptActions';
 import type { PromptSet } from '../../store/promptSets';
+import { plural } from './format';
 import { useReadJobs } from '../../store/readJobs';
 
 interface CsvColumnChooserProps {
@@ -35,7 +36,7 @@ export function CsvColumnChooser({ promptSet, csv }: CsvColumnChooserProps) {
       <fieldset>
         <legend>Table columns</legend>
         <p className="hint">
-          {columns.length} columns, {csv.columns.hasHeader ? 'with a header row' : 'no header row'}, separated by{' '}
+          {plural(columns.length, 'column')}, {csv.columns.hasHeader ? 'with a header row' : 'no header row'}, separated by{' '}
           {describeDelimiter(csv.columns.delimiter)}.
         </p>
         <div className="csv-chooser__fields">

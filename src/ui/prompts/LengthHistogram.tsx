@@ -1,5 +1,5 @@
 import type { HistogramBin } from '../../prompts/summary';
-import { formatCount } from './format';
+import { formatCount, plural } from './format';
 
 interface LengthHistogramProps {
   bins: readonly HistogramBin[];
@@ -9,12 +9,11 @@ interface LengthHistogramProps {
 const WIDTH = 320;
 const HEIGHT = 120;
 
-/** Prompt lengths as plain SVG bars, with a text table for screen readers. */
-export function LengthHistogram({ bins: allBins, total }: LengthHistogramProps) {
-  // Start at the first non-empty bin: the readers' bins start at 0, which would leave most of
-  // the chart empty when every prompt is long.
-  const firstUsed = allBins.findIndex((bin) => bin.count > 0);
-  const bins = padToMinimum(firstUsed > 0 ? allBins.slice(firstUsed) : allBins);
+/**
+ * Prompt lengths as plain SVG bars, with a text table for screen readers. The bins (src/prompts
+ * summary.ts) start at the shortest prompt and end at the longest, so the axis spans the data.
+ */
+export function LengthHistogram({ bins, total }: LengthHistogramProps) {
   const tallest = Math.max(1, ...bins.map((bin) => bin.count));
   const barWidth = bins.length > 0 ? WIDTH / bins.length : WIDTH;
   const first = bins[0];
@@ -48,7 +47,7 @@ export function LengthHistogram({ bins: allBins, total }: LengthHistogramProps) 
       )}
       <figcaption className="visually-hidden">
         <table>
-          <caption>Prompt lengths in characters, {formatCount(total)} prompts</caption>
+          <caption>Prompt lengths in characters, {plural(total, 'prompt')}</caption>
           <thead>
             <tr>
               <th scope="col">Length</th>
@@ -67,18 +66,6 @@ export function LengthHistogram({ bins: allBins, total }: LengthHistogramProps) 
       </figcaption>
     </figure>
   );
-}
-
-/** Fewest bars drawn; narrower sets get empty bins of the same width on the right, not one wide block. */
-const MIN_BINS = 8;
-
-function padToMinimum(bins: readonly HistogramBin[]): readonly HistogramBin[] {
-  const last = bins[bins.length - 1];
-  if (!last || bins.length >= MIN_BINS) return bins;
-  const width = last.to - last.from;
-  const padded = [...bins];
-  for (let k = 1; padded.length < MIN_BINS; k++) padded.push({ from: last.from + k * width, to: last.to + k * width, count: 0 });
-  return padded;
 }
 
 /** Bins are [from, to): the last length in a bin is to - 1. */

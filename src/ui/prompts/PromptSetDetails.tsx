@@ -18,7 +18,7 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
         {promptSet.name}
       </h2>
       <p className="muted">
-        {FORMAT_NAMES[result.format]}
+        {promptSet.origin.kind === 'merged' ? `Merged from ${promptSet.origin.parts.join(', ')}` : FORMAT_NAMES[result.format]}
         {result.textSplit ? ` (${result.textSplit === 'line' ? 'one prompt per line' : 'one prompt per paragraph'})` : ''}
         {' · '}
         {formatBytes(promptSet.sizeBytes)}

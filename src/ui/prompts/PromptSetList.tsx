@@ -1,6 +1,7 @@
 import { removePromptSet } from '../../store/promptActions';
 import { usePromptSets } from '../../store/promptSets';
 import { plural } from './format';
+import { MergeSets } from './MergeSets';
 
 /** The loaded sets; choosing one shows its details. */
 export function PromptSetList() {
@@ -44,6 +45,7 @@ export function PromptSetList() {
           );
         })}
       </ul>
+      <MergeSets />
     </section>
   );
 }

@@ -1,4 +1,5 @@
 import { useSelectedPromptSet } from '../../store/promptSets';
+import { AddTargetField } from './AddTargetField';
 import { ExamplesGroup } from './ExamplesGroup';
 import { FilePickerButton } from './FilePickerButton';
 import { PasteBox } from './PasteBox';
@@ -21,6 +22,7 @@ export function PromptsScreen() {
             Drop files anywhere on this page, choose them, or paste text. Plain text (one prompt per line, or
             paragraphs), JSONL, JSON, CSV and TSV are read, as UTF-8.
           </p>
+          <AddTargetField />
           <FilePickerButton />
           <PasteBox />
         </section>

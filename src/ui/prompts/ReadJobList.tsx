@@ -1,6 +1,6 @@
 import { cancelReadJob } from '../../store/promptActions';
 import { useReadJobs, type ReadJob } from '../../store/readJobs';
-import { formatBytes } from './format';
+import { formatBytes, plural } from './format';
 
 /** Reads in progress, each with a progress bar and Cancel. */
 export function ReadJobList() {
@@ -38,7 +38,7 @@ function ReadJobRow({ job }: { job: ReadJob }) {
       <p className="read-job__status">
         {PHASE_WORDS[job.phase]}
         {percent !== null && job.phase === 'parse' ? ` ${percent}%` : ''}
-        {job.recordsSoFar > 0 ? ` · ${job.recordsSoFar.toLocaleString('en')} prompts so far` : ''}
+        {job.recordsSoFar > 0 ? ` · ${plural(job.recordsSoFar, 'prompt')} so far` : ''}
       </p>
       <button
         type="button"
