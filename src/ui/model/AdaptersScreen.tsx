@@ -126,10 +126,7 @@ export function AdaptersScreen() {
                       data-testid="rename-adapter"
                       aria-label={`Rename ${a.name}`}
                       aria-expanded={renaming === a.id}
-                      ref={(element) => {
-                        if (element) renameButtons.current.set(a.id, element);
-                        else renameButtons.current.delete(a.id);
-                      }}
+                      ref={keepIn(renameButtons.current, a.id)}
                       onClick={() => setRenaming(renaming === a.id ? null : a.id)}
                     >
                       Rename
@@ -140,10 +137,7 @@ export function AdaptersScreen() {
                       data-testid="inspect-adapter"
                       aria-expanded={inspected === a.id}
                       aria-label={`Inspect ${a.name}: norms, heatmaps, similarity`}
-                      ref={(element) => {
-                        if (element) inspectButtons.current.set(a.id, element);
-                        else inspectButtons.current.delete(a.id);
-                      }}
+                      ref={keepIn(inspectButtons.current, a.id)}
                       onClick={() => setInspecting(inspected === a.id ? null : a.id)}
                     >
                       Inspect
@@ -168,6 +162,14 @@ export function AdaptersScreen() {
       {inspected && <AdapterInspector adapterId={inspected} onClose={closeInspector} focusOnOpen />}
     </div>
   );
+}
+
+/** A ref callback keeping a row's button in `map` (to give focus back to it), forgetting it on unmount. */
+function keepIn(map: Map<string, HTMLButtonElement>, id: string): (element: HTMLButtonElement | null) => void {
+  return (element) => {
+    if (element) map.set(id, element);
+    else map.delete(id);
+  };
 }
 
 /** The name cell while renaming: Enter renames (engine and saved copy), Escape keeps the name. */
