@@ -30,7 +30,8 @@ export function GeneratedResult() {
     // Only while the Generate tab is open: a run finishing behind another tab must not pull focus.
     if (!rowShown || useNavigation.getState().section !== 'generate') return;
     heading.current?.focus({ preventScroll: true });
-    heading.current?.closest('section')?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    heading.current?.closest('section')?.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
   }, [adapter?.id, rowShown]);
   if (!adapter) return null;
   if (!row) {
