@@ -62,7 +62,8 @@ describe('Compare and Adapters (WASM)', () => {
     const row = rows(page).first();
     expect(await row.getByTestId('adapter-name').textContent()).toBe('fixture');
     const rowText = (await row.textContent()) ?? '';
-    expect(rowText).toContain('imported');
+    expect(await row.getByTestId('adapter-source').getAttribute('data-source')).toBe('imported');
+    expect(rowText).toMatch(/Imported from fixture\.zip, /);
     expect(rowText).toContain('8');
     const adapterId = await row.getAttribute('data-adapter-id');
     expect(adapterId).toBeTruthy();
