@@ -68,6 +68,10 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     expect(await panel.getByTestId('generate-name').inputValue()).toBe('ARC-Easy (generated)');
     expect(await panel.getByTestId('generator-unavailable').count()).toBe(0);
     expect(await panel.getByTestId('generator-cpu-notice').count()).toBe(0);
+    // WebGPU as chosen, on a software adapter: said plainly, with what Auto would do.
+    expect(await panel.getByTestId('backend-now').getAttribute('data-backend')).toBe('webgpu');
+    expect(await panel.getByTestId('backend-software-warning').textContent()).toMatch(/^Slow here: the only WebGPU adapter here is SwiftShader.*Auto would run everything on WebAssembly/);
+    expect(await page.getByTestId('webgpu-badge').textContent()).toBe('Software GPU: slow');
     await expect.poll(() => panel.getByTestId('generate-run').isDisabled(), { timeout: 30_000 }).toBe(false);
   }, 420_000);
 

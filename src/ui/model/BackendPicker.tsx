@@ -101,6 +101,11 @@ export function BackendPicker({ compact = false }: { compact?: boolean }) {
         {loaded.backend === 'webgpu' ? ` (${loaded.device})` : ''}; {generatorWords(loaded.generatorBackend)}. Your choice:{' '}
         {labelOf(loaded.backendChoice)}.
       </p>
+      {loaded.backend === 'webgpu' && auto?.backend === 'wasm' && auto.because && (
+        <p className="model-loader__notice" data-testid="backend-software-warning">
+          Slow here: {auto.because}. Auto would run everything on WebAssembly.
+        </p>
+      )}
       <details className="backend-picker__change" open={stale || undefined}>
         <summary>Change where the model runs</summary>
         {options}
