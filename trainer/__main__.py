@@ -19,6 +19,7 @@ COMMANDS = {
     "release-generator-fixture": ("trainer.fixtures.release_generator",
                                   "write test/fixtures/release-generator/ (what models/generator must output)"),
     "zoo-data": ("trainer.tasks.staging", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
+    "gate-fixture": ("trainer.fixtures.gate", "write test/fixtures/gate/ (what the browser's kNN gate must compute)"),
     "conditions-fixture": ("trainer.fixtures.conditions",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
 }

@@ -1,0 +1,43 @@
+"""The committed gate fixture (test/fixtures/gate/, `python -m trainer gate-fixture`) is what
+trainer/generator/gate.py computes from its stored inputs, and those inputs are the seeded ones."""
+import json
+from pathlib import Path
+
+import torch
+
+from trainer.fixtures.gate import TASKS, make_inputs
+from trainer.generator.gate import GateTable, pooled
+from trainer.safetensors_io import load_file
+
+FIX = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "gate"
+
+
+def test_committed_gate_fixture_matches_the_trainer_gate():
+    cases = json.loads((FIX / "cases.json").read_text())
+    tensors = load_file(str(FIX / "gate.safetensors"))
+    centroids, scales, conditions = tensors["centroids"], tensors["scales"], tensors["conditions"]
+    want = make_inputs(cases["seed"])
+    for got, seeded in zip((centroids, scales, conditions), want[:3]):
+        assert torch.equal(got, seeded)
+    assert cases["tasks"] == TASKS and len(cases["cases"]) == conditions.shape[0]
+    shape = cases["shape"]
+    assert tuple(conditions.shape[1:]) == (shape["P"], shape["L"], shape["C"])
+    assert tuple(centroids.shape) == (shape["M"], shape["C"])
+    for i, case in enumerate(cases["cases"]):
+        assert case["lengths"] == want[3][i]
+        # the zero rows are exactly the ones beyond each prompt's length
+        real = conditions[i].abs().sum(-1) > 0
+        assert real.sum(-1).tolist() == case["lengths"]
+        feature = pooled(conditions[i])
+        assert torch.allclose(feature, torch.tensor(case["pooled"]), atol=1e-6)
+        for k, expect in case["gate"].items():
+            table = GateTable(centroids, scales, TASKS, int(k))
+            assert abs(float(table.scale(feature)) - expect["value"]) < 1e-6
+            assert table.neighbours(feature) == expect["neighbours"]
+            assert 0.0 <= expect["value"] <= 1.0
+
+
+def test_all_zero_condition_pools_to_zero():
+    cases = json.loads((FIX / "cases.json").read_text())
+    empty = [c for c in cases["cases"] if sum(c["lengths"]) == 0]
+    assert len(empty) == 1 and all(v == 0.0 for v in empty[0]["pooled"])

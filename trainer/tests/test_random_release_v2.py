@@ -1,0 +1,46 @@
+"""trainer/fixtures/random_release_v2.py writes a version-2 generator the trainer's own checks accept."""
+import json
+
+import torch
+
+from trainer.export.onnx_model import sha256_file
+from trainer.fixtures.random_release_v2 import write_random_release_v2
+from trainer.generator.gate import pooled
+from trainer.generator.hyperconv import load_generator
+from trainer.generator.reconstruction import validate_manifest
+from trainer.generator.release import load_gate
+
+
+def _inputs(tmp_path):
+    schedule = tmp_path / "schedule.json"
+    schedule.write_text(json.dumps({
+        "decoder": {"features": [[2, 3, 4], [4, 2, 3]], "kernel_sizes": [3]},
+        "lora": {"num_layers": 1, "rank": 2, "alpha": 4, "modules": [["q_proj", "self_attn", 4, 4]]},
+    }))
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "model.safetensors").write_bytes(b"not really weights")
+    return str(schedule), str(base)
+
+
+def test_writes_a_valid_v2_generator_with_a_gate(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    info = write_random_release_v2(schedule, base, str(tmp_path / "gen"), max_input_tokens=7, tasks=5)
+    model, manifest, tensors = load_generator(str(tmp_path / "gen"))
+    validate_manifest(manifest, tensors)
+    assert info["version"] == manifest["version"] == 2
+    assert manifest["base_model"]["weights_sha256"] == sha256_file(f"{base}/model.safetensors")
+    assert manifest["encoder"]["window"] == "tail" and manifest["encoder"]["max_input_tokens"] == 7
+    assert manifest["encoder"]["max_tokens"] == 3 and manifest["encoder"]["channels"] == 4
+    assert manifest["tokens"]["normalization"] == "shared_lora_residual"
+    gate = load_gate(str(tmp_path / "gen"))
+    assert tuple(gate.centroids.shape) == (5, 4) and len(gate.names) == 5
+    assert 0.0 <= float(gate.scale(pooled(torch.randn(2, 3, 4)))) <= 1.0
+    assert tuple(model(torch.randn(1, 2, 3, 4)).shape) == (1, 4, 2, 3)
+
+
+def test_a_zero_gate_scale_switches_every_adapter_off(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    write_random_release_v2(schedule, base, str(tmp_path / "gen"), gate_scale=0.0)
+    gate = load_gate(str(tmp_path / "gen"))
+    assert float(gate.scale(pooled(torch.randn(2, 3, 4)))) == 0.0
