@@ -88,7 +88,7 @@ export class GeneratorFormatError extends GeneratorError {
   ) {
     super(
       `${file}: field ${path}: ${detail}. This generator manifest cannot be used: re-export the ` +
-        'generator with the trainer version that matches this app (manifest format "dnd-lora-generator", version 1).',
+        'generator with the trainer version that matches this app (manifest format "dnd-lora-generator", version 1 or 2).',
     );
   }
 }

@@ -6,11 +6,14 @@ import { checkBaseModelHash, checkGeneratorTensors, parseGeneratorManifest, type
 import { layoutFromManifest, type LoraTokenLayout } from './loraLayout';
 import { parseSafetensors, type SafetensorsFile } from './safetensors';
 import { GeneratorFormatError } from './errors';
+import { readGateTable, type GateTable } from './gate';
 
 export interface LoadedGenerator {
   manifest: GeneratorManifest;
   weights: SafetensorsFile;
   layout: LoraTokenLayout;
+  /** Version 2's kNN gate (src/generator/gate.ts); null: every adapter is applied in full. */
+  gate: GateTable | null;
   /** Tensors in the file the manifest does not use (harmless; shown as a console line). */
   warnings: string[];
 }
@@ -46,5 +49,5 @@ export function loadGenerator(files: GeneratorFiles, base?: BaseModelIdentity): 
   const weights = parseSafetensors(files.weights, files.weightsFileName ?? 'generator.safetensors');
   const { warnings } = checkGeneratorTensors(manifest, weights);
   if (base) checkBaseModelHash(manifest, base.weightsSha256, base.id);
-  return { manifest, weights, layout: layoutFromManifest(manifest), warnings };
+  return { manifest, weights, layout: layoutFromManifest(manifest), gate: readGateTable(manifest, weights), warnings };
 }

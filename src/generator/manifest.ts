@@ -1,10 +1,15 @@
 /**
- * `generator.json` (docs/generator-manifest.md, format version 1): types, validation, and the
+ * `generator.json` (docs/generator-manifest.md, format versions 1 and 2): types, validation, and the
  * checks that tie a manifest to its `generator.safetensors` and to the loaded base model.
  *
  * Field names mirror the JSON file (snake_case) so that the manifest reads the same everywhere.
  * Unknown extra fields are ignored; every documented field is required and checked, and each
  * failure throws a {@link GeneratorFormatError} naming the field path (e.g. `decoder.features[2]`).
+ *
+ * Version 2 (trainer/generator/release.py) adds `encoder.window` / `encoder.max_input_tokens` (the
+ * tail window), the `shared_lora_residual` token normalisation and the kNN `gate`. A version-1
+ * manifest is read with the version-1 meaning filled in (`window: "head"`, `max_input_tokens = max_tokens`,
+ * no gate), so the code downstream has one shape to handle; a version-2 field in a version-1 file is refused.
  */
 
 import {
@@ -26,17 +31,37 @@ import {
 import { FLOAT_DTYPES, type SafetensorsFile } from './safetensors';
 
 export const GENERATOR_FORMAT = 'dnd-lora-generator';
-export const GENERATOR_FORMAT_VERSION = 1;
+/** The manifest versions this app reads. */
+export const GENERATOR_FORMAT_VERSIONS = [1, 2] as const;
+export type GeneratorFormatVersion = (typeof GENERATOR_FORMAT_VERSIONS)[number];
 
 /** (N, H, W) of one decoder stage. */
 export type Feature = readonly [number, number, number];
 
 export type EncoderPooling = 'none' | 'mean';
-export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_mean';
+/** Which ids of a prompt condition the generator: the first L ("head", version 1) or the last W ("tail"). */
+export type EncoderWindow = 'head' | 'tail';
+export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_mean' | 'shared_lora_residual';
 
+/** Version 2's kNN gate (trainer/generator/gate.py): how much of each generated adapter to apply. */
+export interface GateSpec {
+  kind: 'knn';
+  /** Nearest tasks averaged (at most M). */
+  k: number;
+  /** Tensor name of the (M, C) float centroids (raw, not centred). */
+  centroids: string;
+  /** Tensor name of the (M,) scales in [0, 1]. */
+  scales: string;
+  /** What the gate multiplies: "B" (every B matrix, i.e. the delta B·A). */
+  applies_to: 'B';
+  /** For people: how the feature is made (the mean of the condition's non-zero rows). */
+  feature?: string;
+  /** M, when the manifest states it. */
+  tasks?: number;
+}
 export interface GeneratorManifest {
   format: typeof GENERATOR_FORMAT;
-  version: typeof GENERATOR_FORMAT_VERSION;
+  version: GeneratorFormatVersion;
   base_model: {
     id: string;
     /** lower-case hex */
@@ -51,6 +76,10 @@ export interface GeneratorManifest {
     pooling: EncoderPooling;
     channels: number;
     template: string;
+    /** "head" in version 1. */
+    window: EncoderWindow;
+    /** W: ids per prompt that run through the encoder (= max_tokens in version 1). */
+    max_input_tokens: number;
   };
   decoder: {
     features: Feature[];
@@ -75,7 +104,9 @@ export interface GeneratorManifest {
     modules: Record<string, LoraModuleSpec>;
     layout: LoraLayoutEntry[];
   };
-  /** free-form training summary */
+  /** Version 2, optional: the kNN gate; absent: every adapter is applied in full. */
+  gate?: GateSpec;
+  /** free-form training summary (with a gate: `gate_tasks`, the M task names, is required) */
   training: Record<string, unknown>;
 }
 
@@ -161,17 +192,32 @@ function parseBaseModel(value: unknown): GeneratorManifest['base_model'] {
   return { id: str(o['id'], 'base_model.id'), weights_sha256: hash.toLowerCase() };
 }
 
-function parseEncoder(value: unknown): GeneratorManifest['encoder'] {
+/** A version-2 field in a version-1 manifest would be silently ignored by a version-1 reader: refuse it. */
+function notInVersion1(o: Json, key: string, path: string, version: GeneratorFormatVersion): void {
+  if (version === 1 && o[key] !== undefined) fail(path, 'is a version 2 field, but this manifest says version 1; write it as version 2');
+}
+
+function parseEncoder(value: unknown, version: GeneratorFormatVersion): GeneratorManifest['encoder'] {
   const o = obj(value, 'encoder');
+  const max_tokens = posInt(o['max_tokens'], 'encoder.max_tokens');
+  notInVersion1(o, 'window', 'encoder.window', version);
+  notInVersion1(o, 'max_input_tokens', 'encoder.max_input_tokens', version);
+  const window = version === 1 ? 'head' : oneOf(o['window'], ['head', 'tail'] as const, 'encoder.window');
+  const max_input_tokens = version === 1 ? max_tokens : posInt(o['max_input_tokens'], 'encoder.max_input_tokens');
+  if (max_input_tokens < max_tokens) {
+    fail('encoder.max_input_tokens', `must be at least encoder.max_tokens = ${max_tokens} (the kept rows come from these ids), got ${max_input_tokens}`);
+  }
   return {
     id: str(o['id'], 'encoder.id'),
     kind: str(o['kind'], 'encoder.kind'),
     layer: int(o['layer'], 'encoder.layer'),
     prompt_count: posInt(o['prompt_count'], 'encoder.prompt_count'),
-    max_tokens: posInt(o['max_tokens'], 'encoder.max_tokens'),
+    max_tokens,
     pooling: oneOf(o['pooling'], ['none', 'mean'] as const, 'encoder.pooling'),
     channels: posInt(o['channels'], 'encoder.channels'),
     template: str(o['template'], 'encoder.template'),
+    window,
+    max_input_tokens,
   };
 }
 
@@ -224,7 +270,10 @@ function parseTokens(value: unknown, decoder: GeneratorManifest['decoder']): Gen
     height,
     width,
     count,
-    normalization: oneOf(o['normalization'], ['per_matrix', 'per_position', 'per_position_mean'] as const, 'tokens.normalization'),
+    // shared_lora_residual (version 2): mean = a learned shared LoRA, std = a per-matrix scale; un-normalised the same way
+    normalization: oneOf(
+      o['normalization'], ['per_matrix', 'per_position', 'per_position_mean', 'shared_lora_residual'] as const, 'tokens.normalization',
+    ),
     mean: str(o['mean'], 'tokens.mean'),
     std: str(o['std'], 'tokens.std'),
   };
@@ -380,6 +429,31 @@ function parseLora(value: unknown, tokens: GeneratorManifest['tokens']): Generat
   return { rank, alpha, num_layers, target_modules, modules, layout };
 }
 
+function parseGate(value: unknown): GateSpec {
+  const o = obj(value, 'gate');
+  const gate: GateSpec = {
+    kind: oneOf(o['kind'], ['knn'] as const, 'gate.kind'),
+    k: posInt(o['k'], 'gate.k'),
+    centroids: str(o['centroids'], 'gate.centroids'),
+    scales: str(o['scales'], 'gate.scales'),
+    // the only target the trainer defines; anything else would be applied wrongly
+    applies_to: o['applies_to'] === undefined ? 'B' : oneOf(o['applies_to'], ['B'] as const, 'gate.applies_to'),
+  };
+  if (o['feature'] !== undefined) gate.feature = str(o['feature'], 'gate.feature');
+  if (o['tasks'] !== undefined) gate.tasks = posInt(o['tasks'], 'gate.tasks');
+  if (gate.centroids === gate.scales) fail('gate.scales', `must name another tensor than gate.centroids ("${gate.centroids}")`);
+  return gate;
+}
+
+/** With a gate, `training.gate_tasks` names its M tasks (shown to people as the prompts' nearest tasks). */
+function checkGateTasks(training: Json, gate: GateSpec): void {
+  const names = list(training['gate_tasks'], 'training.gate_tasks');
+  names.forEach((n, i) => str(n, `training.gate_tasks[${i}]`));
+  if (gate.tasks !== undefined && names.length !== gate.tasks) {
+    fail('training.gate_tasks', `must list gate.tasks = ${gate.tasks} names, got ${names.length}`);
+  }
+}
+
 /**
  * Validates a parsed `generator.json` and returns it typed.
  *
@@ -390,20 +464,29 @@ export function parseGeneratorManifest(json: unknown): GeneratorManifest {
   if (root['format'] !== GENERATOR_FORMAT) {
     fail('format', `must be "${GENERATOR_FORMAT}", got ${describe(root['format'])}: this is not a generator manifest`);
   }
-  if (root['version'] !== GENERATOR_FORMAT_VERSION) {
+  const version = root['version'];
+  if (!(GENERATOR_FORMAT_VERSIONS as readonly unknown[]).includes(version)) {
     fail(
       'version',
-      `must be ${GENERATOR_FORMAT_VERSION}, got ${describe(root['version'])}: this app reads manifest version ` +
-        `${GENERATOR_FORMAT_VERSION} only`,
+      `must be ${GENERATOR_FORMAT_VERSIONS.join(' or ')}, got ${describe(version)}: this app reads manifest versions ` +
+        `${GENERATOR_FORMAT_VERSIONS.join(' and ')} only`,
     );
   }
+  const v = version as GeneratorFormatVersion;
   const base_model = parseBaseModel(root['base_model']);
-  const encoder = parseEncoder(root['encoder']);
+  const encoder = parseEncoder(root['encoder'], v);
   const decoder = parseDecoder(root['decoder'], encoder);
   const tokens = parseTokens(root['tokens'], decoder);
   const lora = parseLora(root['lora'], tokens);
+  notInVersion1(root, 'gate', 'gate', v);
+  const gate = root['gate'] === undefined ? undefined : parseGate(root['gate']);
+  const first = decoder.features[0] as Feature;
+  if (gate && first[2] !== encoder.channels) {
+    fail('gate', `pools rows of encoder.channels = ${encoder.channels} values, but the condition decoder.features[0] = ${fmt(first)} has rows of ${first[2]}`);
+  }
   const training = obj(root['training'], 'training');
-  return { format: GENERATOR_FORMAT, version: GENERATOR_FORMAT_VERSION, base_model, encoder, decoder, tokens, lora, training };
+  if (gate) checkGateTasks(training, gate);
+  return { format: GENERATOR_FORMAT, version: v, base_model, encoder, decoder, tokens, lora, ...(gate ? { gate } : {}), training };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,7 +521,16 @@ export function expectedGeneratorTensors(manifest: GeneratorManifest): ExpectedT
   const { count, height, width } = manifest.tokens;
   out.push({ name: manifest.tokens.mean, shape: [count, height, width] });
   if (manifest.tokens.std !== manifest.tokens.mean) out.push({ name: manifest.tokens.std, shape: [count, height, width] });
+  if (manifest.gate) {
+    const m = gateTaskNames(manifest).length;
+    out.push({ name: manifest.gate.centroids, shape: [m, manifest.encoder.channels] }, { name: manifest.gate.scales, shape: [m] });
+  }
   return out;
+}
+
+/** The M task names of a version-2 gate (`training.gate_tasks`, checked by parseGeneratorManifest); [] without a gate. */
+export function gateTaskNames(manifest: GeneratorManifest): string[] {
+  return manifest.gate ? (manifest.training['gate_tasks'] as string[]) : [];
 }
 
 export interface GeneratorTensorCheck {

@@ -4,12 +4,16 @@
  *
  * 1. text: the prompt alone (template "plain", what generator.json ships: no system prompt, no chat
  *    markup); template "chat" (`<|im_start|>user\n{prompt}<|im_end|>\n`) is mirrored too;
- * 2. ids: the tokenizer's ids without special tokens, the first L kept; an empty prompt becomes the
- *    one id of `<|endoftext|>` (`condition_ids`);
- * 3. one causal forward of the base model (`encoder.onnx`, trainer/export/onnx_model.py), the final RMSNorm
- *    output (`layer -1`), float32; the P prompts run as one batch, right-padded with id 0 and
- *    `attention_mask` 0 (real tokens never attend to padding: causal attention, right padding);
- * 4. no pooling: each prompt's n <= L rows, zero rows from n to L (`encode_ids`).
+ * 2. ids: the tokenizer's ids without special tokens; window "head" (manifest version 1): the first
+ *    L kept; window "tail" (version 2): the last W = `max_input_tokens` (W >= L); an empty prompt
+ *    becomes the one id of `<|endoftext|>` (`condition_ids`);
+ * 3. one causal forward of the base model (`encoder.onnx`, trainer/export/onnx_model.py) over all of
+ *    those ids, the final RMSNorm output (`layer -1`), float32; the P prompts run as one batch,
+ *    right-padded with id 0 and `attention_mask` 0 (real tokens never attend to padding: causal
+ *    attention, right padding);
+ * 4. no pooling: the hidden states of each prompt's last min(n, L) ids at rows 0.., zero rows after
+ *    them (`encode_ids`; with "head", n <= L, so all n rows). In a causal model those last positions
+ *    have read the whole window: a tail condition sees a prompt's end and, through attention, its start.
  *
  * No ORT import here (only types): the engine runs it on onnxruntime-web (the model's backend), the
  * Node test (test/model/encoder.test.ts) on onnxruntime-node.
@@ -23,9 +27,35 @@ export interface ConditionShape {
   channels: number;
   /** trainer/generator/conditions.py `condition_text`; default "plain". */
   template?: ConditionTemplate;
+  /** Which ids of a prompt are read: default "head" (the first L). */
+  window?: ConditionWindow;
+  /** W: with window "tail", how many ids (the last W, W >= L) run through the encoder; default L. */
+  maxInputTokens?: number;
 }
 
 export type ConditionTemplate = 'plain' | 'chat';
+
+/** trainer/generator/conditions.py `window_of`: the first L ids ("head") or the last W ("tail"). */
+export type ConditionWindow = 'head' | 'tail';
+
+/** The window of a prompt's ids that the encoder reads (trainer/generator/conditions.py `input_length`). */
+export interface IdWindow {
+  window: ConditionWindow;
+  /** "head": L; "tail": W. */
+  length: number;
+}
+
+/** The id window of a condition shape: the first L, or the last W (refusing W < L). */
+export function idWindow(shape: Pick<ConditionShape, 'maxTokens' | 'window' | 'maxInputTokens'>): IdWindow {
+  const window = shape.window ?? 'head';
+  if (window === 'head') return { window, length: shape.maxTokens };
+  if (window !== 'tail') throw new BadRequestError(`Unknown condition window "${String(window)}" (head | tail).`);
+  const length = shape.maxInputTokens ?? shape.maxTokens;
+  if (!Number.isInteger(length) || length < shape.maxTokens) {
+    throw new BadRequestError(`The encoder input (max_input_tokens = ${length}) must be at least the ${shape.maxTokens} tokens kept per prompt.`);
+  }
+  return { window, length };
+}
 
 /** trainer/generator/conditions.py `condition_text`. */
 export function conditionText(prompt: string, template: ConditionTemplate = 'plain'): string {
@@ -46,7 +76,8 @@ export interface EncodedPrompts {
   shape: [number, number, number];
   /** The prompts encoded, in order (the first P of those given). */
   prompts: string[];
-  /** The token ids fed to the encoder per prompt (<= L each; rows beyond are zero in `condition`). */
+  /** The token ids fed to the encoder per prompt (<= L each with "head", <= W with "tail"; the last
+   *  min(n, L) give the rows of `condition`, rows beyond are zero). */
   ids: number[][];
   ms: number;
 }
@@ -74,23 +105,35 @@ export function selectPrompts(prompts: readonly string[], promptCount: number): 
   return prompts.slice(0, promptCount);
 }
 
-/** trainer/generator/conditions.py `condition_ids`: the template's text, ids without special tokens, first L. */
+/**
+ * trainer/generator/conditions.py `condition_ids`: the template's text, ids without special tokens,
+ * the first L (`maxTokens`, window "head") or the last W (`window` "tail"); an empty result is `[emptyId]`.
+ */
 export function conditionIds(
   encode: (text: string) => number[], prompts: readonly string[], maxTokens: number, emptyId: number, template: ConditionTemplate = 'plain',
+  window: IdWindow = { window: 'head', length: maxTokens },
 ): number[][] {
+  const n = window.length;
   return prompts.map((p) => {
-    const ids = encode(conditionText(p, template)).slice(0, maxTokens);
+    const all = encode(conditionText(p, template));
+    const ids = window.window === 'head' ? all.slice(0, n) : all.slice(Math.max(0, all.length - n));
     return ids.length > 0 ? ids : [emptyId];
   });
 }
 
-/** trainer/generator/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C). */
-export async function encodeIds(run: EncoderRun, ids: readonly number[][], maxTokens: number, channels: number): Promise<Float32Array> {
+/**
+ * trainer/generator/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C).
+ * Each row of `ids` (1 to `maxInputTokens` ids, default L) runs through the encoder whole; the hidden
+ * states of its last min(n, L) ids go to rows 0.. of its (L, C) block.
+ */
+export async function encodeIds(
+  run: EncoderRun, ids: readonly number[][], maxTokens: number, channels: number, maxInputTokens = maxTokens,
+): Promise<Float32Array> {
   const batch = ids.length;
   const out = new Float32Array(batch * maxTokens * channels);
   if (batch === 0) return out;
   for (const row of ids) {
-    if (row.length === 0 || row.length > maxTokens) throw new BadRequestError(`Each prompt needs 1 to ${maxTokens} token ids; got ${row.length}.`);
+    if (row.length === 0 || row.length > maxInputTokens) throw new BadRequestError(`Each prompt needs 1 to ${maxInputTokens} token ids; got ${row.length}.`);
   }
   const seq = Math.max(...ids.map((r) => r.length));
   const inputIds = new BigInt64Array(batch * seq);
@@ -106,8 +149,11 @@ export async function encodeIds(run: EncoderRun, ids: readonly number[][], maxTo
     throw new BadRequestError(`encoder.onnx returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
   }
   ids.forEach((row, i) => {
-    // rows 0..n-1 of prompt i; the rest of its L rows stay 0 (as the padded rows the trainer zeroes)
-    out.set(hidden.subarray(i * seq * channels, (i * seq + row.length) * channels), i * maxTokens * channels);
+    // the last keep = min(n, L) positions of prompt i at its rows 0..keep-1; the rest of its L rows
+    // stay 0 (as the padded rows the trainer zeroes)
+    const keep = Math.min(row.length, maxTokens);
+    const from = i * seq + row.length - keep;
+    out.set(hidden.subarray(from * channels, (from + keep) * channels), i * maxTokens * channels);
   });
   return out;
 }
@@ -122,8 +168,9 @@ export async function encodePrompts(
 ): Promise<EncodedPrompts> {
   const t0 = performance.now();
   const used = selectPrompts(prompts, shape.promptCount);
-  const ids = conditionIds(encode, used, shape.maxTokens, emptyId, shape.template ?? 'plain');
-  const condition = await encodeIds(run, ids, shape.maxTokens, shape.channels);
+  const window = idWindow(shape);
+  const ids = conditionIds(encode, used, shape.maxTokens, emptyId, shape.template ?? 'plain', window);
+  const condition = await encodeIds(run, ids, shape.maxTokens, shape.channels, window.length);
   return {
     condition, shape: [shape.promptCount, shape.maxTokens, shape.channels], prompts: used, ids, ms: performance.now() - t0,
   };

@@ -80,6 +80,22 @@ export function validManifestJson(): Record<string, unknown> {
   };
 }
 
+/**
+ * The same manifest in version 2 (trainer/generator/release.py): tail window (W = 10), shared-LoRA
+ * token normalisation, and a kNN gate of 3 tasks (k = 2) named in training.gate_tasks.
+ */
+export function validManifestV2Json(): Record<string, unknown> {
+  const m = validManifestJson();
+  m['version'] = 2;
+  Object.assign(m['encoder'] as Record<string, unknown>, { window: 'tail', max_input_tokens: 10 });
+  (m['tokens'] as Record<string, unknown>)['normalization'] = 'shared_lora_residual';
+  m['gate'] = {
+    kind: 'knn', k: 2, feature: "mean of the condition's non-zero rows", centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
+  };
+  m['training'] = { note: 'test', gate_tasks: ['alpha', 'beta', 'gamma'] };
+  return m;
+}
+
 /** Deterministic pseudo-random floats in [-1, 1). */
 export function randomFloats(n: number, seed = 1): Float32Array {
   let s = seed >>> 0 || 1;

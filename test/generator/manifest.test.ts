@@ -18,13 +18,18 @@ import {
   type GeneratorManifest,
 } from '../../src/generator/manifest';
 import { encodeSafetensors, parseSafetensors, type SafetensorsTensorInput } from '../../src/generator/safetensors';
-import { FIXTURE_SKIP_REASON, fixturePresent, rawSafetensors, readFixture, validManifestJson } from './helpers';
+import { FIXTURE_SKIP_REASON, fixturePresent, rawSafetensors, readFixture, validManifestJson, validManifestV2Json } from './helpers';
 
 type Json = Record<string, unknown>;
 
 /** A valid manifest, changed by `edit`, must be refused naming `path`. */
 function expectFieldError(edit: (m: Json & { [k: string]: any }) => void, path: string, ...fragments: string[]): void {
-  const m = validManifestJson() as Json & { [k: string]: any };
+  expectFieldErrorIn(validManifestJson, edit, path, ...fragments);
+}
+
+/** The same for a manifest made by `base` (e.g. version 2). */
+function expectFieldErrorIn(base: () => Json, edit: (m: Json & { [k: string]: any }) => void, path: string, ...fragments: string[]): void {
+  const m = base() as Json & { [k: string]: any };
   edit(m);
   let caught: unknown;
   try {
@@ -79,6 +84,81 @@ describe('parseGeneratorManifest accepts a valid manifest', () => {
   });
 });
 
+describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () => {
+  it('is read with its window, normalisation and gate; version 1 gets the version-1 meaning', () => {
+    const m = parseGeneratorManifest(validManifestV2Json());
+    expect(m.version).toBe(2);
+    expect(m.encoder).toMatchObject({ window: 'tail', max_input_tokens: 10, max_tokens: 6 });
+    expect(m.tokens.normalization).toBe('shared_lora_residual');
+    expect(m.gate).toEqual({
+      kind: 'knn', k: 2, feature: "mean of the condition's non-zero rows", centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
+    });
+    const v1 = parseGeneratorManifest(validManifestJson());
+    expect(v1.version).toBe(1);
+    expect(v1.encoder).toMatchObject({ window: 'head', max_input_tokens: 6 });
+    expect(v1.gate).toBeUndefined();
+  });
+
+  it('a version-2 manifest may have no gate (every adapter applied in full), and a head window', () => {
+    const json = validManifestV2Json() as any;
+    delete json.gate;
+    json.encoder.window = 'head';
+    const m = parseGeneratorManifest(json);
+    expect(m.gate).toBeUndefined();
+    expect(m.encoder.window).toBe('head');
+  });
+
+  it('refuses bad window fields, naming them', () => {
+    expectFieldErrorIn(validManifestV2Json, (m) => delete m['encoder'].window, 'encoder.window', '"head", "tail"', 'missing');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['encoder'].window = 'middle'), 'encoder.window', 'middle');
+    expectFieldErrorIn(validManifestV2Json, (m) => delete m['encoder'].max_input_tokens, 'encoder.max_input_tokens', 'integer');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['encoder'].max_input_tokens = 5), 'encoder.max_input_tokens', 'at least encoder.max_tokens = 6', 'got 5');
+  });
+
+  it('refuses version-2 fields in a version-1 manifest (a version-1 reader would ignore them)', () => {
+    expectFieldError((m) => (m['encoder'].window = 'tail'), 'encoder.window', 'version 2 field');
+    expectFieldError((m) => (m['encoder'].max_input_tokens = 64), 'encoder.max_input_tokens', 'version 2 field');
+    expectFieldError((m) => (m['gate'] = validManifestV2Json()['gate']), 'gate', 'version 2 field');
+  });
+
+  it('refuses a bad gate section, naming the field', () => {
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'] = 'knn'), 'gate', 'must be an object');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].kind = 'mlp'), 'gate.kind', '"knn"', 'mlp');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].k = 0), 'gate.k', 'positive integer');
+    expectFieldErrorIn(validManifestV2Json, (m) => delete m['gate'].centroids, 'gate.centroids', 'missing');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].scales = 'gate.centroids'), 'gate.scales', 'another tensor');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].applies_to = 'A'), 'gate.applies_to', '"B"');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].tasks = 1.5), 'gate.tasks', 'integer');
+    expectFieldErrorIn(validManifestV2Json, (m) => delete m['training'].gate_tasks, 'training.gate_tasks', 'must be a list');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['training'].gate_tasks = ['a', 7, 'c']), 'training.gate_tasks[1]', 'non-empty string');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['training'].gate_tasks = ['a', 'b']), 'training.gate_tasks', 'gate.tasks = 3 names, got 2');
+  });
+
+  it('a gate over a pooled condition whose rows are not encoder.channels wide is refused', () => {
+    expectFieldErrorIn(validManifestV2Json, (m) => {
+      m['encoder'].pooling = 'mean';
+      m['encoder'].channels = 16;
+    }, 'gate', 'encoder.channels = 16', 'rows of 8');
+  });
+
+  it('expects the gate tensors: centroids (M, C) and scales (M,), M = the number of gate tasks', () => {
+    const manifest = parseGeneratorManifest(validManifestV2Json());
+    const byName = new Map(expectedGeneratorTensors(manifest).map((t) => [t.name, t.shape]));
+    expect(byName.get('gate.centroids')).toEqual([3, 8]);
+    expect(byName.get('gate.scales')).toEqual([3]);
+    const good = tensorsFor(manifest);
+    expect(checkGeneratorTensors(manifest, parseSafetensors(encodeSafetensors(good))).unexpected).toEqual([]);
+    const wide = { ...good, 'gate.centroids': { dtype: 'F32' as const, shape: [3, 9], data: new Float32Array(27) } };
+    expect(() => checkGeneratorTensors(manifest, parseSafetensors(encodeSafetensors(wide)))).toThrow(TensorShapeError);
+    expect(() => checkGeneratorTensors(manifest, parseSafetensors(encodeSafetensors(wide)))).toThrow(/"gate\.centroids" has shape \(3, 9\) but generator\.json implies \(3, 8\)/);
+    const { 'gate.scales': _, ...noScales } = good;
+    expect(() => checkGeneratorTensors(manifest, parseSafetensors(encodeSafetensors(noScales)))).toThrow(MissingTensorError);
+    // a version-1 reading of the same file: the gate tensors are extra (a warning, not an error)
+    const v1 = parseGeneratorManifest(validManifestJson());
+    expect(checkGeneratorTensors(v1, parseSafetensors(encodeSafetensors(good))).unexpected).toEqual(['gate.centroids', 'gate.scales']);
+  });
+});
+
 describe('parseGeneratorManifest refuses, naming the field', () => {
   it('something that is not an object', () => {
     expect(() => parseGeneratorManifest(null)).toThrow(GeneratorFormatError);
@@ -88,7 +168,7 @@ describe('parseGeneratorManifest refuses, naming the field', () => {
   it('a wrong format or version', () => {
     expectFieldError((m) => (m['format'] = 'something-else'), 'format', '"dnd-lora-generator"', 'something-else');
     expectFieldError((m) => delete m['format'], 'format', 'missing');
-    expectFieldError((m) => (m['version'] = 2), 'version', 'must be 1', 'got number 2');
+    expectFieldError((m) => (m['version'] = 3), 'version', 'must be 1 or 2', 'got number 3');
     expectFieldError((m) => (m['version'] = '1'), 'version');
   });
 

@@ -3,7 +3,9 @@
  * loads for the committed base model (hash check), and the WGSL runtime produces the LoRA that
  * PyTorch produces from the same condition (test/fixtures/release-generator/expected.json, written by
  * `python -m trainer release-generator-fixture`): every matrix's norm and a strided sample of its
- * values. Tolerance as the parity fixture: 1e-4 relative to max(1, max |expected|).
+ * values. Tolerance as the parity fixture: 1e-4 relative to max(1, max |expected|). A version-2 release's
+ * gate (src/generator/gate.ts) gives the fixture's value (within 1e-5) and nearest tasks for the same
+ * condition; the matrices are compared before the gate, as the fixture stores them.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { loadGenerator, type LoadedGenerator } from '../../src/generator/loadGen
 import { GeneratorRuntime } from '../../src/generator/runtime';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import { BaseModelMismatchError } from '../../src/generator/errors';
+import { knnGate, pooledFeature } from '../../src/generator/gate';
 
 const ROOT = new URL('../../', import.meta.url);
 const GEN = new URL('models/generator/', ROOT);
@@ -25,6 +28,8 @@ interface ExpectedMatrix {
 }
 interface Expected {
   generator_sha256: string;
+  /** Version 2: the gate's value and nearest tasks for the condition; null or absent for version 1. */
+  gate?: { value: number; neighbours: string[] } | null;
   condition: { rows: number[] };
   stride: number;
   matrices: ExpectedMatrix[];
@@ -41,6 +46,7 @@ describe('release generator (models/generator)', () => {
   let generator: LoadedGenerator;
   let runtime: GeneratorRuntime;
   let lora: Map<string, Float32Array>;
+  let cond: Float32Array;
 
   beforeAll(async () => {
     expect(sha256(weights), 'the fixture was written for these generator weights').toBe(expected.generator_sha256);
@@ -49,7 +55,7 @@ describe('release generator (models/generator)', () => {
     const emb = parseSafetensors(readFileSync(new URL('test/fixtures/conditions/embeddings.safetensors', ROOT)), 'embeddings.safetensors');
     const all = emb.float32('embeddings');
     const [, l, c] = emb.info('embeddings').shape as [number, number, number];
-    const cond = new Float32Array(expected.condition.rows.length * l * c);
+    cond = new Float32Array(expected.condition.rows.length * l * c);
     expected.condition.rows.forEach((row, i) => cond.set(all.subarray(row * l * c, (row + 1) * l * c), i * l * c));
     runtime = GeneratorRuntime.create(gpu, generator, { batch: 1 });
     runtime.writeCondition(cond);
@@ -77,5 +83,16 @@ describe('release generator (models/generator)', () => {
       });
       expect(worst, `${m.name} values`).toBeLessThan(1e-4);
     }
+  });
+
+  it('its gate (version 2) gives the trainer\'s value and nearest tasks for the condition; version 1 has none', () => {
+    if (!expected.gate) {
+      expect(generator.gate).toBeNull();
+      return;
+    }
+    const [p, l, c] = generator.manifest.decoder.features[0]!;
+    const got = knnGate(generator.gate!, pooledFeature(cond, p, l, c));
+    expect(Math.abs(got.value - expected.gate.value)).toBeLessThan(1e-5);
+    expect(got.neighbours).toEqual(expected.gate.neighbours);
   });
 });

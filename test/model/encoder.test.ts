@@ -4,11 +4,17 @@
  * Node, with the engine's code:
  *
  * - tokenization: transformers.js on models/base's tokenizer files (as the engine loads them: no
- *   special tokens, first L ids, `<|endoftext|>` for an empty prompt) gives the fixture's ids;
+ *   special tokens, the fixture's window: the first L ids ("head") or the last W ("tail"),
+ *   `<|endoftext|>` for an empty prompt) gives the fixture's ids;
  * - embeddings: encoder.onnx (trainer/export/onnx_model.py; build/onnx/encoder.onnx when build/onnx is
  *   fresh for models/base, else exported into a temporary directory by /usr/bin/python3) run by
  *   onnxruntime-node on the CPU gives the fixture's (7, 32, 512) within TOLERANCE, measured as
  *   max |onnx - fixture| / max |fixture| over the whole tensor (padding rows must be exactly 0).
+ *
+ * The window comes from cases.json's `encoder` (`window`, `max_input_tokens`; absent: "head", as the
+ * first release wrote it). The tail window is also checked on its own: on made-up ids with a made-up
+ * causal encoder (where each kept row is known by hand, as trainer/generator/conditions.py defines it),
+ * and on encoder.onnx (a long prompt's kept rows are the last L states of one forward over its W ids).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,7 +28,7 @@ import { loadBaseTokenizer } from '../setup/baseTokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import {
-  conditionIds, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts, selectPrompts, type EncoderRun,
+  conditionIds, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts, idWindow, selectPrompts, type ConditionWindow, type EncoderRun,
 } from '../../src/model/encoder';
 import { EngineError } from '../../src/model/errors';
 
@@ -34,12 +40,14 @@ const TOLERANCE = 1e-4;
 
 interface Cases {
   weights_sha256: string;
-  encoder: { layer: number; max_tokens: number; pooling: string; template: string };
+  encoder: { layer: number; max_tokens: number; pooling: string; template: string; window?: ConditionWindow; max_input_tokens?: number };
   cases: { prompt: string; text: string; ids: number[] }[];
 }
 const fx = JSON.parse(readFileSync(join(FIXTURE, 'cases.json'), 'utf8')) as Cases;
 const expected = parseSafetensors(readFileSync(join(FIXTURE, 'embeddings.safetensors')), 'embeddings.safetensors');
 const L = fx.encoder.max_tokens;
+/** The fixture's window (trainer/generator/conditions.py `window_of` / `input_length`). */
+const WINDOW = idWindow({ maxTokens: L, window: fx.encoder.window ?? 'head', maxInputTokens: fx.encoder.max_input_tokens ?? L });
 const [N, , C] = expected.info('embeddings').shape as [number, number, number];
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -101,14 +109,16 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     console.log(`encoder.onnx vs fixture, max|onnx-fixture|/max|fixture|: ${JSON.stringify(errors)}`);
   });
 
-  it('the fixture is the generator config the engine assumes (layer -1, L 32, no pooling, plain)', () => {
-    expect(fx.encoder).toEqual({ layer: -1, max_tokens: 32, pooling: 'none', template: 'plain' });
+  it('the fixture is the generator config the engine assumes (layer -1, L 32, no pooling, plain; head or tail window)', () => {
+    expect(fx.encoder).toMatchObject({ layer: -1, max_tokens: 32, pooling: 'none', template: 'plain' });
+    expect(['head', 'tail']).toContain(WINDOW.window);
+    expect(WINDOW.length).toBeGreaterThanOrEqual(L);
     expect([N, C]).toEqual([fx.cases.length, 512]);
   });
 
-  it('transformers.js gives the fixture token ids (no special tokens, first L, empty -> <|endoftext|>)', () => {
+  it(`transformers.js gives the fixture token ids (no special tokens, ${WINDOW.window} window of ${WINDOW.length}, empty -> <|endoftext|>)`, () => {
     const emptyId = tokenizer.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
-    const ids = conditionIds(encode, fx.cases.map((c) => c.text), L, emptyId);
+    const ids = conditionIds(encode, fx.cases.map((c) => c.text), L, emptyId, 'plain', WINDOW);
     expect(ids).toEqual(fx.cases.map((c) => c.ids));
     expect(fx.cases.map((c) => c.prompt)).toEqual(fx.cases.map((c) => c.text)); // template "plain"
     // template "chat" (trainer/generator/conditions.py): the markup tokens are single special ids, then the prompt's
@@ -120,13 +130,13 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
   });
 
   it('encoder.onnx on the fixture ids (one right-padded batch) gives the fixture embeddings', async () => {
-    const got = await encodeIds(run, fx.cases.map((c) => c.ids), L, C);
+    const got = await encodeIds(run, fx.cases.map((c) => c.ids), L, C, WINDOW.length);
     const want = expected.float32('embeddings');
     expect(got.length).toBe(want.length);
     errors.batch = relativeError(got, want);
     expect(errors.batch).toBeLessThan(TOLERANCE);
     fx.cases.forEach((c, i) => {
-      const pad = got.subarray((i * L + c.ids.length) * C, (i + 1) * L * C);
+      const pad = got.subarray((i * L + Math.min(c.ids.length, L)) * C, (i + 1) * L * C);
       expect(pad.every((v) => v === 0)).toBe(true);
     });
   });
@@ -135,18 +145,34 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     const want = expected.float32('embeddings');
     let worst = 0;
     for (const [i, c] of fx.cases.entries()) {
-      const one = await encodeIds(run, [c.ids], L, C);
+      const one = await encodeIds(run, [c.ids], L, C, WINDOW.length);
       worst = Math.max(worst, relativeError(one, want.subarray(i * L * C, (i + 1) * L * C)));
     }
     errors.single = worst;
     expect(worst).toBeLessThan(TOLERANCE);
   });
 
+  it('tail window on encoder.onnx: a long prompt keeps the last L states of one forward over its last W ids', async () => {
+    const long = fx.cases.find((c) => c.prompt.startsWith('Ünïcödé'))!.prompt;
+    const all = encode(long);
+    const W = 48;
+    expect(all.length).toBeGreaterThan(W);
+    const [ids] = conditionIds(encode, [long], L, 0, 'plain', { window: 'tail', length: W });
+    expect(ids).toEqual(all.slice(-W));
+    const got = await encodeIds(run, [ids!], L, C, W);
+    const direct = await run(BigInt64Array.from(ids!, (v) => BigInt(v)), new BigInt64Array(W).fill(1n), 1, W);
+    errors.tail = relativeError(got, direct.subarray((W - L) * C));
+    expect(errors.tail).toBeLessThan(TOLERANCE);
+    // ... which differ from a forward over the last L ids alone: the kept rows have read all W
+    const short = await encodeIds(run, [ids!.slice(-L)], L, C, W);
+    expect(relativeError(short, got)).toBeGreaterThan(1e-3);
+  });
+
   it('encodePrompts: P prompts of text -> (P, L, C); more than P: the first P; fewer: a clear error', async () => {
     const texts = fx.cases.map((c) => c.prompt);
     const eight = [...texts, texts[1]!];
     const emptyId = tokenizer.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
-    const shape = { promptCount: 8, maxTokens: L, channels: C };
+    const shape = { promptCount: 8, maxTokens: L, channels: C, window: WINDOW.window, maxInputTokens: WINDOW.length };
     const out = await encodePrompts(run, encode, emptyId, [...eight, 'an extra prompt that is not used'], shape);
     expect(out.shape).toEqual([8, L, C]);
     expect(out.prompts).toEqual(eight);
@@ -161,5 +187,68 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     expect(() => selectPrompts(texts, 8)).toThrowError(EngineError);
     expect(() => selectPrompts(texts, 8)).toThrowError(/needs 8 prompts.*got 7.*Add 1 more/);
     await expect(encodePrompts(run, encode, emptyId, texts.slice(0, 2), shape)).rejects.toMatchObject({ code: 'bad-request' });
+  });
+});
+
+/**
+ * A made-up causal encoder: the state of position t is (the sum of ids 0..t) x 10 + channel, so a kept
+ * row says which window position it is and what it has read; padding (mask 0) gives -1.
+ */
+const madeUpRun = (channels: number): EncoderRun => async (ids, mask, batch, seq) => {
+  const out = new Float32Array(batch * seq * channels);
+  for (let b = 0; b < batch; b++) {
+    let sum = 0;
+    for (let t = 0; t < seq; t++) {
+      sum += Number(ids[b * seq + t]);
+      for (let c = 0; c < channels; c++) out[(b * seq + t) * channels + c] = mask[b * seq + t] === 1n ? sum * 10 + c : -1;
+    }
+  }
+  return out;
+};
+/** Made-up tokenizer: one id per character (its code). */
+const charIds = (text: string) => Array.from(text, (ch) => ch.codePointAt(0) ?? 0);
+
+describe('condition window on made-up ids (trainer/generator/conditions.py condition_ids / encode_ids)', () => {
+  const tail = { window: 'tail', length: 6 } as const;
+
+  it('conditionIds: head keeps the first L, tail the last W; short prompts whole; empty -> the empty id', () => {
+    const prompts = ['abcdefghij', 'xyz', ''];
+    expect(conditionIds(charIds, prompts, 3, 99)).toEqual([charIds('abc'), charIds('xyz'), [99]]);
+    expect(conditionIds(charIds, prompts, 3, 99, 'plain', tail)).toEqual([charIds('efghij'), charIds('xyz'), [99]]);
+    // the template's text is cut, not the prompt: the tail of a chat turn ends with its markup
+    expect(conditionIds(charIds, ['abcdefghij'], 3, 99, 'chat', tail)).toEqual([charIds('end|>\n')]);
+  });
+
+  it('encodeIds (tail): rows 0..keep-1 are the last min(n, L) states of one forward over all n ids; the rest 0', async () => {
+    // ids 1..6 (n = 6 > L = 3): prefix sums 1 3 6 10 15 21, kept: positions 3, 4, 5; ids 7 8 (n = 2 < L): both, then a zero row
+    const got = await encodeIds(madeUpRun(2), [[1, 2, 3, 4, 5, 6], [7, 8]], 3, 2, 6);
+    expect(Array.from(got)).toEqual([100, 101, 150, 151, 210, 211, 70, 71, 150, 151, 0, 0]);
+  });
+
+  it('encodeIds (head): the n <= L states from row 0, as in version 1', async () => {
+    const got = await encodeIds(madeUpRun(1), [[1, 2], [3, 4, 5]], 3, 1);
+    expect(Array.from(got)).toEqual([10, 30, 0, 30, 70, 120]);
+  });
+
+  it('refuses more ids than the window, and an empty id list', async () => {
+    await expect(encodeIds(madeUpRun(1), [[1, 2, 3, 4]], 3, 1)).rejects.toThrow(/1 to 3 token ids; got 4/);
+    await expect(encodeIds(madeUpRun(1), [[1, 2, 3, 4, 5, 6, 7]], 3, 1, 6)).rejects.toThrow(/1 to 6 token ids; got 7/);
+    await expect(encodeIds(madeUpRun(1), [[]], 3, 1, 6)).rejects.toMatchObject({ code: 'bad-request' });
+  });
+
+  it('idWindow: head is L, tail is W (default L), and W < L is refused', () => {
+    expect(idWindow({ maxTokens: 32 })).toEqual({ window: 'head', length: 32 });
+    expect(idWindow({ maxTokens: 32, window: 'head', maxInputTokens: 128 })).toEqual({ window: 'head', length: 32 });
+    expect(idWindow({ maxTokens: 32, window: 'tail', maxInputTokens: 128 })).toEqual({ window: 'tail', length: 128 });
+    expect(idWindow({ maxTokens: 32, window: 'tail' })).toEqual({ window: 'tail', length: 32 });
+    expect(() => idWindow({ maxTokens: 32, window: 'tail', maxInputTokens: 16 })).toThrow(/at least the 32 tokens/);
+  });
+
+  it('encodePrompts with a tail window: the ids and the rows of the condition', async () => {
+    const shape = { promptCount: 2, maxTokens: 2, channels: 1, window: 'tail' as const, maxInputTokens: 3 };
+    const out = await encodePrompts(madeUpRun(1), (t) => charIds(t).map((c) => c - 96), 0, ['abcd', 'e'], shape);
+    // 'abcd' -> b c d = 2 3 4 (sums 2 5 9, kept 5 9); 'e' -> 5 (kept 5, then a zero row)
+    expect(out.ids).toEqual([[2, 3, 4], [5]]);
+    expect(Array.from(out.condition)).toEqual([50, 90, 50, 0]);
   });
 });

@@ -1,0 +1,131 @@
+/**
+ * The kNN gate of a version-2 generator (trainer/generator/gate.py): how much of a generated adapter to
+ * apply, read from the prompts. The generator's adapter delta B·A is multiplied by g in [0, 1].
+ *
+ * - feature: the mean of the condition's real rows (a row = one token's C values; all-zero rows are
+ *   padding) over all P prompts (`pooled`);
+ * - g: query and centroids centred by the mean centroid, cosine similarity, the k most similar tasks,
+ *   weights max(cos, 0) + 1e-6, g = Σ w·scale / Σ w (`GateTable.scale`); the nearest tasks are those k
+ *   (`GateTable.neighbours`).
+ *
+ * Plain TypeScript on the CPU: it runs once per generation on the condition the encoder returned, in
+ * float64 (the trainer computes in float32; test/generator/gate.test.ts holds them within 1e-5).
+ */
+import { GeneratorFormatError, GeneratorRunError } from './errors';
+import { gateTaskNames, type GeneratorManifest } from './manifest';
+import type { SafetensorsFile } from './safetensors';
+
+export interface GateTable {
+  /** (M, C) row-major, raw (not centred). */
+  centroids: Float32Array;
+  /** (M,) in [0, 1]: the adapter strength that served each calibration task best. */
+  scales: Float32Array;
+  /** The M task names (`training.gate_tasks`). */
+  names: string[];
+  k: number;
+  channels: number;
+}
+
+export interface GateResult {
+  /** g in [0, 1]: the share of the adapter's delta that is applied. */
+  value: number;
+  /** The names of the k calibration tasks most like the prompts, most similar first. */
+  neighbours: string[];
+}
+
+/** Cosine similarity is taken over vectors at least this long (trainer: `clamp_min(1e-8)`). */
+const MIN_NORM = 1e-8;
+/** Added to every weight, so that k neighbours that all point away still average their scales. */
+const WEIGHT_FLOOR = 1e-6;
+
+/**
+ * The gate's table from a checked generator (tensor shapes are checked by `checkGeneratorTensors`);
+ * null without a gate. Refuses values that could not come from training: non-finite numbers, or
+ * scales outside [0, 1].
+ *
+ * @throws GeneratorFormatError naming `gate.centroids` or `gate.scales`
+ */
+export function readGateTable(manifest: GeneratorManifest, weights: SafetensorsFile): GateTable | null {
+  const gate = manifest.gate;
+  if (!gate) return null;
+  const centroids = weights.float32(gate.centroids);
+  const scales = weights.float32(gate.scales);
+  if (!centroids.every(Number.isFinite)) fail('gate.centroids', `tensor "${gate.centroids}" holds a value that is not a finite number`);
+  scales.forEach((s, i) => {
+    if (!(s >= 0 && s <= 1)) fail('gate.scales', `tensor "${gate.scales}"[${i}] is ${s}; every scale must be in [0, 1]`);
+  });
+  return { centroids, scales, names: gateTaskNames(manifest), k: gate.k, channels: manifest.encoder.channels };
+}
+
+function fail(path: string, detail: string): never {
+  throw new GeneratorFormatError(path, detail, 'generator.safetensors');
+}
+
+/**
+ * trainer/generator/gate.py `pooled`: a (P, L, C) condition -> its (C,) feature, the mean of the rows
+ * whose absolute values do not sum to 0 (all of them zero: the zero vector).
+ *
+ * @throws GeneratorRunError when the condition is not P x L x C values
+ */
+export function pooledFeature(condition: Float32Array, promptCount: number, maxTokens: number, channels: number): Float64Array {
+  const rows = promptCount * maxTokens;
+  if (condition.length !== rows * channels) {
+    throw new GeneratorRunError(`the gate needs a condition of ${promptCount} x ${maxTokens} x ${channels} values, got ${condition.length}`);
+  }
+  const sum = new Float64Array(channels);
+  let real = 0;
+  for (let r = 0; r < rows; r++) {
+    const at = r * channels;
+    let magnitude = 0;
+    for (let c = 0; c < channels; c++) magnitude += Math.abs(condition[at + c] as number);
+    if (!(magnitude > 0)) continue; // padding (as the trainer: a NaN row does not count either)
+    real++;
+    for (let c = 0; c < channels; c++) sum[c] = (sum[c] as number) + (condition[at + c] as number);
+  }
+  const n = Math.max(real, 1);
+  for (let c = 0; c < channels; c++) sum[c] = (sum[c] as number) / n;
+  return sum;
+}
+
+/** x minus the centre, divided by its norm (at least MIN_NORM). */
+function centredUnit(x: ArrayLike<number>, offset: number, center: Float64Array): Float64Array {
+  const out = new Float64Array(center.length);
+  let norm = 0;
+  for (let c = 0; c < center.length; c++) {
+    const v = (x[offset + c] as number) - (center[c] as number);
+    out[c] = v;
+    norm += v * v;
+  }
+  const d = Math.max(Math.sqrt(norm), MIN_NORM);
+  for (let c = 0; c < out.length; c++) out[c] = (out[c] as number) / d;
+  return out;
+}
+
+/**
+ * trainer/generator/gate.py `GateTable.scale` and `.neighbours` for one pooled feature.
+ *
+ * @throws GeneratorRunError when the feature does not have the table's C values
+ */
+export function knnGate(table: GateTable, feature: ArrayLike<number>): GateResult {
+  const C = table.channels;
+  const M = table.scales.length;
+  if (feature.length !== C) throw new GeneratorRunError(`the gate needs a feature of ${C} values, got ${feature.length}`);
+  const center = new Float64Array(C);
+  for (let i = 0; i < M; i++) for (let c = 0; c < C; c++) center[c] = (center[c] as number) + (table.centroids[i * C + c] as number) / M;
+  const q = centredUnit(feature, 0, center);
+  const sims = Array.from({ length: M }, (_, i) => {
+    const u = centredUnit(table.centroids, i * C, center);
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += (q[c] as number) * (u[c] as number);
+    return { i, sim: dot };
+  });
+  const top = sims.sort((a, b) => b.sim - a.sim).slice(0, Math.min(table.k, M));
+  let weighted = 0;
+  let total = 0;
+  for (const { i, sim } of top) {
+    const w = Math.max(sim, 0) + WEIGHT_FLOOR;
+    weighted += w * (table.scales[i] as number);
+    total += w;
+  }
+  return { value: weighted / total, neighbours: top.map(({ i }) => table.names[i] ?? `task ${i + 1}`) };
+}

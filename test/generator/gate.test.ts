@@ -1,0 +1,106 @@
+/**
+ * The browser's kNN gate (src/generator/gate.ts) against the trainer's (trainer/generator/gate.py) on
+ * test/fixtures/gate/ (`python -m trainer gate-fixture`): a random 12-task x 16-channel table, five
+ * (3, 5, 16) conditions with zero rows (one prompt empty, one condition all zero), k = 3, 1, 5 and 20 (> M).
+ * The trainer computes in float32, the browser in float64: pooled features within 1e-5 absolute, g within
+ * 1e-5, the nearest tasks in the same order. Also the gate's reading from a generator and its errors.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { knnGate, pooledFeature, readGateTable, type GateTable } from '../../src/generator/gate';
+import { GeneratorFormatError, GeneratorRunError } from '../../src/generator/errors';
+import { parseGeneratorManifest } from '../../src/generator/manifest';
+import { encodeSafetensors, parseSafetensors } from '../../src/generator/safetensors';
+import { validManifestV2Json } from './helpers';
+
+interface Case {
+  lengths: number[];
+  pooled: number[];
+  gate: Record<string, { value: number; neighbours: string[] }>;
+}
+interface Fixture {
+  tasks: string[];
+  shape: { M: number; C: number; P: number; L: number };
+  k_values: number[];
+  cases: Case[];
+}
+
+const DIR = 'test/fixtures/gate';
+const fx = JSON.parse(readFileSync(`${DIR}/cases.json`, 'utf8')) as Fixture;
+const file = parseSafetensors(readFileSync(`${DIR}/gate.safetensors`), 'gate.safetensors');
+const { M, C, P, L } = fx.shape;
+const conditions = file.float32('conditions');
+const table = (k: number): GateTable => ({ centroids: file.float32('centroids'), scales: file.float32('scales'), names: fx.tasks, k, channels: C });
+const condition = (i: number) => conditions.subarray(i * P * L * C, (i + 1) * P * L * C);
+
+describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
+  it('the fixture is what the test assumes: 5 conditions, k up to more than M, scales 0 and 1 included', () => {
+    expect([M, C, P, L]).toEqual([12, 16, 3, 5]);
+    expect(fx.cases.length).toBe(5);
+    expect(fx.k_values).toContain(20);
+    expect(Array.from(file.float32('scales').slice(0, 2))).toEqual([0, 1]);
+  });
+
+  it('pooledFeature: the mean over the non-zero rows of all P prompts (zero for an all-zero condition)', () => {
+    fx.cases.forEach((c, i) => {
+      const got = pooledFeature(condition(i), P, L, C);
+      expect(got.length).toBe(C);
+      got.forEach((v, j) => expect(Math.abs(v - (c.pooled[j] as number)), `case ${i} channel ${j}`).toBeLessThan(1e-5));
+    });
+    expect(Array.from(pooledFeature(condition(4), P, L, C)).every((v) => v === 0)).toBe(true);
+  });
+
+  it('knnGate: g and the nearest tasks, for every k (k > M uses all M)', () => {
+    let worst = 0;
+    fx.cases.forEach((c, i) => {
+      const feature = pooledFeature(condition(i), P, L, C);
+      for (const k of fx.k_values) {
+        const want = c.gate[String(k)]!;
+        const got = knnGate(table(k), feature);
+        worst = Math.max(worst, Math.abs(got.value - want.value));
+        expect(got.neighbours, `case ${i}, k ${k}`).toEqual(want.neighbours);
+        expect(got.value).toBeGreaterThanOrEqual(0);
+        expect(got.value).toBeLessThanOrEqual(1);
+      }
+    });
+    console.log(`gate: max |g_ts - g_torch| = ${worst}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('k = 1: g is the nearest task\'s own scale', () => {
+    const feature = pooledFeature(condition(0), P, L, C);
+    const got = knnGate(table(1), feature);
+    const nearest = fx.tasks.indexOf(got.neighbours[0]!);
+    expect(got.value).toBeCloseTo(file.float32('scales')[nearest]!, 6);
+  });
+
+  it('refuses a condition or feature of the wrong size, saying what it expected', () => {
+    expect(() => pooledFeature(new Float32Array(10), P, L, C)).toThrow(GeneratorRunError);
+    expect(() => pooledFeature(new Float32Array(10), P, L, C)).toThrow(/3 x 5 x 16 values, got 10/);
+    expect(() => knnGate(table(3), new Float64Array(C + 1))).toThrow(/feature of 16 values, got 17/);
+  });
+});
+
+describe('readGateTable', () => {
+  const manifest = parseGeneratorManifest(validManifestV2Json());
+  const tensors = (scales: number[]) =>
+    parseSafetensors(encodeSafetensors({
+      'gate.centroids': { dtype: 'F32', shape: [3, 8], data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)) },
+      'gate.scales': { dtype: 'F32', shape: [3], data: Float32Array.from(scales) },
+    }), 'generator.safetensors');
+
+  it('reads the table with the task names of training.gate_tasks; null without a gate', () => {
+    const t = readGateTable(manifest, tensors([0, 0.5, 1]));
+    expect(t?.names).toEqual(['alpha', 'beta', 'gamma']);
+    expect(t?.k).toBe(2);
+    expect(t?.channels).toBe(8);
+    const { gate: _, ...v1Like } = manifest;
+    expect(readGateTable(v1Like, tensors([0, 0.5, 1]))).toBeNull();
+  });
+
+  it('refuses scales outside [0, 1] or not numbers, naming gate.scales', () => {
+    expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(GeneratorFormatError);
+    expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(/field gate\.scales: tensor "gate\.scales"\[1\] is 1\.5/);
+    expect(() => readGateTable(manifest, tensors([0, Number.NaN, 1]))).toThrow(/\[1\] is NaN/);
+  });
+});
