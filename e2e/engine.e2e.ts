@@ -11,6 +11,11 @@
  *   second init after a GPU device loss works; without a generator, generateAdapter says so.
  * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens);
  *   encodePrompts (encoder.onnx) gives the condition of test/fixtures/conditions.
+ * - Generators: a random-weight version-1 generator on the CPU reference (WASM); version-2 ones
+ *   (trainer/fixtures/random_release_v2.py: tail window, kNN gate) on the CPU reference and on the
+ *   GPU: the adapter is applied at the gate's strength g (the page's g is the one src/generator/gate.ts
+ *   computes here from the same files and condition), exported as B·g with lora_alpha / r, and on the
+ *   GPU (g in lora_scale) decodes like its exported copy (g in B).
  *
  * SwiftShader runs this model at well under one token per second on a 2-core machine, so the
  * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
@@ -18,12 +23,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseSafetensors } from '../src/generator/safetensors';
+import { loadGenerator } from '../src/generator/loadGenerator';
+import { knnGate, pooledFeature, type GateResult } from '../src/generator/gate';
 import { launchChromium } from './browser';
 import { buildPages, servePages } from './pages/serve';
+import { seededCondition } from './pages/seededCondition';
 
 interface FixtureCase {
   text: string;
@@ -33,7 +41,10 @@ interface FixtureCase {
 }
 const fixture = JSON.parse(readFileSync('test/fixtures/generation/cases.json', 'utf8')) as { cases: FixtureCase[]; new_tokens: number };
 /** test/fixtures/conditions (trainer/generator/conditions.py on models/base): prompts, ids, (7, 32, 512) embeddings. */
-const conditionsFixture = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as { cases: { prompt: string; ids: number[] }[] };
+const conditionsFixture = JSON.parse(readFileSync('test/fixtures/conditions/cases.json', 'utf8')) as {
+  encoder: { max_tokens: number; window?: string };
+  cases: { prompt: string; ids: number[] }[];
+};
 const conditionsEmbeddings = () => parseSafetensors(readFileSync('test/fixtures/conditions/embeddings.safetensors')).float32('embeddings');
 /** max |got - want| / max |want| over got's length. */
 function relErr(got: number[], want: Float32Array): number {
@@ -61,8 +72,14 @@ type Api = {
   listAdapters(): Promise<{ id: string }[] | Failure>;
   generateAdapter(): Promise<unknown>;
   loseDevice(): Promise<boolean>;
-  initWithGenerator(backend: string, dir?: string): Promise<{ backend: string; generator: string; generatorBackend: string | null } | Failure>;
-  generateFromCondition(count: number, seed: number): Promise<{ summary: { id: string; source: string; rank: number; scale: number }; stages: string[]; snapshots: ({ rows: number; cols: number; finite: boolean } | null)[] } | Failure>;
+  initWithGenerator(backend: string, dir: string): Promise<{ backend: string; generator: string; generatorBackend: string | null } | Failure>;
+  generateFromCondition(count: number, seed: number): Promise<{
+    summary: { id: string; source: string; rank: number; scale: number; gate: GateResult | null };
+    stages: string[];
+    snapshots: ({ rows: number; cols: number; finite: boolean } | null)[];
+    applyGate: GateResult | null;
+  } | Failure>;
+  exportedAdapter(id: string): Promise<{ config: Record<string, unknown>; tensors: Record<string, { norm: number; head: number[] }> } | Failure>;
 };
 
 function ok<T>(value: T | Failure): T {
@@ -239,7 +256,12 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
       return { shape: out.shape, ids: out.ids, first2: Array.from(out.condition.subarray(0, 2 * 32 * 512)) };
     }, prompts);
     expect(got.shape).toEqual([8, 32, 512]);
-    expect(got.ids.slice(0, 7)).toEqual(cond.cases.map((c) => c.ids));
+    // Without a generator the engine reads each prompt's first L ids (window "head"). A fixture written
+    // with the tail window agrees on every prompt shorter than L (all of its ids are read either way).
+    const head = (cond.encoder.window ?? 'head') === 'head';
+    const comparable = cond.cases.map((c, i) => ({ c, i })).filter(({ c }) => head || c.ids.length < cond.encoder.max_tokens);
+    expect(comparable.map(({ i }) => got.ids[i])).toEqual(comparable.map(({ c }) => c.ids));
+    expect(comparable.map(({ i }) => i).slice(0, 2)).toEqual([0, 1]);
     const err = relErr(got.first2, want);
     console.log(`encodePrompts on WASM vs fixture (2 prompts): max|d|/max|want| = ${err}`);
     expect(err).toBeLessThan(1e-4);
@@ -254,6 +276,29 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     expect(seen).toBeLessThanOrEqual(seenAtCancel + 1);
   }, 120_000);
 });
+
+/**
+ * A random-weight version-2 generator for the real base (never shipped) under build/e2e-generators/`name`
+ * (served as /generators/`name`/), and the same files without the gate section under `name`-nogate.
+ */
+function writeV2Generator(schedule: string, name: string, extra: string[] = []): void {
+  const out = `build/e2e-generators/${name}`;
+  execFileSync('/usr/bin/python3', ['-m', 'trainer.fixtures.random_release_v2', '--schedule', schedule, '--base', 'models/base', '--out', out, ...extra],
+    { stdio: 'inherit' });
+  const bare = `${out}-nogate`;
+  mkdirSync(bare, { recursive: true });
+  copyFileSync(`${out}/generator.safetensors`, `${bare}/generator.safetensors`);
+  const { gate: _, ...manifest } = JSON.parse(readFileSync(`${out}/generator.json`, 'utf8')) as Record<string, unknown>;
+  writeFileSync(`${bare}/generator.json`, JSON.stringify(manifest));
+}
+
+/** The gate's value for the page's seeded condition, computed here from the generator's files. */
+function expectedGate(name: string, seed: number): GateResult {
+  const dir = `build/e2e-generators/${name}`;
+  const loaded = loadGenerator({ manifest: readFileSync(`${dir}/generator.json`, 'utf8'), weights: readFileSync(`${dir}/generator.safetensors`) });
+  const [p, l, c] = loaded.manifest.decoder.features[0]!;
+  return knnGate(loaded.gate!, pooledFeature(seededCondition(p * l * c, seed), p, l, c));
+}
 
 /** A random-weight generator for the real base (never shipped), its base hash set to the real one. */
 function writeTestGenerator(schedule: string, out: string): number {
@@ -271,7 +316,7 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
   let conditionCount = 0;
 
   beforeAll(async () => {
-    conditionCount = writeTestGenerator('bench/tiny-standin.json', 'build/e2e-generator-tiny');
+    conditionCount = writeTestGenerator('bench/tiny-standin.json', 'build/e2e-generators/v1-tiny');
     browser = await launchChromium({ webgpu: false });
     page = await openPage(browser);
   }, 300_000);
@@ -280,7 +325,7 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
   });
 
   it('generates an adapter on the CPU, registers it, and decodes like its exported PEFT copy', async () => {
-    const info = ok(await call(page, 'initWithGenerator', 'wasm', '/generator-tiny/'));
+    const info = ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v1-tiny/'));
     expect(info).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'cpu' });
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 11));
     expect(gen.summary.source).toBe('generated');
@@ -294,16 +339,49 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
     expect(adapted.ids).toEqual(viaZip.ids);
     expect(base.ids.length).toBe(adapted.ids.length);
   }, 300_000);
+
+  it('version 2: the adapter is applied at the gate\'s strength g; its export holds B·g with lora_alpha / r', async () => {
+    writeV2Generator('bench/tiny-standin.json', 'v2-tiny');
+    const want = expectedGate('v2-tiny', 11);
+    ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v2-tiny/'));
+    const gated = ok(await call(page, 'generateFromCondition', conditionCount, 11));
+    expect(gated.summary.gate?.neighbours).toEqual(want.neighbours);
+    expect(Math.abs(gated.summary.gate!.value - want.value)).toBeLessThan(1e-12);
+    expect(gated.applyGate).toEqual(gated.summary.gate);
+    expect(want.value).toBeGreaterThan(0.05);
+    expect(want.value).toBeLessThan(0.95);
+    expect(gated.summary.scale).toBe(2);
+    const applied = ok(await call(page, 'exportedAdapter', gated.summary.id));
+    expect(applied.config).toMatchObject({ r: 8, lora_alpha: 16, use_rslora: false });
+
+    // the same weights without the gate: A is the same, every B is 1/g of the applied one
+    ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v2-tiny-nogate/'));
+    const bare = ok(await call(page, 'generateFromCondition', conditionCount, 11));
+    expect(bare.summary.gate).toBeNull();
+    const raw = ok(await call(page, 'exportedAdapter', bare.summary.id));
+    const names = Object.keys(raw.tensors);
+    expect(Object.keys(applied.tensors)).toEqual(names);
+    expect(names.length).toBe(6 * 7 * 2);
+    for (const name of names) {
+      const g = name.includes('.lora_B.') ? want.value : 1;
+      const [r, a] = [raw.tensors[name]!, applied.tensors[name]!];
+      expect(r.norm, name).toBeGreaterThan(0);
+      expect(Math.abs(a.norm - g * r.norm) / r.norm, name).toBeLessThan(1e-6);
+      expect(a.head, name).toEqual(r.head.map((v) => Math.fround(v * g)));
+    }
+  }, 300_000);
 });
 
-describe('generator -> adapter on the GPU (random-weight generator for the real base, built at test time)', () => {
+describe('generator -> adapter on the GPU (random-weight version-2 generator for the real base, built at test time)', () => {
   let browser: Browser;
   let page: Page;
   let conditionCount = 0;
 
   beforeAll(async () => {
-    // Never shipped: a random-weight stand-in with the release schedule.
-    conditionCount = writeTestGenerator('bench/release-standin.json', 'build/e2e-generator');
+    // Never shipped: a random-weight stand-in with the release schedule, in version 2 with the "chat"
+    // template, a tail window of W = 64 and a gate whose every scale is 0.5 (so g = 0.5 for any prompts).
+    writeV2Generator('bench/release-standin.json', 'v2-release', ['--template', 'chat', '--max-input-tokens', '64', '--gate-scale', '0.5']);
+    conditionCount = 8 * 32 * 512;
     browser = await launchChromium({ webgpu: true });
     page = await openPage(browser);
   }, 300_000);
@@ -312,16 +390,18 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
   });
 
   it('the generated LoRA goes into the model as GPU buffers and decodes like its exported PEFT copy', async () => {
-    const info = ok(await call(page, 'initWithGenerator', 'webgpu'));
+    const info = ok(await call(page, 'initWithGenerator', 'webgpu', '/generators/v2-release/'));
     expect(info.generator).toBe('ready');
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 7));
     expect(gen.summary.source).toBe('generated');
     expect(gen.summary.scale).toBe(2);
+    expect(gen.summary.gate?.value).toBeCloseTo(0.5, 12);
     expect(gen.stages.slice(-2)).toEqual(['detokenize', 'apply']);
     expect(gen.stages.length).toBeGreaterThan(2);
     // every decoder layer streams a down-sampled heatmap; detokenisation and apply do not
     expect(gen.snapshots.slice(0, -2).every((x) => x !== null && x.finite)).toBe(true);
     expect(gen.snapshots.slice(-2)).toEqual([null, null]);
+    // g on the GPU is in lora_scale (the generator's B buffers); in the export (and its import) it is in B
     const c0 = fixture.cases[0]!;
     const onGpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, gen.summary.id)));
     const rt = ok(await call(page, 'roundTrip', gen.summary.id));
@@ -337,7 +417,7 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     const fromPrompts = await page.evaluate(async (p) => {
       const client = (window as unknown as { engineTest: { client: {
         encodePrompts(x: string[]): Promise<{ condition: Float32Array; ids: number[][] }>;
-        generateAdapter(x: string[], name: string, onStage?: (s: { stage: string }) => void): Promise<{ source: string; name: string }>;
+        generateAdapter(x: string[], name: string, onStage?: (s: { stage: string }) => void): Promise<{ source: string; name: string; gate: GateResult | null }>;
       } } }).engineTest.client;
       const enc = await client.encodePrompts(p);
       const stages: string[] = [];
@@ -350,11 +430,17 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     expect(chat1.length).toBe(plain1.length + 5);
     expect(chat1.slice(3, 3 + plain1.length)).toEqual(plain1);
     expect(chat1[0]).toBe(fromPrompts.ids[0]![0]);
+    // ... and window "tail" of W = 64: the long prompt is read past L = 32 ids, to its end markup
+    const chat6 = fromPrompts.ids[6]!;
+    expect(chat6.length).toBeGreaterThan(32);
+    expect(chat6.length).toBeLessThanOrEqual(64);
+    expect(chat6.slice(-2)).toEqual(chat1.slice(-2));
     // finite states for the real rows, exact zeros after them (so no parity with the "plain" fixture here)
     const rows1 = fromPrompts.first2.slice(32 * 512);
     expect(rows1.slice(0, chat1.length * 512).every((v) => Number.isFinite(v)) && rows1.slice(0, 512).some((v) => v !== 0)).toBe(true);
     expect(rows1.slice(chat1.length * 512).every((v) => v === 0)).toBe(true);
     expect(fromPrompts.summary).toMatchObject({ source: 'generated', name: 'from prompts' });
+    expect(fromPrompts.summary.gate?.value).toBeCloseTo(0.5, 12);
     expect(fromPrompts.stages[0]).toBe('encode');
   }, 600_000);
 });

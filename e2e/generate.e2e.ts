@@ -8,6 +8,10 @@
  * PEFT zip with every expected tensor -> imported back -> after a reload the generated adapter is
  * restored, still labelled generated.
  *
+ * The release's manifest decides what the page must show: its decoder blocks (stages, heatmaps,
+ * step-through explanations) and, for a version-2 generator with a gate, the strength line (and at
+ * strength 0 the adapted answer equals the base one). Version 1 and 2 releases both pass.
+ *
  * SwiftShader is slow: encoding 8 prompts takes ~30 s, the generator ~7 s, a token several seconds.
  */
 import { readFileSync } from 'node:fs';
@@ -18,7 +22,22 @@ import { OUTPUT, openApp, safetensorsNames, type AppPage } from './appPage';
 
 const LAYERS = 6;
 const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
-const BLOCKS = 4; // models/generator/generator.json: decoder.kernel_sizes has 4 entries
+/** The release served to the page (scripts/prepare-models.sh copies models/generator/ as committed). */
+const release = JSON.parse(readFileSync('models/generator/generator.json', 'utf8')) as {
+  version: number;
+  decoder: { features: [number, number, number][]; kernel_sizes: number[] };
+  gate?: object;
+  training: { gate_tasks?: string[] };
+};
+const BLOCKS = release.decoder.kernel_sizes.length;
+
+/** The step-through explanation's shape part for block i (src/ui/generate/blockText.ts). */
+function blockShapes(i: number): string {
+  const shape = (f: readonly number[]) => f.join(' × ');
+  const k = release.decoder.kernel_sizes[i]!;
+  return `${shape(release.decoder.features[i]!)} → ${shape(release.decoder.features[i + 1]!)}, kernel ${k} × ${k}`;
+}
+const residual = (i: number) => release.decoder.features[i]!.join() === release.decoder.features[i + 1]!.join();
 
 function expectedNames(): string[] {
   const names: string[] = [];
@@ -44,6 +63,8 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
   let page: Page;
   let pageErrors: string[] = [];
   let generatedId = '';
+  /** The gate's strength of the generated adapter (1 for a release without a gate). */
+  let gateStrength = 1;
 
   beforeAll(async () => {
     app = await openApp({ webgpu: true, acceptDownloads: true });
@@ -93,7 +114,10 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     const step = panel.getByTestId('step-panel');
     await expect.poll(() => step.count(), { timeout: 180_000, interval: 250 }).toBe(1);
     expect(await step.getAttribute('data-layer')).toBe('0');
-    expect(await panel.getByTestId('step-explanation').textContent()).toMatch(/8 × 32 × 512 → 16 × 16 × 128, kernel 1 × 1.*Not residual/);
+    expect(BLOCKS, 'step-through is shown on a release with at least 2 decoder blocks').toBeGreaterThan(1);
+    const explanation0 = (await panel.getByTestId('step-explanation').textContent()) ?? '';
+    expect(explanation0).toContain(blockShapes(0));
+    expect(explanation0).toContain(residual(0) ? 'Residual' : 'Not residual');
     expect(await panel.getByTestId('step-heatmap').count()).toBe(1);
     expect(await panel.locator('[data-stage="block-1"]').getAttribute('data-state')).toBe('pending');
     // Really paused: nothing moves on while we wait.
@@ -102,7 +126,7 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await page.screenshot({ path: `${OUTPUT}/generate-step-paused.png`, fullPage: true });
     await page.keyboard.press('Enter');
     await expect.poll(() => step.getAttribute('data-layer'), { timeout: 60_000, interval: 250 }).toBe('1');
-    expect(await panel.getByTestId('step-explanation').textContent()).toContain('kernel 3 × 3');
+    expect(await panel.getByTestId('step-explanation').textContent()).toContain(blockShapes(1));
     expect(await panel.getByTestId('stage-heatmap').count()).toBe(2);
     await panel.getByTestId('step-cancel').click();
     await expect.poll(() => panel.getByTestId('generate-screen').getAttribute('data-status'), { timeout: 60_000, interval: 250 }).toBe('cancelled');
@@ -132,6 +156,20 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     const result = panel.getByTestId('generated-result');
     generatedId = (await result.getAttribute('data-adapter-id')) ?? '';
     expect(generatedId).toBeTruthy();
+    // A gated (version 2) release says how strongly the adapter is applied and which training tasks the prompts resemble.
+    const gateLine = result.getByTestId('generated-gate');
+    if (release.gate) {
+      expect(await gateLine.count()).toBe(1);
+      const strength = Number(await gateLine.getAttribute('data-strength'));
+      gateStrength = strength;
+      expect(strength).toBeGreaterThanOrEqual(0);
+      expect(strength).toBeLessThanOrEqual(1);
+      const text = (await gateLine.textContent()) ?? '';
+      expect(text).toMatch(strength === 0 ? /found nothing in these prompts it can help with.*equals the base model/ : /Applied at (\d+%|under 1%|full) strength/);
+      expect(release.training.gate_tasks?.some((task) => text.includes(task))).toBe(true);
+    } else {
+      expect(await gateLine.count()).toBe(0);
+    }
     await page.screenshot({ path: `${OUTPUT}/generate-done.png`, fullPage: true });
 
     // The adapter inspector opens for the new adapter and closes again.
@@ -172,7 +210,9 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     const adaptedText = (await compare.getByTestId('answer-adapted-text').textContent()) ?? '';
     expect(baseText.trim().length).toBeGreaterThan(0);
     expect(adaptedText.trim().length).toBeGreaterThan(0);
-    expect(adaptedText).not.toBe(baseText);
+    // At gate strength 0 the adapter is the base model; otherwise it changes the answer.
+    if (gateStrength === 0) expect(adaptedText).toBe(baseText);
+    else expect(adaptedText).not.toBe(baseText);
     await page.screenshot({ path: `${OUTPUT}/generate-compare.png`, fullPage: true });
 
     await page.getByTestId('tab-generate').click();

@@ -2,7 +2,10 @@
  * Test page for e2e/engine.e2e.ts: the real engine worker behind its client, with small helpers the
  * test calls through `page.evaluate` (results must be plain data).
  */
-import { EngineClient, EngineError, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
+import { unzipSync, strFromU8 } from 'fflate';
+import { EngineClient, EngineError, type GateResult, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
+import { parseSafetensors } from '../../src/generator/safetensors';
+import { seededCondition } from './seededCondition';
 
 const client = new EngineClient();
 const log = (line: string) => {
@@ -136,7 +139,8 @@ const api = {
       return { summary, zipBytes: zip.byteLength };
     });
   },
-  async initWithGenerator(backend: 'auto' | 'webgpu' | 'wasm', dir = '/generator/') {
+  /** The engine with the generator in `dir` (e.g. /generators/v1-tiny/). */
+  async initWithGenerator(backend: 'auto' | 'webgpu' | 'wasm', dir: string) {
     return attempt(() => client.init({
       modelsUrl: new URL('/models/', location.href).href, backend,
       generator: { manifestUrl: `${dir}generator.json`, weightsUrl: `${dir}generator.safetensors` },
@@ -144,20 +148,32 @@ const api = {
   },
   /** A seeded random condition of `count` values through the generator into a registered adapter. */
   async generateFromCondition(count: number, seed: number) {
-    const condition = new Float32Array(count);
-    let a = seed >>> 0;
-    for (let i = 0; i < count; i++) {
-      a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-      condition[i] = a / 2 ** 32 - 0.5;
-    }
+    const condition = seededCondition(count, seed);
     const stages: string[] = [];
     const snapshots: ({ rows: number; cols: number; finite: boolean } | null)[] = [];
+    let applyGate: GateResult | null = null;
     return attempt(async () => {
       const summary = await client.generateAdapterFromCondition(condition, 'generated', (st) => {
         stages.push(st.stage);
         snapshots.push(st.snapshot ? { rows: st.snapshot.rows, cols: st.snapshot.cols, finite: Array.from(st.snapshot.data).every(Number.isFinite) } : null);
+        if (st.stage === 'apply') applyGate = st.gate ?? null;
       });
-      return { summary, stages, snapshots };
+      return { summary, stages, snapshots, applyGate };
+    });
+  },
+  /** The exported PEFT zip of an adapter: its config and, per tensor, the Frobenius norm and the first values. */
+  async exportedAdapter(id: string, head = 8) {
+    return attempt(async () => {
+      const files = unzipSync(await client.exportAdapter(id));
+      const weights = parseSafetensors(files['adapter_model.safetensors']!, 'adapter_model.safetensors');
+      const tensors: Record<string, { norm: number; head: number[] }> = {};
+      for (const name of weights.names()) {
+        const data = weights.float32(name);
+        let sum = 0;
+        for (const v of data) sum += v * v;
+        tensors[name] = { norm: Math.sqrt(sum), head: Array.from(data.subarray(0, head)) };
+      }
+      return { config: JSON.parse(strFromU8(files['adapter_config.json']!)) as Record<string, unknown>, tensors };
     });
   },
   listAdapters: () => attempt(() => client.listAdapters()),

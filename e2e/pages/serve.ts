@@ -34,10 +34,8 @@ export async function buildPages(): Promise<void> {
 const MOUNTS: [string, string][] = [
   ['/models/', join(ROOT, 'public/models')],
   ['/fixtures/', join(ROOT, 'test/fixtures')],
-  // a random-weight generator for the real base, written at test time (e2e/engine.e2e.ts)
-  ['/generator/', join(ROOT, 'build/e2e-generator')],
-  // the same for bench/tiny-standin.json (the CPU reference generator without WebGPU)
-  ['/generator-tiny/', join(ROOT, 'build/e2e-generator-tiny')],
+  // random-weight generators for the real base, one folder each, written at test time (e2e/engine.e2e.ts)
+  ['/generators/', join(ROOT, 'build/e2e-generators')],
   ['/', OUT],
 ];
 

@@ -9,11 +9,17 @@
  *
  * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
  * and the adapter is registered like an imported one (CPU tensors into the WASM session).
+ *
+ * The gate (version 2, src/generator/gate.ts) scales the delta B·A by g. The adapter's data, which
+ * the inspector, the PEFT export and the saved copy read, is the applied adapter: every B times g,
+ * scale alpha / r, a plain PEFT LoRA that PEFT in Python applies the same way. On the GPU the model's
+ * inputs are the generator's own B buffers, so g goes into their `lora_scale` (g · alpha / r) instead:
+ * the same product, with no extra GPU pass.
  */
 import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
 import { runReferenceGenerator } from '../generator/referenceRuntime';
-import { type AdapterData, type LoraShape, peftName } from './adapters';
+import { type AdapterData, type LoraMatrixData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
 import { ort } from './session';
 
@@ -66,6 +72,15 @@ function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
   });
 }
 
+/** B·g in place on the read-back copy (A is unchanged): the applied adapter's matrices. */
+export function applyGate(matrices: Map<string, LoraMatrixData>, strength: number): void {
+  if (strength === 1) return;
+  for (const [key, m] of matrices) {
+    if (!key.includes('.lora_B.')) continue;
+    for (let i = 0; i < m.data.length; i++) m.data[i] = (m.data[i] as number) * strength;
+  }
+}
+
 export interface GeneratedAdapter {
   data: AdapterData;
   feeds: Record<string, ort.Tensor>;
@@ -77,7 +92,8 @@ export interface GeneratedAdapter {
 
 /**
  * Runs the generator on a condition (B = 1) and returns the adapter: feeds on the GPU (copied from
- * the generator's packed buffer), plus its matrices read back for the registry's CPU copy.
+ * the generator's packed buffer), plus its matrices read back for the registry's CPU copy. `strength`
+ * is the gate's g (1 without a gate).
  */
 export async function runGenerator(
   device: GPUDevice,
@@ -85,6 +101,7 @@ export async function runGenerator(
   condition: Float32Array,
   shape: LoraShape,
   name: string,
+  strength: number,
   onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<GeneratedAdapter> {
@@ -117,7 +134,8 @@ export async function runGenerator(
   }
   device.queue.submit([encoder.finish()]);
   const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  feeds.lora_scale = new ort.Tensor('float32', Float32Array.of(alpha / rank), [1]);
+  // the gate on the GPU: the buffers hold B, so g scales lora_scale (the CPU copy below holds B·g)
+  feeds.lora_scale = new ort.Tensor('float32', Float32Array.of((strength * alpha) / rank), [1]);
   const read = await runtime.readLora(0);
   const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
   for (const [key, data] of read) {
@@ -125,18 +143,20 @@ export async function runGenerator(
     if (!m) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: m.rows, cols: m.cols, data });
   }
+  applyGate(matrices, strength);
   return {
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
     feeds, buffers, timings, applyMs: performance.now() - applyStart,
   };
 }
 
-/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices as CPU data. */
+/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices (B·g) as CPU data. */
 export async function runGeneratorOnCpu(
   handle: GeneratorHandle,
   condition: Float32Array,
   shape: LoraShape,
   name: string,
+  strength: number,
   onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<AdapterData> {
@@ -162,6 +182,7 @@ export async function runGeneratorOnCpu(
     if (!e) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: e.rows, cols: e.cols, data });
   }
+  applyGate(matrices, strength);
   const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
   return { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices };
 }

@@ -6,7 +6,7 @@
  */
 import { create } from 'zustand';
 import type { Heatmap } from '../generator/runtime';
-import type { AdapterSummary, GenerateAdapterStage, GeneratorInfo } from '../worker/engineClient';
+import type { GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo } from '../worker/engineClient';
 import { getEngineClient, persistGeneratedAdapter, readableError, refreshAdapters, renameAdapter, useEngine, type ReadableError } from './engine';
 import { useNavigation } from './navigation';
 
@@ -39,7 +39,8 @@ interface GenerationState {
    * shows that set's default again. Null: the default (adapterNameFor). Never renames a result.
    */
   nameDraft: { setId: string; name: string } | null;
-  adapter: AdapterSummary | null;
+  /** The last generated adapter, with the gate's strength (version-2 generators). */
+  adapter: GeneratedAdapterSummary | null;
   /** The prompt set the last run used. */
   promptSetName: string | null;
   /** How many of the last run's prompts were repeats, filling a set smaller than P (0 otherwise). */

@@ -14,7 +14,8 @@
  * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
  *   model's backend, exactly as trainer/generator/conditions.py (src/model/encoder.ts); loaded on first use;
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
- *   A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
+ *   With a version-2 generator's gate (src/generator/gate.ts) the adapter is applied at the gate's
+ *   strength g, reported with the result and the 'apply' stage event. A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
  *   in step-through mode, pauses after each decoder block until `continueAdapterGeneration`.
  */
 import {
@@ -34,6 +35,7 @@ import {
 } from '../model/adapterStats';
 import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
 import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { knnGate, pooledFeature, type GateResult } from '../generator/gate';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
@@ -44,6 +46,7 @@ import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokeni
 
 export type { AdapterSource, AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
+export type { GateResult } from '../generator/gate';
 export type { ChatMessage } from '../model/tokenizer';
 export type {
   DeltaComparison, LayerSimilarity, ModuleNorms, ModuleSimilarity, PooledMatrix, Pooling, Similarity,
@@ -93,6 +96,17 @@ export interface GenerateAdapterStage {
   snapshot?: Heatmap;
   /** Step-through: the run now waits after this block for `continueAdapterGeneration`. */
   paused?: boolean;
+  /** On 'apply', with a gated (version 2) generator: the strength the adapter was applied at. */
+  gate?: GateResult;
+}
+
+/** A generated adapter as `generateAdapter` returns it: its summary and, with a gate, its strength. */
+export interface GeneratedAdapterSummary extends AdapterSummary {
+  /**
+   * The gate's value g and the training tasks nearest to the prompts; null for a generator without
+   * a gate (applied in full). The adapter's matrices are already the applied ones (B·g).
+   */
+  gate: GateResult | null;
 }
 
 export interface GenerateAdapterOptions {
@@ -616,7 +630,10 @@ export class Engine {
         `the generator expects an encoder with layer ${enc.layer}, pooling "${enc.pooling}", template "${enc.template}", ` +
         `${enc.channels} channels; encoder.onnx gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
     }
-    return { promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template };
+    return {
+      promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template,
+      window: enc.window, maxInputTokens: enc.max_input_tokens,
+    };
   }
 
   /** encoder.onnx on the model's backend (the same GPUDevice on WebGPU), fetched on first use. */
@@ -643,8 +660,9 @@ export class Engine {
 
   /**
    * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/generator/conditions.py makes it
-   * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids, the
-   * final-norm hidden states of the base model (encoder.onnx), zero rows after a prompt's tokens.
+   * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids
+   * (window "head") or the last W (window "tail", version 2), the final-norm hidden states of the base model (encoder.onnx) of its
+   * last min(n, L) ids, zero rows after them.
    * Exactly P prompts are used: with more, the first P in the given order (sample first for a random
    * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
    */
@@ -675,7 +693,7 @@ export class Engine {
    */
   async generateAdapter(
     prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void, options: GenerateAdapterOptions = {},
-  ): Promise<AdapterSummary> {
+  ): Promise<GeneratedAdapterSummary> {
     const { generator } = this.ready();
     if (!generator) throw new GeneratorMissingError();
     const run = this.beginAdapterRun(options);
@@ -696,7 +714,7 @@ export class Engine {
    */
   async generateAdapterFromCondition(
     condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options: GenerateAdapterOptions = {},
-  ): Promise<AdapterSummary> {
+  ): Promise<GeneratedAdapterSummary> {
     const { generator } = this.ready();
     if (!generator) throw new GeneratorMissingError();
     const run = this.beginAdapterRun(options);
@@ -707,9 +725,13 @@ export class Engine {
     }
   }
 
-  private async generateWith(run: AdapterRun, condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void): Promise<AdapterSummary> {
+  private async generateWith(
+    run: AdapterRun, condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void,
+  ): Promise<GeneratedAdapterSummary> {
     const { generator, model, registry, shape } = this.ready();
     if (!generator) throw new GeneratorMissingError();
+    const gate = gateOf(generator, condition);
+    const strength = gate?.value ?? 1;
     const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
       const pause = layer !== null && run.stepping && !run.abort.signal.aborted;
       await onStage?.({ stage: t.stage, ms: t.ms, layer, ...(snapshot ? { snapshot } : {}), ...(pause ? { paused: true } : {}) });
@@ -723,23 +745,24 @@ export class Engine {
       throwIfCancelled(run);
     };
     const { signal } = run.abort;
+    const applied = (ms: number): GenerateAdapterStage => ({ stage: 'apply', ms, layer: null, ...(gate ? { gate } : {}) });
     if (!model.device || !generator.runtime) {
-      const data = await runGeneratorOnCpu(generator, condition, shape, name, stage, signal);
+      const data = await runGeneratorOnCpu(generator, condition, shape, name, strength, stage, signal);
       const t0 = performance.now();
       throwIfCancelled(run);
       const summary = registry.add(data);
-      await onStage?.({ stage: 'apply', ms: performance.now() - t0, layer: null });
-      return summary;
+      await onStage?.(applied(performance.now() - t0));
+      return { ...summary, gate };
     }
-    const made = await runGenerator(model.device, generator, condition, shape, name, stage, signal);
+    const made = await runGenerator(model.device, generator, condition, shape, name, strength, stage, signal);
     if (run.abort.signal.aborted) {
       // cancelled while the LoRA was copied and read back: drop it, register nothing
       for (const b of made.buffers) b.destroy();
       throwIfCancelled(run);
     }
     const summary = registry.addWithFeeds(made.data, made.feeds, made.buffers);
-    await onStage?.({ stage: 'apply', ms: made.applyMs, layer: null });
-    return summary;
+    await onStage?.(applied(made.applyMs));
+    return { ...summary, gate };
   }
 
   /** Test hook: destroys the GPU device as a driver reset would lose it. */
@@ -778,6 +801,14 @@ export class Engine {
     }
     loaded.model.device?.destroy();
   }
+}
+
+/** The gate's strength for a condition (the manifest's first feature, (P, L, C)); null without a gate. */
+function gateOf(generator: GeneratorHandle, condition: Float32Array): GateResult | null {
+  const table = generator.loaded.gate;
+  if (!table) return null;
+  const [p, l, c] = generator.loaded.manifest.decoder.features[0] as readonly [number, number, number];
+  return knnGate(table, pooledFeature(condition, p, l, c));
 }
 
 function throwIfCancelled(run: AdapterRun): void {

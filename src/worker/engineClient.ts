@@ -12,8 +12,8 @@
 import * as Comlink from 'comlink';
 import { EngineError, EngineWorkerCrashedError } from '../model/errors';
 import type {
-  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorInfo, EngineInfo, EngineInitOptions,
-  GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo, EngineInfo,
+  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
@@ -23,8 +23,8 @@ export type {
 } from './engine';
 
 export type {
-  AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorBlock, GeneratorInfo, EngineInfo,
-  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
+  GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 export { EngineError } from '../model/errors';
 
@@ -186,14 +186,14 @@ export class EngineClient {
    */
   async generateAdapter(
     prompts: string[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
-  ): Promise<AdapterSummary> {
+  ): Promise<GeneratedAdapterSummary> {
     return unwrap(await this.remote.generateAdapter(prompts, name, onStage ? Comlink.proxy(onStage) : undefined, options));
   }
 
   /** Generates an adapter from a precomputed condition; stages stream through `onStage`. */
   async generateAdapterFromCondition(
     condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
-  ): Promise<AdapterSummary> {
+  ): Promise<GeneratedAdapterSummary> {
     return unwrap(await this.remote.generateAdapterFromCondition(condition, name, onStage ? Comlink.proxy(onStage) : undefined, options));
   }
 

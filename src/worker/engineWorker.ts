@@ -6,7 +6,8 @@
 import * as Comlink from 'comlink';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
-  Engine, type AdapterSource, type AdapterSummary, type EncodedPrompts, type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratorInfo, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
+  Engine, type AdapterSource, type AdapterSummary, type EncodedPrompts, type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratedAdapterSummary,
+  type GeneratorInfo, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
 import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
@@ -54,11 +55,13 @@ const api = {
     const out = await wrap(() => engine.encodePrompts(prompts));
     return out.ok ? Comlink.transfer(out, [out.value.condition.buffer]) : out;
   },
-  generateAdapter: (prompts: string[], name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions): Promise<Outcome<AdapterSummary>> =>
+  generateAdapter: (
+    prompts: string[], name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<Outcome<GeneratedAdapterSummary>> =>
     wrap(() => engine.generateAdapter(prompts, name, onStage, options)),
   generateAdapterFromCondition: (
     condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
-  ): Promise<Outcome<AdapterSummary>> => wrap(() => engine.generateAdapterFromCondition(condition, name, onStage, options)),
+  ): Promise<Outcome<GeneratedAdapterSummary>> => wrap(() => engine.generateAdapterFromCondition(condition, name, onStage, options)),
   cancelAdapterGeneration: (): boolean => engine.cancelAdapterGeneration(),
   continueAdapterGeneration: (mode: 'next' | 'to-end'): boolean => engine.continueAdapterGeneration(mode),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),

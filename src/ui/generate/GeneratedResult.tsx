@@ -5,6 +5,7 @@ import { useNavigation } from '../../store/navigation';
 import { AdapterInspector } from '../inspect/AdapterInspector';
 import { RenameField } from '../model/RenameField';
 import { formatMs } from './blockText';
+import { GateLine } from './GateLine';
 
 /**
  * After a successful run: what was made, its name (renamable here and on the Adapters tab),
@@ -54,6 +55,7 @@ export function GeneratedResult() {
         browser for your next visit.
       </p>
       <RenameField name={row.name} label="Rename this adapter" testId="generated-rename" onRename={renameResult} error={renameError?.message ?? null} />
+      <GateLine gate={adapter.gate} />
       {saveError && (
         <p role="alert" className="inline-alert" data-testid="generated-save-error">
           It works now but could not be saved for the next visit: {saveError.message}
