@@ -25,6 +25,7 @@ const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'se
 /** The release served to the page (scripts/prepare-models.sh copies models/generator/ as committed). */
 const release = JSON.parse(readFileSync('models/generator/generator.json', 'utf8')) as {
   version: number;
+  encoder: { max_tokens: number; window?: 'head' | 'tail'; max_input_tokens?: number };
   decoder: { features: [number, number, number][]; kernel_sizes: number[] };
   gate?: object;
   training: { gate_tasks?: string[] };
@@ -151,6 +152,9 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     const keys = await stages.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-stage')}:${e.getAttribute('data-state')}`));
     expect(keys).toEqual(['encode', ...Array.from({ length: BLOCKS }, (_, i) => `block-${i}`), 'detokenize', 'apply'].map((k) => `${k}:done`));
     for (const time of await panel.getByTestId('stage-time').allTextContents()) expect(time).toMatch(/^\d+(\.\d)? (ms|s)$/);
+    // the encode stage says which tokens the encoder reads: the first L, or the last W (version 2's tail window)
+    const { window = 'head', max_tokens: L, max_input_tokens: W } = release.encoder;
+    expect(await panel.locator('[data-stage="encode"]').textContent()).toContain(window === 'tail' ? `its last ${W} tokens` : `its first ${L} tokens`);
     expect(await panel.getByTestId('stage-heatmap').count()).toBe(BLOCKS);
     expect(await panel.getByTestId('generate-status').textContent()).toMatch(/Done: all stages in/);
     const result = panel.getByTestId('generated-result');

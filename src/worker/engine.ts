@@ -129,6 +129,11 @@ export interface GeneratorInfo {
   /** Prompts per condition (P) and tokens kept per prompt (L). */
   promptCount: number;
   maxTokens: number;
+  /** Which ids of a prompt the encoder reads: the first L ("head") or the last `maxInputTokens` ("tail"). */
+  window: 'head' | 'tail';
+  maxInputTokens: number;
+  /** A version-2 gate sizes each adapter (`GeneratedAdapterSummary.gate`). */
+  gated: boolean;
   blocks: GeneratorBlock[];
   rank: number;
   targetModules: string[];
@@ -538,7 +543,10 @@ export class Engine {
       return { index, input, output, kernel, residual: input.every((v, i) => v === output[i]) };
     });
     const shape = this.conditionShape(this.ready());
-    return { promptCount: shape.promptCount, maxTokens: shape.maxTokens, blocks, rank: manifest.lora.rank, targetModules: [...manifest.lora.target_modules] };
+    return {
+      promptCount: shape.promptCount, maxTokens: shape.maxTokens, window: manifest.encoder.window, maxInputTokens: manifest.encoder.max_input_tokens,
+      gated: generator.loaded.gate !== null, blocks, rank: manifest.lora.rank, targetModules: [...manifest.lora.target_modules],
+    };
   }
 
   /** Stops the running adapter generation before its next stage; true when one was running. Nothing is registered. */

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { applyStage, defaultAdapterName, nextAdapterName, stageRows, uniqueAdapterName } from '../../src/store/generation';
-import { blockSummary, formatMs } from '../../src/ui/generate/blockText';
+import { applySummary, blockSummary, encodeSummary, formatMs } from '../../src/ui/generate/blockText';
 import type { GeneratorInfo } from '../../src/worker/engineClient';
 
 // The release generator's decoder (models/generator/generator.json).
 const INFO: GeneratorInfo = {
   promptCount: 8,
   maxTokens: 32,
+  window: 'head',
+  maxInputTokens: 32,
+  gated: false,
   rank: 8,
   targetModules: ['q_proj'],
   blocks: [
@@ -75,6 +78,12 @@ describe('names and explanations', () => {
   it('explains a block from its shapes, kernel and residual', () => {
     expect(blockSummary(INFO.blocks[0]!)).toMatch(/^\(N × H × W\) 8 × 32 × 512 → 16 × 16 × 128, kernel 1 × 1: .*maps 8 slices along N to 16\. Not residual/);
     expect(blockSummary(INFO.blocks[2]!)).toMatch(/keeps 64 slices along N\. Residual/);
+    expect(encodeSummary(INFO)).toBe('The base model reads each prompt (its first 32 tokens); its final hidden states form the condition.');
+    expect(encodeSummary({ ...INFO, window: 'tail', maxInputTokens: 128 })).toBe(
+      'The base model reads each prompt (its last 128 tokens); the final hidden states of the last 32 form the condition.',
+    );
+    expect(applySummary(INFO)).not.toMatch(/gate/);
+    expect(applySummary({ ...INFO, gated: true })).toMatch(/gate sets how strongly the adapter is applied/);
   });
 
   it('formats times', () => {

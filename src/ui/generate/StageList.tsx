@@ -1,13 +1,16 @@
 import type { StageRow } from '../../store/generation';
 import type { GeneratorInfo } from '../../worker/engineClient';
 import { HeatmapCanvas } from '../viz/HeatmapCanvas';
-import { blockSummary, formatMs } from './blockText';
+import { applySummary, blockSummary, encodeSummary, formatMs } from './blockText';
 
-const STAGE_HELP: Record<string, string> = {
-  encode: 'The base model reads each prompt (first 32 tokens); its final hidden states form the condition.',
-  detokenize: 'The last block’s grid of tokens is un-normalised and cut into the LoRA A and B matrices.',
-  apply: 'The matrices are copied into the base model’s LoRA inputs, read back for export, and registered.',
-};
+const DETOKENIZE_HELP = 'The last block’s grid of tokens is un-normalised and cut into the LoRA A and B matrices.';
+
+/** The one-line help of a stage that is not a decoder block, from the loaded generator's manifest. */
+function stageHelp(key: string, info: GeneratorInfo | null): string {
+  if (key === 'encode') return info ? encodeSummary(info) : '';
+  if (key === 'apply') return applySummary(info);
+  return key === 'detokenize' ? DETOKENIZE_HELP : '';
+}
 
 interface StageListProps {
   stages: readonly StageRow[];
@@ -42,7 +45,7 @@ export function StageList({ stages, info, pausedLayer }: StageListProps) {
               </span>
               <span className="visually-hidden">{stage.state === 'done' ? ', done' : stage.state === 'running' ? ', running' : ', waiting'}</span>
             </div>
-            <p className="stage__help">{block ? blockSummary(block) : STAGE_HELP[stage.key]}</p>
+            <p className="stage__help">{block ? blockSummary(block) : stageHelp(stage.key, info)}</p>
             {stage.snapshot && (
               <HeatmapCanvas
                 data={stage.snapshot.data}

@@ -1,4 +1,4 @@
-import type { GeneratorBlock } from '../../worker/engineClient';
+import type { GeneratorBlock, GeneratorInfo } from '../../worker/engineClient';
 
 function shape([n, h, w]: readonly number[]): string {
   return `${n} × ${h} × ${w}`;
@@ -19,6 +19,19 @@ export function blockSummary(block: GeneratorBlock): string {
     `height-then-width convolutions averaged, then a length convolution that ${length}. ` +
     (block.residual ? 'Residual: the result is added to the block’s input.' : 'Not residual: the shape changes.')
   );
+}
+
+/** What the encode stage reads, from the manifest's window (docs/generator-manifest.md). */
+export function encodeSummary(info: Pick<GeneratorInfo, 'window' | 'maxTokens' | 'maxInputTokens'>): string {
+  return info.window === 'tail'
+    ? `The base model reads each prompt (its last ${info.maxInputTokens} tokens); the final hidden states of the last ${info.maxTokens} form the condition.`
+    : `The base model reads each prompt (its first ${info.maxTokens} tokens); its final hidden states form the condition.`;
+}
+
+/** What the apply stage does; a gated generator also sets the adapter's strength there. */
+export function applySummary(info: Pick<GeneratorInfo, 'gated'> | null): string {
+  const base = 'The matrices are copied into the base model’s LoRA inputs, read back for export, and registered.';
+  return info?.gated ? `${base} The generator’s gate sets how strongly the adapter is applied.` : base;
 }
 
 /** Milliseconds for people: "850 ms", "2.4 s". */
