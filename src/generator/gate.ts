@@ -2,28 +2,34 @@
  * The kNN gate of a version-2 generator (trainer/generator/gate.py): how much of a generated adapter to
  * apply, read from the prompts. The generator's adapter delta B·A is multiplied by g in [0, 1].
  *
- * - feature: the mean of the condition's real rows (a row = one token's C values; all-zero rows are
- *   padding) over all P prompts (`pooled`);
+ * - feature (`gate.feature`): "condition": the mean of the condition's real rows (a row = one token's
+ *   C values; all-zero rows are padding) over all P prompts (`pooled`); "output": what the generator
+ *   makes of the prompts, each raw decoder output token's mean, then each one's population std
+ *   (2 x N values, before un-normalisation; `output_feature`);
  * - g: query and centroids centred by the mean centroid, cosine similarity, the k most similar tasks,
  *   weights max(cos, 0) + 1e-6, g = Σ w·scale / Σ w (`GateTable.scale`); the nearest tasks are those k
  *   (`GateTable.neighbours`).
  *
- * Plain TypeScript on the CPU: it runs once per generation on the condition the encoder returned, in
- * float64 (the trainer computes in float32; test/generator/gate.test.ts holds them within 1e-5).
+ * Plain TypeScript on the CPU: it runs once per generation, in float64 (the trainer computes in
+ * float32; test/generator/gate.test.ts holds them within 1e-5), on the condition the encoder returned
+ * or on the decoder's output read back from the GPU.
  */
 import { GeneratorFormatError, GeneratorRunError } from './errors';
-import { gateTaskNames, type GeneratorManifest } from './manifest';
+import { gateFeatureWidth, gateTaskNames, type GateFeature, type GeneratorManifest } from './manifest';
 import type { SafetensorsFile } from './safetensors';
 
 export interface GateTable {
-  /** (M, C) row-major, raw (not centred). */
+  /** What a query is made from. */
+  feature: GateFeature;
+  /** (M, F) row-major, raw (not centred); F = `width`. */
   centroids: Float32Array;
   /** (M,) in [0, 1]: the adapter strength that served each calibration task best. */
   scales: Float32Array;
   /** The M task names (`training.gate_tasks`). */
   names: string[];
   k: number;
-  channels: number;
+  /** F: encoder.channels ("condition") or 2 x tokens.count ("output"). */
+  width: number;
 }
 
 export interface GateResult {
@@ -54,7 +60,7 @@ export function readGateTable(manifest: GeneratorManifest, weights: SafetensorsF
   scales.forEach((s, i) => {
     if (!(s >= 0 && s <= 1)) fail('gate.scales', `tensor "${gate.scales}"[${i}] is ${s}; every scale must be in [0, 1]`);
   });
-  return { centroids, scales, names: gateTaskNames(manifest), k: gate.k, channels: manifest.encoder.channels };
+  return { feature: gate.feature, centroids, scales, names: gateTaskNames(manifest), k: gate.k, width: gateFeatureWidth(manifest) };
 }
 
 function fail(path: string, detail: string): never {
@@ -87,6 +93,45 @@ export function pooledFeature(condition: Float32Array, promptCount: number, maxT
   return sum;
 }
 
+/**
+ * trainer/generator/gate.py `output_feature`: a raw decoder output (N tokens of `tokenSize` values, the
+ * first N x tokenSize of `output`) -> (2N,): each token's mean, then each token's population std.
+ *
+ * @throws GeneratorRunError when `output` holds fewer values
+ */
+export function outputFeature(output: Float32Array, count: number, tokenSize: number): Float64Array {
+  if (output.length < count * tokenSize) {
+    throw new GeneratorRunError(`the gate needs a decoder output of ${count} x ${tokenSize} values, got ${output.length}`);
+  }
+  const out = new Float64Array(2 * count);
+  for (let t = 0; t < count; t++) {
+    const at = t * tokenSize;
+    let sum = 0;
+    for (let i = 0; i < tokenSize; i++) sum += output[at + i] as number;
+    const mean = sum / tokenSize;
+    let squares = 0;
+    for (let i = 0; i < tokenSize; i++) squares += ((output[at + i] as number) - mean) ** 2;
+    out[t] = mean;
+    out[count + t] = Math.sqrt(squares / tokenSize);
+  }
+  return out;
+}
+
+/**
+ * The gate for one generation, from its feature: the condition (B = 1, the manifest's features[0]) or
+ * the raw decoder output, which `decoderOutput` is asked for only when the gate reads it.
+ */
+export async function gateForRun(
+  table: GateTable, manifest: GeneratorManifest, condition: Float32Array, decoderOutput: () => Float32Array | Promise<Float32Array>,
+): Promise<GateResult> {
+  if (table.feature === 'condition') {
+    const [p, l, c] = manifest.decoder.features[0] as readonly [number, number, number];
+    return knnGate(table, pooledFeature(condition, p, l, c));
+  }
+  const { count, height, width } = manifest.tokens;
+  return knnGate(table, outputFeature(await decoderOutput(), count, height * width));
+}
+
 /** x minus the centre, divided by its norm (at least MIN_NORM). */
 function centredUnit(x: ArrayLike<number>, offset: number, center: Float64Array): Float64Array {
   const out = new Float64Array(center.length);
@@ -107,7 +152,7 @@ function centredUnit(x: ArrayLike<number>, offset: number, center: Float64Array)
  * @throws GeneratorRunError when the feature does not have the table's C values
  */
 export function knnGate(table: GateTable, feature: ArrayLike<number>): GateResult {
-  const C = table.channels;
+  const C = table.width;
   const M = table.scales.length;
   if (feature.length !== C) throw new GeneratorRunError(`the gate needs a feature of ${C} values, got ${feature.length}`);
   const center = new Float64Array(C);

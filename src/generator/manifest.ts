@@ -43,19 +43,25 @@ export type EncoderPooling = 'none' | 'mean';
 export type EncoderWindow = 'head' | 'tail';
 export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_mean' | 'shared_lora_residual';
 
+/**
+ * What the gate compares (trainer/generator/gate.py): "condition", the mean of the condition's non-zero
+ * rows (C values); "output", each raw decoder output token's mean and population std (2 x tokens.count).
+ */
+export type GateFeature = 'condition' | 'output';
+
 /** Version 2's kNN gate (trainer/generator/gate.py): how much of each generated adapter to apply. */
 export interface GateSpec {
   kind: 'knn';
   /** Nearest tasks averaged (at most M). */
   k: number;
-  /** Tensor name of the (M, C) float centroids (raw, not centred). */
+  /** The query's feature ("condition" when the manifest does not say). */
+  feature: GateFeature;
+  /** Tensor name of the (M, F) float centroids (raw, not centred); F: see `gateFeatureWidth`. */
   centroids: string;
   /** Tensor name of the (M,) scales in [0, 1]. */
   scales: string;
   /** What the gate multiplies: "B" (every B matrix, i.e. the delta B·A). */
   applies_to: 'B';
-  /** For people: how the feature is made (the mean of the condition's non-zero rows). */
-  feature?: string;
   /** M, when the manifest states it. */
   tasks?: number;
 }
@@ -434,12 +440,12 @@ function parseGate(value: unknown): GateSpec {
   const gate: GateSpec = {
     kind: oneOf(o['kind'], ['knn'] as const, 'gate.kind'),
     k: posInt(o['k'], 'gate.k'),
+    feature: o['feature'] === undefined ? 'condition' : oneOf(o['feature'], ['condition', 'output'] as const, 'gate.feature'),
     centroids: str(o['centroids'], 'gate.centroids'),
     scales: str(o['scales'], 'gate.scales'),
     // the only target the trainer defines; anything else would be applied wrongly
     applies_to: o['applies_to'] === undefined ? 'B' : oneOf(o['applies_to'], ['B'] as const, 'gate.applies_to'),
   };
-  if (o['feature'] !== undefined) gate.feature = str(o['feature'], 'gate.feature');
   if (o['tasks'] !== undefined) gate.tasks = posInt(o['tasks'], 'gate.tasks');
   if (gate.centroids === gate.scales) fail('gate.scales', `must name another tensor than gate.centroids ("${gate.centroids}")`);
   return gate;
@@ -481,7 +487,7 @@ export function parseGeneratorManifest(json: unknown): GeneratorManifest {
   notInVersion1(root, 'gate', 'gate', v);
   const gate = root['gate'] === undefined ? undefined : parseGate(root['gate']);
   const first = decoder.features[0] as Feature;
-  if (gate && first[2] !== encoder.channels) {
+  if (gate?.feature === 'condition' && first[2] !== encoder.channels) {
     fail('gate', `pools rows of encoder.channels = ${encoder.channels} values, but the condition decoder.features[0] = ${fmt(first)} has rows of ${first[2]}`);
   }
   const training = obj(root['training'], 'training');
@@ -523,9 +529,15 @@ export function expectedGeneratorTensors(manifest: GeneratorManifest): ExpectedT
   if (manifest.tokens.std !== manifest.tokens.mean) out.push({ name: manifest.tokens.std, shape: [count, height, width] });
   if (manifest.gate) {
     const m = gateTaskNames(manifest).length;
-    out.push({ name: manifest.gate.centroids, shape: [m, manifest.encoder.channels] }, { name: manifest.gate.scales, shape: [m] });
+    out.push({ name: manifest.gate.centroids, shape: [m, gateFeatureWidth(manifest)] }, { name: manifest.gate.scales, shape: [m] });
   }
   return out;
+}
+
+/** F, the length of a gate query: encoder.channels ("condition") or 2 x tokens.count ("output"); 0 without a gate. */
+export function gateFeatureWidth(manifest: GeneratorManifest): number {
+  if (!manifest.gate) return 0;
+  return manifest.gate.feature === 'condition' ? manifest.encoder.channels : 2 * manifest.tokens.count;
 }
 
 /** The M task names of a version-2 gate (`training.gate_tasks`, checked by parseGeneratorManifest); [] without a gate. */

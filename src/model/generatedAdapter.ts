@@ -10,7 +10,8 @@
  * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
  * and the adapter is registered like an imported one (CPU tensors into the WASM session).
  *
- * The gate (version 2, src/generator/gate.ts) scales the delta B·A by g. The adapter's data, which
+ * The gate (version 2, src/generator/gate.ts) scales the delta B·A by g, computed here once the
+ * decoder has run (its feature is the condition or the decoder's raw output). The adapter's data, which
  * the inspector, the PEFT export and the saved copy read, is the applied adapter: every B times g,
  * scale alpha / r, a plain PEFT LoRA that PEFT in Python applies the same way. On the GPU the model's
  * inputs are the generator's own B buffers, so g goes into their `lora_scale` (g · alpha / r) instead:
@@ -19,6 +20,7 @@
 import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
 import { runReferenceGenerator } from '../generator/referenceRuntime';
+import { gateForRun, type GateResult } from '../generator/gate';
 import { type AdapterData, type LoraMatrixData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
 import { ort } from './session';
@@ -88,12 +90,20 @@ export interface GeneratedAdapter {
   timings: StageTiming[];
   /** Wall time after the last stage: the per-matrix copies into model inputs and the CPU read-back. */
   applyMs: number;
+  /** The gate's strength (B·g in `data`); null: no gate, applied in full. */
+  gate: GateResult | null;
+}
+
+/** A generated adapter's CPU data and the gate it was applied with (the no-WebGPU path). */
+export interface GeneratedAdapterData {
+  data: AdapterData;
+  gate: GateResult | null;
 }
 
 /**
  * Runs the generator on a condition (B = 1) and returns the adapter: feeds on the GPU (copied from
- * the generator's packed buffer), plus its matrices read back for the registry's CPU copy. `strength`
- * is the gate's g (1 without a gate).
+ * the generator's packed buffer), plus its matrices read back for the registry's CPU copy, at the
+ * gate's strength g (1 without a gate).
  */
 export async function runGenerator(
   device: GPUDevice,
@@ -101,7 +111,6 @@ export async function runGenerator(
   condition: Float32Array,
   shape: LoraShape,
   name: string,
-  strength: number,
   onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<GeneratedAdapter> {
@@ -111,6 +120,10 @@ export async function runGenerator(
   // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
   const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
   const applyStart = performance.now();
+  const last = loaded.manifest.decoder.kernel_sizes.length - 1;
+  // an "output" gate reads the decoder's last activation back (N x h x w floats)
+  const gate = loaded.gate ? await gateForRun(loaded.gate, loaded.manifest, condition, () => runtime.readLayer(last)) : null;
+  const strength = gate?.value ?? 1;
   const packed = runtime.loraBuffer(0);
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
   const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
@@ -146,7 +159,7 @@ export async function runGenerator(
   applyGate(matrices, strength);
   return {
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
-    feeds, buffers, timings, applyMs: performance.now() - applyStart,
+    feeds, buffers, timings, applyMs: performance.now() - applyStart, gate,
   };
 }
 
@@ -156,10 +169,9 @@ export async function runGeneratorOnCpu(
   condition: Float32Array,
   shape: LoraShape,
   name: string,
-  strength: number,
   onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
   signal?: AbortSignal,
-): Promise<AdapterData> {
+): Promise<GeneratedAdapterData> {
   const { loaded } = handle;
   const features = loaded.manifest.decoder.features;
   let lastLayerDone = performance.now();
@@ -182,7 +194,11 @@ export async function runGeneratorOnCpu(
     if (!e) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: e.rows, cols: e.cols, data });
   }
-  applyGate(matrices, strength);
+  const gate = loaded.gate ? await gateForRun(loaded.gate, loaded.manifest, condition, () => run.layers[run.layers.length - 1] as Float32Array) : null;
+  applyGate(matrices, gate?.value ?? 1);
   const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  return { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices };
+  const data: AdapterData = {
+    name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices,
+  };
+  return { data, gate };
 }

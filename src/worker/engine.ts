@@ -35,7 +35,7 @@ import {
 } from '../model/adapterStats';
 import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
 import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
-import { knnGate, pooledFeature, type GateResult } from '../generator/gate';
+import type { GateResult } from '../generator/gate';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
@@ -738,8 +738,6 @@ export class Engine {
   ): Promise<GeneratedAdapterSummary> {
     const { generator, model, registry, shape } = this.ready();
     if (!generator) throw new GeneratorMissingError();
-    const gate = gateOf(generator, condition);
-    const strength = gate?.value ?? 1;
     const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
       const pause = layer !== null && run.stepping && !run.abort.signal.aborted;
       await onStage?.({ stage: t.stage, ms: t.ms, layer, ...(snapshot ? { snapshot } : {}), ...(pause ? { paused: true } : {}) });
@@ -753,24 +751,24 @@ export class Engine {
       throwIfCancelled(run);
     };
     const { signal } = run.abort;
-    const applied = (ms: number): GenerateAdapterStage => ({ stage: 'apply', ms, layer: null, ...(gate ? { gate } : {}) });
+    const applied = (ms: number, gate: GateResult | null): GenerateAdapterStage => ({ stage: 'apply', ms, layer: null, ...(gate ? { gate } : {}) });
     if (!model.device || !generator.runtime) {
-      const data = await runGeneratorOnCpu(generator, condition, shape, name, strength, stage, signal);
+      const { data, gate } = await runGeneratorOnCpu(generator, condition, shape, name, stage, signal);
       const t0 = performance.now();
       throwIfCancelled(run);
       const summary = registry.add(data);
-      await onStage?.(applied(performance.now() - t0));
+      await onStage?.(applied(performance.now() - t0, gate));
       return { ...summary, gate };
     }
-    const made = await runGenerator(model.device, generator, condition, shape, name, strength, stage, signal);
+    const made = await runGenerator(model.device, generator, condition, shape, name, stage, signal);
     if (run.abort.signal.aborted) {
       // cancelled while the LoRA was copied and read back: drop it, register nothing
       for (const b of made.buffers) b.destroy();
       throwIfCancelled(run);
     }
     const summary = registry.addWithFeeds(made.data, made.feeds, made.buffers);
-    await onStage?.(applied(made.applyMs));
-    return { ...summary, gate };
+    await onStage?.(applied(made.applyMs, made.gate));
+    return { ...summary, gate: made.gate };
   }
 
   /** Test hook: destroys the GPU device as a driver reset would lose it. */
@@ -809,14 +807,6 @@ export class Engine {
     }
     loaded.model.device?.destroy();
   }
-}
-
-/** The gate's strength for a condition (the manifest's first feature, (P, L, C)); null without a gate. */
-function gateOf(generator: GeneratorHandle, condition: Float32Array): GateResult | null {
-  const table = generator.loaded.gate;
-  if (!table) return null;
-  const [p, l, c] = generator.loaded.manifest.decoder.features[0] as readonly [number, number, number];
-  return knnGate(table, pooledFeature(condition, p, l, c));
 }
 
 function throwIfCancelled(run: AdapterRun): void {

@@ -1,13 +1,15 @@
 /**
  * The browser's kNN gate (src/generator/gate.ts) against the trainer's (trainer/generator/gate.py) on
- * test/fixtures/gate/ (`python -m trainer gate-fixture`): a random 12-task x 16-channel table, five
- * (3, 5, 16) conditions with zero rows (one prompt empty, one condition all zero), k = 3, 1, 5 and 20 (> M).
- * The trainer computes in float32, the browser in float64: pooled features within 1e-5 absolute, g within
- * 1e-5, the nearest tasks in the same order. Also the gate's reading from a generator and its errors.
+ * test/fixtures/gate/ (`python -m trainer gate-fixture`), both features: "condition" (a random 12-task x
+ * 16-channel table, five (3, 5, 16) conditions with zero rows: one prompt empty, one condition all zero)
+ * and "output" (a 12-task x 2N table, four raw decoder outputs of N = 6 tokens of 2 x 5, one token
+ * constant), k = 3, 1, 5 and 20 (> M). The trainer computes in float32, the browser in float64:
+ * features within 1e-5 absolute, g within 1e-5, the nearest tasks in the same order. Also the gate's
+ * reading from a generator, `gateForRun`'s choice of feature, and the errors.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { knnGate, pooledFeature, readGateTable, type GateTable } from '../../src/generator/gate';
+import { gateForRun, knnGate, outputFeature, pooledFeature, readGateTable, type GateTable } from '../../src/generator/gate';
 import { GeneratorFormatError, GeneratorRunError } from '../../src/generator/errors';
 import { parseGeneratorManifest } from '../../src/generator/manifest';
 import { encodeSafetensors, parseSafetensors } from '../../src/generator/safetensors';
@@ -21,8 +23,10 @@ interface Case {
 interface Fixture {
   tasks: string[];
   shape: { M: number; C: number; P: number; L: number };
+  output_shape: { M: number; N: number; h: number; w: number };
   k_values: number[];
   cases: Case[];
+  output_cases: { feature: number[]; gate: Case['gate'] }[];
 }
 
 const DIR = 'test/fixtures/gate';
@@ -30,8 +34,16 @@ const fx = JSON.parse(readFileSync(`${DIR}/cases.json`, 'utf8')) as Fixture;
 const file = parseSafetensors(readFileSync(`${DIR}/gate.safetensors`), 'gate.safetensors');
 const { M, C, P, L } = fx.shape;
 const conditions = file.float32('conditions');
-const table = (k: number): GateTable => ({ centroids: file.float32('centroids'), scales: file.float32('scales'), names: fx.tasks, k, channels: C });
+const table = (k: number): GateTable => ({
+  feature: 'condition', centroids: file.float32('centroids'), scales: file.float32('scales'), names: fx.tasks, k, width: C,
+});
 const condition = (i: number) => conditions.subarray(i * P * L * C, (i + 1) * P * L * C);
+const { N, h: TH, w: TW } = fx.output_shape;
+const outputs = file.float32('outputs');
+const outputTable = (k: number): GateTable => ({
+  feature: 'output', centroids: file.float32('output.centroids'), scales: file.float32('output.scales'), names: fx.tasks, k, width: 2 * N,
+});
+const output = (i: number) => outputs.subarray(i * N * TH * TW, (i + 1) * N * TH * TW);
 
 describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
   it('the fixture is what the test assumes: 5 conditions, k up to more than M, scales 0 and 1 included', () => {
@@ -67,6 +79,30 @@ describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it('outputFeature: each decoder token\'s mean, then its population std (0 for a constant token)', () => {
+    fx.output_cases.forEach((c, i) => {
+      const got = outputFeature(output(i), N, TH * TW);
+      expect(got.length).toBe(2 * N);
+      got.forEach((v, j) => expect(Math.abs(v - (c.feature[j] as number)), `output ${i} value ${j}`).toBeLessThan(1e-5));
+    });
+    expect(outputFeature(output(1), N, TH * TW)[N + 2]).toBe(0);
+  });
+
+  it('knnGate on output features: g and the nearest tasks, for every k', () => {
+    let worst = 0;
+    fx.output_cases.forEach((c, i) => {
+      const feature = outputFeature(output(i), N, TH * TW);
+      for (const k of fx.k_values) {
+        const want = c.gate[String(k)]!;
+        const got = knnGate(outputTable(k), feature);
+        worst = Math.max(worst, Math.abs(got.value - want.value));
+        expect(got.neighbours, `output ${i}, k ${k}`).toEqual(want.neighbours);
+      }
+    });
+    console.log(`gate (output feature): max |g_ts - g_torch| = ${worst}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
   it('k = 1: g is the nearest task\'s own scale', () => {
     const feature = pooledFeature(condition(0), P, L, C);
     const got = knnGate(table(1), feature);
@@ -78,6 +114,7 @@ describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
     expect(() => pooledFeature(new Float32Array(10), P, L, C)).toThrow(GeneratorRunError);
     expect(() => pooledFeature(new Float32Array(10), P, L, C)).toThrow(/3 x 5 x 16 values, got 10/);
     expect(() => knnGate(table(3), new Float64Array(C + 1))).toThrow(/feature of 16 values, got 17/);
+    expect(() => outputFeature(new Float32Array(59), N, TH * TW)).toThrow(/decoder output of 6 x 10 values, got 59/);
   });
 });
 
@@ -93,7 +130,8 @@ describe('readGateTable', () => {
     const t = readGateTable(manifest, tensors([0, 0.5, 1]));
     expect(t?.names).toEqual(['alpha', 'beta', 'gamma']);
     expect(t?.k).toBe(2);
-    expect(t?.channels).toBe(8);
+    expect(t?.feature).toBe('condition');
+    expect(t?.width).toBe(8);
     const { gate: _, ...v1Like } = manifest;
     expect(readGateTable(v1Like, tensors([0, 0.5, 1]))).toBeNull();
   });
@@ -102,5 +140,28 @@ describe('readGateTable', () => {
     expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(GeneratorFormatError);
     expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(/field gate\.scales: tensor "gate\.scales"\[1\] is 1\.5/);
     expect(() => readGateTable(manifest, tensors([0, Number.NaN, 1]))).toThrow(/\[1\] is NaN/);
+  });
+});
+
+describe('gateForRun: the feature the manifest names', () => {
+  const manifest = parseGeneratorManifest(validManifestV2Json());
+  const cond = Float32Array.from({ length: 4 * 6 * 8 }, (_, i) => Math.cos(i));
+  const decoderOut = Float32Array.from({ length: 14 * 4 * 5 }, (_, i) => Math.sin(0.3 * i));
+  const centroids = (width: number) => Float32Array.from({ length: 3 * width }, (_, i) => Math.sin(1.3 * i));
+  const scales = Float32Array.of(0.2, 0.6, 0.9);
+
+  it('"condition": the pooled condition; the decoder output is not read', async () => {
+    const t: GateTable = { feature: 'condition', centroids: centroids(8), scales, names: ['a', 'b', 'c'], k: 2, width: 8 };
+    const got = await gateForRun(t, manifest, cond, () => {
+      throw new Error('read');
+    });
+    expect(got).toEqual(knnGate(t, pooledFeature(cond, 4, 6, 8)));
+  });
+
+  it('"output": the decoder output\'s token means and stds (tokens.count x h·w)', async () => {
+    const outManifest = parseGeneratorManifest({ ...validManifestV2Json(), gate: { ...(validManifestV2Json()['gate'] as object), feature: 'output' } });
+    const t: GateTable = { feature: 'output', centroids: centroids(28), scales, names: ['a', 'b', 'c'], k: 2, width: 28 };
+    const got = await gateForRun(t, outManifest, cond, async () => decoderOut);
+    expect(got).toEqual(knnGate(t, outputFeature(decoderOut, 14, 20)));
   });
 });

@@ -90,7 +90,7 @@ export function validManifestV2Json(): Record<string, unknown> {
   Object.assign(m['encoder'] as Record<string, unknown>, { window: 'tail', max_input_tokens: 10 });
   (m['tokens'] as Record<string, unknown>)['normalization'] = 'shared_lora_residual';
   m['gate'] = {
-    kind: 'knn', k: 2, feature: "mean of the condition's non-zero rows", centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
+    kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
   };
   m['training'] = { note: 'test', gate_tasks: ['alpha', 'beta', 'gamma'] };
   return m;

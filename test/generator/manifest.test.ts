@@ -91,7 +91,7 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     expect(m.encoder).toMatchObject({ window: 'tail', max_input_tokens: 10, max_tokens: 6 });
     expect(m.tokens.normalization).toBe('shared_lora_residual');
     expect(m.gate).toEqual({
-      kind: 'knn', k: 2, feature: "mean of the condition's non-zero rows", centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
+      kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
     });
     const v1 = parseGeneratorManifest(validManifestJson());
     expect(v1.version).toBe(1);
@@ -125,6 +125,7 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'] = 'knn'), 'gate', 'must be an object');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].kind = 'mlp'), 'gate.kind', '"knn"', 'mlp');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].k = 0), 'gate.k', 'positive integer');
+    expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].feature = 'prompts'), 'gate.feature', '"condition", "output"', 'prompts');
     expectFieldErrorIn(validManifestV2Json, (m) => delete m['gate'].centroids, 'gate.centroids', 'missing');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].scales = 'gate.centroids'), 'gate.scales', 'another tensor');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['gate'].applies_to = 'A'), 'gate.applies_to', '"B"');
@@ -132,6 +133,20 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     expectFieldErrorIn(validManifestV2Json, (m) => delete m['training'].gate_tasks, 'training.gate_tasks', 'must be a list');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['training'].gate_tasks = ['a', 7, 'c']), 'training.gate_tasks[1]', 'non-empty string');
     expectFieldErrorIn(validManifestV2Json, (m) => (m['training'].gate_tasks = ['a', 'b']), 'training.gate_tasks', 'gate.tasks = 3 names, got 2');
+  });
+
+  it('gate.feature: "condition" when absent; "output" reads 2 x tokens.count values', () => {
+    const json = validManifestV2Json() as any;
+    delete json.gate.feature;
+    expect(parseGeneratorManifest(json).gate?.feature).toBe('condition');
+    json.gate.feature = 'output';
+    const m = parseGeneratorManifest(json);
+    expect(m.gate?.feature).toBe('output');
+    expect(new Map(expectedGeneratorTensors(m).map((t) => [t.name, t.shape])).get('gate.centroids')).toEqual([3, 28]);
+    // an "output" gate does not pool condition rows, so pooling "mean" with other channels is fine
+    json.encoder.pooling = 'mean';
+    json.encoder.channels = 16;
+    expect(parseGeneratorManifest(json).gate?.feature).toBe('output');
   });
 
   it('a gate over a pooled condition whose rows are not encoder.channels wide is refused', () => {

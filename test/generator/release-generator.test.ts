@@ -15,7 +15,7 @@ import { loadGenerator, type LoadedGenerator } from '../../src/generator/loadGen
 import { GeneratorRuntime } from '../../src/generator/runtime';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import { BaseModelMismatchError } from '../../src/generator/errors';
-import { knnGate, pooledFeature } from '../../src/generator/gate';
+import { gateForRun } from '../../src/generator/gate';
 
 const ROOT = new URL('../../', import.meta.url);
 const GEN = new URL('models/generator/', ROOT);
@@ -28,8 +28,8 @@ interface ExpectedMatrix {
 }
 interface Expected {
   generator_sha256: string;
-  /** Version 2: the gate's value and nearest tasks for the condition; null or absent for version 1. */
-  gate?: { value: number; neighbours: string[] } | null;
+  /** Version 2: the gate's feature, value and nearest tasks for the condition; null or absent for version 1. */
+  gate?: { feature?: string; value: number; neighbours: string[] } | null;
   condition: { rows: number[] };
   stride: number;
   matrices: ExpectedMatrix[];
@@ -85,13 +85,14 @@ describe('release generator (models/generator)', () => {
     }
   });
 
-  it('its gate (version 2) gives the trainer\'s value and nearest tasks for the condition; version 1 has none', () => {
+  it('its gate (version 2) gives the trainer\'s value and nearest tasks for the condition; version 1 has none', async () => {
     if (!expected.gate) {
       expect(generator.gate).toBeNull();
       return;
     }
-    const [p, l, c] = generator.manifest.decoder.features[0]!;
-    const got = knnGate(generator.gate!, pooledFeature(cond, p, l, c));
+    expect(generator.gate!.feature).toBe(expected.gate.feature ?? 'condition');
+    // the "output" feature reads the WGSL decoder's last activation, as the engine does
+    const got = await gateForRun(generator.gate!, generator.manifest, cond, () => runtime.readLayer(generator.manifest.decoder.kernel_sizes.length - 1));
     expect(Math.abs(got.value - expected.gate.value)).toBeLessThan(1e-5);
     expect(got.neighbours).toEqual(expected.gate.neighbours);
   });

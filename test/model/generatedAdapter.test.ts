@@ -4,7 +4,8 @@
  * through the browser's path without WebGPU (src/model/generatedAdapter.ts): it loads with its gate;
  * the adapter generated at the gate's strength g has A unchanged and every B = g x the ungated B;
  * its PEFT export holds B·g with the standard lora_alpha / r (no rsLoRA flag), so PEFT in Python
- * applies the same delta; g = 0 gives an adapter equal to the base model.
+ * applies the same delta; g = 0 gives an adapter equal to the base model; a gate on the "output"
+ * feature reads the decoder's raw output.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePeftAdapter, parsePeftAdapter, type AdapterData, type LoraShape } from '../../src/model/adapters';
 import { createGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../../src/model/generatedAdapter';
-import { knnGate, pooledFeature } from '../../src/generator/gate';
+import { knnGate, outputFeature, pooledFeature } from '../../src/generator/gate';
+import { runReferenceGenerator } from '../../src/generator/referenceRuntime';
 import { parseSafetensors } from '../../src/generator/safetensors';
 
 const PYTHON = '/usr/bin/python3';
@@ -51,6 +53,7 @@ describe('a version-2 generator (trainer-written) on the CPU path: the gate scal
   let gated: GeneratorHandle;
   let ungated: GeneratorHandle;
   let off: GeneratorHandle;
+  let byOutput: GeneratorHandle;
 
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'generator-v2-'));
@@ -67,6 +70,8 @@ describe('a version-2 generator (trainer-written) on the CPU path: the gate scal
     ungated = createGenerator(undefined, JSON.stringify(withoutGate), files.weights, SHAPE);
     const zero = writeGenerator(tmp, ['--gate-scale', '0']);
     off = createGenerator(undefined, zero.manifest, zero.weights, SHAPE);
+    const output = writeGenerator(tmp, ['--gate-feature', 'output']);
+    byOutput = createGenerator(undefined, output.manifest, output.weights, SHAPE);
   }, 120_000);
   afterAll(() => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -88,8 +93,11 @@ describe('a version-2 generator (trainer-written) on the CPU path: the gate scal
     const g = knnGate(gated.loaded.gate!, pooledFeature(cond, P, L, C)).value;
     expect(g).toBeGreaterThan(0.01);
     expect(g).toBeLessThan(0.99);
-    const raw = await runGeneratorOnCpu(ungated, cond, SHAPE, 'raw', 1);
-    const applied = await runGeneratorOnCpu(gated, cond, SHAPE, 'applied', g);
+    const { data: raw, gate: none } = await runGeneratorOnCpu(ungated, cond, SHAPE, 'raw');
+    const { data: applied, gate } = await runGeneratorOnCpu(gated, cond, SHAPE, 'applied');
+    expect(none).toBeNull();
+    expect(gate?.value).toBe(g);
+    expect(gate?.neighbours).toHaveLength(3);
     expect(applied.scale).toBe(2);
     expect(applied.matrices.get(A_NAME)!.data).toEqual(raw.matrices.get(A_NAME)!.data);
     const rawB = raw.matrices.get(B_NAME)!.data;
@@ -109,8 +117,21 @@ describe('a version-2 generator (trainer-written) on the CPU path: the gate scal
   it('g = 0 (every gate scale 0): the adapter changes nothing, its B are zero', async () => {
     const cond = condition();
     expect(knnGate(off.loaded.gate!, pooledFeature(cond, P, L, C)).value).toBe(0);
-    const adapter = await runGeneratorOnCpu(off, cond, SHAPE, 'off', 0);
+    const { data: adapter, gate } = await runGeneratorOnCpu(off, cond, SHAPE, 'off');
+    expect(gate?.value).toBe(0);
     expect(adapter.matrices.get(B_NAME)!.data.every((v) => v === 0)).toBe(true);
     expect(adapter.matrices.get(A_NAME)!.data.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('an "output" gate: g from the decoder output\'s token means and stds (4 tokens of 2 x 3)', async () => {
+    const cond = condition();
+    expect(byOutput.loaded.gate?.feature).toBe('output');
+    expect(byOutput.loaded.gate?.width).toBe(8);
+    const reference = await runReferenceGenerator(byOutput.loaded, cond);
+    const want = knnGate(byOutput.loaded.gate!, outputFeature(reference.layers.at(-1)!, 4, 6));
+    const { data, gate } = await runGeneratorOnCpu(byOutput, cond, SHAPE, 'by output');
+    expect(gate).toEqual(want);
+    const rawB = reference.lora[0]!.get(B_NAME)!;
+    expect(data.matrices.get(B_NAME)!.data).toEqual(rawB.map((v) => Math.fround(v * want.value)));
   });
 });

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import torch
 
-from trainer.fixtures.gate import TASKS, make_inputs
-from trainer.generator.gate import GateTable, pooled
+from trainer.fixtures.gate import TASKS, make_inputs, make_output_inputs
+from trainer.generator.gate import GateTable, output_feature, pooled
 from trainer.safetensors_io import load_file
 
 FIX = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "gate"
@@ -35,6 +35,25 @@ def test_committed_gate_fixture_matches_the_trainer_gate():
             assert abs(float(table.scale(feature)) - expect["value"]) < 1e-6
             assert table.neighbours(feature) == expect["neighbours"]
             assert 0.0 <= expect["value"] <= 1.0
+
+
+def test_committed_output_feature_cases_match_the_trainer_gate():
+    cases = json.loads((FIX / "cases.json").read_text())
+    tensors = load_file(str(FIX / "gate.safetensors"))
+    centroids, scales, outputs = tensors["output.centroids"], tensors["output.scales"], tensors["outputs"]
+    for got, seeded in zip((centroids, scales, outputs), make_output_inputs(cases["seed"])):
+        assert torch.equal(got, seeded)
+    shape = cases["output_shape"]
+    assert tuple(outputs.shape[1:]) == (shape["N"], shape["h"], shape["w"])
+    assert tuple(centroids.shape) == (shape["M"], 2 * shape["N"])
+    for o, case in zip(outputs, cases["output_cases"]):
+        feature = output_feature(o)
+        assert torch.allclose(feature, torch.tensor(case["feature"]), atol=1e-6)
+        for k, expect in case["gate"].items():
+            table = GateTable(centroids, scales, TASKS, int(k), kind="output")
+            assert abs(float(table.scale(feature)) - expect["value"]) < 1e-6
+            assert table.neighbours(feature) == expect["neighbours"]
+    assert any(v == 0.0 for v in cases["output_cases"][1]["feature"][shape["N"]:])  # the constant token
 
 
 def test_all_zero_condition_pools_to_zero():

@@ -4,8 +4,8 @@ import json
 import torch
 
 from trainer.export.onnx_model import sha256_file
-from trainer.fixtures.random_release_v2 import write_random_release_v2
-from trainer.generator.gate import pooled
+from trainer.fixtures.random_release_v2 import gate_of, write_random_release_v2
+from trainer.generator.gate import output_feature, pooled
 from trainer.generator.hyperconv import load_generator
 from trainer.generator.reconstruction import validate_manifest
 from trainer.generator.release import load_gate
@@ -37,6 +37,25 @@ def test_writes_a_valid_v2_generator_with_a_gate(tmp_path):
     assert tuple(gate.centroids.shape) == (5, 4) and len(gate.names) == 5
     assert 0.0 <= float(gate.scale(pooled(torch.randn(2, 3, 4)))) <= 1.0
     assert tuple(model(torch.randn(1, 2, 3, 4)).shape) == (1, 4, 2, 3)
+
+
+def test_an_output_feature_gate_has_2n_wide_centroids(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    write_random_release_v2(schedule, base, str(tmp_path / "gen"), gate_feature="output")
+    _, manifest, tensors = load_generator(str(tmp_path / "gen"))
+    validate_manifest(manifest, tensors)
+    assert manifest["gate"]["feature"] == "output"
+    assert tuple(tensors["gate.centroids"].shape) == (6, 2 * 4)
+    gate = load_gate(str(tmp_path / "gen"))
+    assert gate.kind == "output"
+    # --gate-of: the gate of a condition given as raw float32, on the decoder's output
+    cond = torch.randn(2, 3, 4)
+    cond.numpy().astype("<f4").tofile(tmp_path / "cond.f32")
+    got = gate_of(str(tmp_path / "gen"), str(tmp_path / "cond.f32"))
+    model = load_generator(str(tmp_path / "gen"))[0].eval()
+    with torch.no_grad():
+        feature = output_feature(model(cond.unsqueeze(0))[0])
+    assert abs(got["value"] - float(gate.scale(feature))) < 1e-7 and got["neighbours"] == gate.neighbours(feature)
 
 
 def test_a_zero_gate_scale_switches_every_adapter_off(tmp_path):
