@@ -54,8 +54,8 @@ export function GeneratedResult() {
         {row.parameters.toLocaleString('en')} parameters. It is listed on the Adapters tab, chosen on the Compare tab, and kept in this
         browser for your next visit.
       </p>
-      <RenameField name={row.name} label="Rename this adapter" testId="generated-rename" onRename={renameResult} error={renameError?.message ?? null} />
       <GateLine gate={adapter.gate} />
+      <RenameField name={row.name} label="Rename this adapter" testId="generated-rename" onRename={renameResult} error={renameError?.message ?? null} />
       {saveError && (
         <p role="alert" className="inline-alert" data-testid="generated-save-error">
           It works now but could not be saved for the next visit: {saveError.message}
