@@ -22,12 +22,16 @@ def test_fixture_matches_trunk_hidden_states():
     cases = json.loads((FIX / "cases.json").read_text(encoding="utf-8"))
     if cases["weights_sha256"] != sha256_file(BASE / "model.safetensors"):
         pytest.skip("models/base changed since the fixture was written: rerun `python -m trainer conditions-fixture`")
-    gen = json.loads((ROOT / "trainer" / "configs" / "generator.json").read_text())
-    ccfg = gen["condition"]
-    assert cases["encoder"] == {k: ccfg[k] for k in ("layer", "max_tokens", "pooling", "template")}
+    # the release's condition: trainer/configs/zero-shot.json (tail window) = models/generator's encoder
+    ccfg = json.loads((ROOT / "trainer" / "configs" / "zero-shot.json").read_text())["condition"]
+    keys = ("layer", "max_tokens", "pooling", "template", "window", "max_input_tokens")
+    assert cases["encoder"] == {k: ccfg[k] for k in keys}
+    release = json.loads((ROOT / "models" / "generator" / "generator.json").read_text())["encoder"]
+    assert {k: release[k] for k in keys} == cases["encoder"], "fixture and release generator read prompts alike"
     assert [c["prompt"] for c in cases["cases"]] == FIXTURE_PROMPTS
     assert all(c["text"] == condition_text(c["prompt"], ccfg["template"]) for c in cases["cases"])
-    assert all(1 <= len(c["ids"]) <= ccfg["max_tokens"] for c in cases["cases"])
+    assert all(1 <= len(c["ids"]) <= ccfg["max_input_tokens"] for c in cases["cases"])
+    assert max(len(c["ids"]) for c in cases["cases"]) > ccfg["max_tokens"], "one case exercises the tail window"
     model = LlamaLM(ModelConfig.from_dict(json.loads((BASE / "config.json").read_text()))).eval()
     model.load_hf_state_dict(load_file(str(BASE / "model.safetensors")))
     got = encode_ids(model, [c["ids"] for c in cases["cases"]], ccfg)

@@ -30,9 +30,8 @@ export function AdapterComparisonView({ adapter, adapters }: AdapterComparisonVi
       </p>
       {adapter.source === 'generated' && (
         <p className="hint" data-testid="compare-generated-note">
-          On this project’s zero-shot evaluation the generated LoRA behaves like an average of the training zoo (it teaches the answer
-          format; it is not specific to the prompts), so a high similarity to one trained LoRA does not mean the prompts asked for
-          that task.
+          A generated LoRA is a shared multi-task LoRA plus a prompt-dependent part (docs/zero-shot.md), so it resembles every trained
+          LoRA somewhat: a high similarity to one of them does not by itself mean the prompts asked for that task.
         </p>
       )}
       {others.length === 0 ? (
