@@ -1,15 +1,17 @@
 """Web graphs: small ONNX files whose weights are ``model.safetensors`` itself.
 
-    /usr/bin/python3 -m trainer.export_web --model models/base --out models/base/graphs
+    /usr/bin/python3 -m trainer.export_web --model models/base          # writes into models/base
+    /usr/bin/python3 -m trainer.export_web --model models/base --check  # only checks them
 
 Every weight of these graphs is *external data*: a reference into ``model.safetensors`` at the
 byte offset where the safetensors header puts that tensor, in the dtype it is stored in (fp16). The
 browser downloads the weights once, in fp16, and hands the same bytes to the session
 (onnxruntime-web's ``externalData`` option); the graph files hold no weights (about 60 KB each) and
-are committed beside the model. ``check_graphs`` (and test/onnx/graphs.test.ts in Node) verifies
-them against the committed weights and config.
+are committed beside it, in the model folder: ONNX resolves external data relative to the graph
+file, so onnxruntime in Node, Python or C++ loads them there as they are. ``check_graphs`` (and
+test/onnx/graphs.test.ts in Node) verifies them against the committed weights and config.
 
-Files written to ``--out``:
+Files written to ``--out`` (default: the model folder):
 
 - ``decoder.onnx``          fp32 compute. Each fp16 weight is Cast to float32 where it is read, a
                             Cast of a constant that onnxruntime folds when the session starts: the
@@ -508,10 +510,11 @@ def _torch_export(module, args, path: Path, inputs, outputs, axes, opset: int) -
         torch.onnx.export(module, args, str(path), **kwargs)
 
 
-def export_graphs(model_dir, out_dir, rank: int = DEFAULT_RANK, opset: int = DEFAULT_OPSET,
+def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int = DEFAULT_OPSET,
                   variants=VARIANTS, log=print) -> dict:
     """Writes the web graphs of ``model_dir`` into ``out_dir``; returns (and writes) graphs.json."""
-    model_dir, out = Path(model_dir), Path(out_dir)
+    model_dir = Path(model_dir)
+    out = Path(out_dir) if out_dir is not None else model_dir
     out.mkdir(parents=True, exist_ok=True)
     weights = model_dir / WEIGHTS_FILE
     t_start = time.time()
@@ -568,11 +571,12 @@ def export_graphs(model_dir, out_dir, rank: int = DEFAULT_RANK, opset: int = DEF
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m trainer.export_web", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="models/base", help="directory with config.json + model.safetensors")
-    p.add_argument("--out", default="models/base/graphs")
+    p.add_argument("--out", default=None, help="output directory (default: --model)")
     p.add_argument("--lora-rank", type=int, default=DEFAULT_RANK)
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     p.add_argument("--check", action="store_true", help="only check the graphs in --out against --model")
     args = p.parse_args(argv)
+    args.out = args.out or args.model
     if args.check:
         problems = check_graphs(args.out, args.model)
         for line in problems:

@@ -208,8 +208,8 @@ def test_check_graphs_names_what_does_not_match(tiny, tmp_path):
 
 
 def test_committed_graphs_match_the_committed_weights_and_config():
-    graphs, model = REPO / "models" / "base" / "graphs", REPO / "models" / "base"
-    assert check_graphs(graphs, model) == []
-    side = json.loads((graphs / SIDECAR).read_text())
+    model = REPO / "models" / "base"
+    assert check_graphs(model, model) == []
+    side = json.loads((model / SIDECAR).read_text())
     cfg = json.loads((model / "config.json").read_text())
     assert {k: side["config"][k] for k in cfg} == cfg
