@@ -67,7 +67,7 @@ import torch
 import torch.nn as nn
 
 from .export import load_exported
-from .export_onnx import (DEFAULT_OPSET, FLOAT, FLOAT16, _read_varint, pb_parse, pb_write,
+from .export_onnx import (DEFAULT_OPSET, DOUBLE, FLOAT, FLOAT16, _read_varint, pb_parse, pb_write,
                           read_graph_summary, relabel_double_to_half, sha256_file)
 from .model import LlamaLM
 
@@ -195,21 +195,6 @@ class _LinearTAdd(torch.autograd.Function):
         return g.op("Gemm", x, w, c, transB_i=1)
 
 
-class _RopeAngles(torch.autograd.Function):
-    """(max_positions, hd / 2) angles p * inv_freq[i], written as Range -> Unsqueeze -> Mul so the
-    graph carries 32 constants instead of two 1024 x 32 tables (onnxruntime folds them at start)."""
-
-    @staticmethod
-    def forward(ctx, inv_freq, positions: int):  # noqa: D102
-        return torch.arange(positions, dtype=torch.float32).unsqueeze(1) * inv_freq
-
-    @staticmethod
-    def symbolic(g, inv_freq, positions: int):  # noqa: D102
-        f = lambda v: g.op("Constant", value_t=torch.tensor(float(v)))  # noqa: E731
-        pos = g.op("Range", f(0), f(positions), f(1))
-        return g.op("Mul", g.op("Unsqueeze", pos, g.op("Constant", value_t=torch.tensor([1]))), inv_freq)
-
-
 def _absent(g):
     """An omitted optional input (the empty name in ONNX)."""
     return g.op("prim::Constant").setType(torch._C.NoneType.get())
@@ -318,7 +303,8 @@ class WebDecoder(nn.Module):
 
         seqlens_k = (attention_mask.sum(1) - 1).to(torch.int32)
         total = torch._shape_as_tensor(attention_mask)[1:2].to(torch.int32)
-        angles = _RopeAngles.apply(self.inv_freq, cfg.max_position_embeddings)
+        # (max_positions, hd / 2): a constant table, which rope_table_as_nodes writes as 32 numbers
+        angles = torch.arange(cfg.max_position_embeddings, dtype=torch.float32).unsqueeze(1) * self.inv_freq
         cos, sin = self._c(angles.cos(), self.compute), self._c(angles.sin(), self.compute)
 
         presents = []
@@ -400,6 +386,81 @@ def _external_tensor(name: str, dtype: int, dims: list[int], offset: int, length
         fields.append([13, 2, pb_write([[1, 2, k.encode()], [2, 2, v.encode()]])])
     fields.append([14, 0, 1])  # data_location = EXTERNAL
     return pb_write(fields)
+
+
+def _tensor_proto(name: str, values: torch.Tensor) -> bytes:
+    dtype = {torch.float32: FLOAT, torch.int64: 7}[values.dtype]
+    fields = [[1, 0, d] for d in values.shape] + [[2, 0, dtype], [8, 2, name.encode()],
+                                                   [9, 2, values.contiguous().numpy().tobytes()]]
+    return pb_write(fields)
+
+
+def _node(op: str, inputs: list[str], outputs: list[str], name: str, value: torch.Tensor | None = None) -> bytes:
+    fields = [[1, 2, i.encode()] for i in inputs] + [[2, 2, o.encode()] for o in outputs]
+    fields += [[3, 2, name.encode()], [4, 2, op.encode()]]
+    if value is not None:  # Constant: attribute "value" (type TENSOR = 4)
+        fields.append([5, 2, pb_write([[1, 2, b"value"], [5, 2, _tensor_proto("", value)], [20, 0, 4]])])
+    return pb_write(fields)
+
+
+def _node_cast(inp: str, out: str, name: str, to: int) -> bytes:
+    attr = pb_write([[1, 2, b"to"], [3, 0, to], [20, 0, 2]])  # INT attribute
+    return pb_write([[1, 2, inp.encode()], [2, 2, out.encode()], [3, 2, name.encode()], [4, 2, b"Cast"], [5, 2, attr]])
+
+
+def rope_table_as_nodes(path: Path, inv_freq: torch.Tensor, positions: int) -> int:
+    """The tracer folds the RoPE tables (positions x hd/2 float32 angles, or their cos and sin; 128 KB
+    each for the base model) into Constant nodes; rewrite each as Range -> Unsqueeze -> Mul over the
+    32 inverse frequencies (-> Cos / Sin), which onnxruntime folds back when the session starts.
+    Tables are recognised by shape and values, so nothing else is touched. Returns how many."""
+    angles = torch.arange(positions, dtype=torch.float32).unsqueeze(1) * inv_freq.float()
+    tables = {"": angles, "Cos": angles.cos(), "Sin": angles.sin()}
+    count = 0
+
+    def chain(p: str, out: str, fn: str, double: bool) -> list[bytes]:
+        scalar = lambda x: torch.tensor(float(x))  # noqa: E731
+        final = f"{p}/table" if double else out
+        mul_out = f"{p}/angles" if fn else final
+        nodes = [_node("Constant", [], [f"{p}/start"], f"{p}/c0", scalar(0)),
+                 _node("Constant", [], [f"{p}/limit"], f"{p}/c1", scalar(positions)),
+                 _node("Constant", [], [f"{p}/delta"], f"{p}/c2", scalar(1)),
+                 _node("Range", [f"{p}/start", f"{p}/limit", f"{p}/delta"], [f"{p}/pos"], f"{p}/range"),
+                 _node("Constant", [], [f"{p}/axes"], f"{p}/c3", torch.tensor([1])),
+                 _node("Unsqueeze", [f"{p}/pos", f"{p}/axes"], [f"{p}/col"], f"{p}/unsqueeze"),
+                 _node("Constant", [], [f"{p}/inv_freq"], f"{p}/c4", inv_freq.float()),
+                 _node("Mul", [f"{p}/col", f"{p}/inv_freq"], [mul_out], f"{p}/mul")]
+        if fn:
+            nodes.append(_node(fn, [mul_out], [final], f"{p}/{fn.lower()}"))
+        if double:  # the float64 stand-in of an fp16 graph (relabelled to fp16 afterwards)
+            nodes.append(_node_cast(final, out, f"{p}/cast", DOUBLE))
+        return nodes
+
+    def rewrite(graph: bytes) -> bytes:
+        nonlocal count
+        out = []
+        for fx, wt, v in pb_parse(graph):
+            if fx == 1:
+                node = pb_parse(v)
+                if next((x for f, _, x in node if f == 4), b"") == b"Constant":
+                    attr = pb_parse(next(x for f, _, x in node if f == 5))
+                    t = read_tensor(next((x for f, _, x in attr if f == 5), b""))
+                    if t["dims"] == list(angles.shape) and t["dtype"] in (FLOAT, DOUBLE) and t["raw"] is not None:
+                        dt = torch.float32 if t["dtype"] == FLOAT else torch.float64
+                        got = torch.frombuffer(bytearray(t["raw"]), dtype=dt).reshape(angles.shape).float()
+                        fn = next((k for k, table in tables.items() if torch.allclose(got, table, atol=1e-5, rtol=0)), None)
+                        if fn is not None:
+                            o = next(x for f, _, x in node if f == 2).decode()
+                            out += [[1, 2, n] for n in chain(f"/rope_table{count}", o, fn, t["dtype"] == DOUBLE)]
+                            count += 1
+                            continue
+            out.append([fx, wt, v])
+        return pb_write(out)
+
+    model = [[fx, wt, rewrite(v) if fx == 7 else v] for fx, wt, v in pb_parse(path.read_bytes())]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pb_write(model))
+    os.replace(tmp, path)
+    return count
 
 
 def externalize(path: Path, weights: Path) -> list[dict]:
@@ -533,6 +594,8 @@ def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int 
         traced = path.with_suffix(".f64.onnx") if compute == "float16" else path
         torch.manual_seed(0)
         _torch_export(wrapper, wrapper.example_inputs(), traced, inputs, outputs, dynamic_axes(L), opset)
+        if rope_table_as_nodes(traced, wrapper.inv_freq, cfg.max_position_embeddings) == 0:
+            raise RuntimeError(f"{name}: no RoPE table found to write as nodes (did the tracer change?)")
         if compute == "float16":
             relabel_double_to_half(traced, path)
             traced.unlink()

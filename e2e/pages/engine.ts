@@ -2,6 +2,7 @@
  * Test page for e2e/engine.e2e.ts: the real engine worker behind its client, with small helpers the
  * test calls through `page.evaluate` (results must be plain data).
  */
+import modelManifest from 'virtual:dnd-model-manifest';
 import { EngineClient, EngineError, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
 
 const client = new EngineClient();
@@ -39,14 +40,17 @@ interface BenchRun {
   tokens: number;
 }
 
-/** transformers.js `generate` on the same base model (onnx/model.onnx), greedy, fixed length. */
+/**
+ * transformers.js `generate` on the same base model, greedy, fixed length: its own ONNX naming
+ * (`base/onnx/model.onnx`, trainer/export_onnx.py without LoRA inputs; built by the benchmark).
+ */
 async function benchTransformers(ids: number[], tokens: number, runs: number, device: 'webgpu' | 'wasm'): Promise<BenchRun[] | Failure> {
   return attempt(async () => {
     const tjs = await import('@huggingface/transformers');
     const { default: wasmUrl } = await import('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url');
     tjs.env.allowRemoteModels = false;
     tjs.env.allowLocalModels = true;
-    tjs.env.localModelPath = '/models/';
+    tjs.env.localModelPath = '/tjs-peer/';
     tjs.env.useBrowserCache = false;
     const onnx = tjs.env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
     if (onnx.wasm) {
@@ -86,9 +90,10 @@ const api = {
     });
   },
   client,
-  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', modelFile: 'model_lora.onnx' | 'onnx/model.onnx' = 'model_lora.onnx') {
+  /** The engine on the served models (`graph` 'base': decoder.onnx without LoRA inputs); `cache` false: no Cache Storage. */
+  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', graph: 'lora' | 'base' = 'lora', cache = true) {
     const progress: { stage: string; loaded?: number; total?: number }[] = [];
-    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend, modelFile }, (p) => {
+    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend, graph, manifest: modelManifest, cache }, (p) => {
       progress.push({ stage: p.stage, ...(p.bytes ? { loaded: p.bytes.loaded, total: p.bytes.total } : {}) });
     }));
     if (!('failed' in info)) {

@@ -1,21 +1,19 @@
 /**
- * From the WGSL generator to the base model without a CPU round trip: the generator runtime leaves
- * the LoRA packed in one GPU buffer (`loraBuffer(b)`, matrices at `loraMatrices()` offsets); ORT
- * takes whole buffers as inputs, so each matrix is copied on the GPU (copyBufferToBuffer) into its
- * own `lora.{l}.{m}.{A|B}` buffer and wrapped with `ort.Tensor.fromGpuBuffer`. The copies also keep
- * the adapter alive after the generator's buffer is overwritten by the next generation.
+ * From the WGSL generator to an adapter: the generator runtime leaves the LoRA packed in one GPU
+ * buffer (`loraBuffer(b)`, matrices at `loraMatrices()` offsets); its matrices are read back once
+ * (the registry keeps a CPU copy of every adapter, for export, inspection and IndexedDB) and the
+ * registry packs them into the graph's grouped inputs (src/model/adapters.ts) and uploads those.
+ * The web graphs' inputs are grouped, block-diagonal and scaled, which a buffer-to-buffer copy
+ * cannot make; docs/decisions.md says why the read-back is the path (a few ms, measured in the
+ * 'apply' stage).
  *
- * The CPU copy (for export) is read back separately; it is not on the path into the model.
- *
- * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
- * and the adapter is registered like an imported one (CPU tensors into the WASM session).
+ * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts).
  */
 import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
 import { runReferenceGenerator } from '../generator/referenceRuntime';
 import { type AdapterData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
-import { ort } from './session';
 
 export interface GeneratorHandle {
   loaded: LoadedGenerator;
@@ -59,28 +57,15 @@ export function createGenerator(device: GPUDevice | undefined, manifest: string,
 /** Cells per side of the layer heatmaps streamed to the page. */
 export const SNAPSHOT_SIDE = 48;
 
-function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
-  return device.createBuffer({
-    size: Math.max(16, Math.ceil(bytes / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  });
-}
-
 export interface GeneratedAdapter {
   data: AdapterData;
-  feeds: Record<string, ort.Tensor>;
-  buffers: GPUBuffer[];
   timings: StageTiming[];
-  /** Wall time after the last stage: the per-matrix copies into model inputs and the CPU read-back. */
-  applyMs: number;
+  /** Wall time after the last stage: reading the LoRA back. */
+  readMs: number;
 }
 
-/**
- * Runs the generator on a condition (B = 1) and returns the adapter: feeds on the GPU (copied from
- * the generator's packed buffer), plus its matrices read back for the registry's CPU copy.
- */
+/** Runs the generator on a condition (B = 1) and returns the adapter's matrices (read back). */
 export async function runGenerator(
-  device: GPUDevice,
   handle: GeneratorHandle,
   condition: Float32Array,
   shape: LoraShape,
@@ -93,31 +78,8 @@ export async function runGenerator(
   runtime.writeCondition(condition);
   // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
   const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
-  const applyStart = performance.now();
-  const packed = runtime.loraBuffer(0);
+  const readStart = performance.now();
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
-  const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
-  const feeds: Record<string, ort.Tensor> = {};
-  const buffers: GPUBuffer[] = [];
-  for (let l = 0; l < shape.layers; l++) {
-    for (const m of shape.targets) {
-      const d = shape.dims[m];
-      if (!d) continue;
-      for (const ab of ['A', 'B'] as const) {
-        const dims = ab === 'A' ? [shape.rank, d.in] : [d.out, shape.rank];
-        const bytes = (dims[0] ?? 0) * (dims[1] ?? 0) * 4;
-        const buffer = storageBuffer(device, bytes);
-        buffers.push(buffer);
-        const src = where.get(peftName(l, m, ab));
-        // a module the generator does not target keeps zeros (fresh buffers are zero-filled)
-        if (src) encoder.copyBufferToBuffer(packed, src.offset * 4, buffer, 0, bytes);
-        feeds[`lora.${l}.${m}.${ab}`] = ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims });
-      }
-    }
-  }
-  device.queue.submit([encoder.finish()]);
-  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  feeds.lora_scale = new ort.Tensor('float32', Float32Array.of(alpha / rank), [1]);
   const read = await runtime.readLora(0);
   const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
   for (const [key, data] of read) {
@@ -125,9 +87,10 @@ export async function runGenerator(
     if (!m) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: m.rows, cols: m.cols, data });
   }
+  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
   return {
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
-    feeds, buffers, timings, applyMs: performance.now() - applyStart,
+    timings, readMs: performance.now() - readStart,
   };
 }
 

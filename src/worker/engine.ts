@@ -11,8 +11,8 @@
  * - inspection (src/model/adapterStats.ts): `adapterDetails` (norms of A, B and dW per layer and
  *   module), `adapterMatrices` (pooled A, B, dW of one module for heatmaps), `compareAdapters`
  *   (cosine similarity of two adapters' dW per module, per layer and overall).
- * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
- *   model's backend, exactly as trainer/generator/conditions.py (src/model/encoder.ts); loaded on first use;
+ * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition from the model session's
+ *   `last_hidden_state` output, exactly as trainer/generator/conditions.py (src/model/encoder.ts);
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
  *   A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
  *   in step-through mode, pauses after each decoder block until `continueAdapterGeneration`.
@@ -37,10 +37,13 @@ import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle 
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
-import {
-  createEncoderSession, createModelSession, fetchBytes, fetchJson, type Backend, type ByteProgress, type ExportInfo, type ModelSession,
-} from '../model/session';
-import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+import { FileLoader, type LoadSummary } from '../model/fileLoader';
+import { chooseGraph, type GraphName, type GraphsInfo } from '../model/graphs';
+import { hiddenStatesRun } from '../model/hiddenStates';
+import type { ByteProgress } from '../model/modelCache';
+import type { ModelManifest } from '../model/modelFiles';
+import { configureOrt, createModelSession, type Backend, type ModelSession } from '../model/session';
+import { tokenizerFromFiles, type ChatMessage, type Tokenizer } from '../model/tokenizer';
 
 export type { AdapterSource, AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
@@ -50,13 +53,17 @@ export type {
 } from '../model/adapterStats';
 export type { SamplingOptions } from '../model/sampling';
 export type { StopReason } from '../model/generate';
-export type { Backend, ByteProgress } from '../model/session';
+export type { Backend } from '../model/session';
 export type { BackendChoice } from '../model/backendChoice';
+export type { ByteProgress } from '../model/modelCache';
+export type { LoadedFile, LoadSummary } from '../model/fileLoader';
+export type { ModelManifest } from '../model/modelFiles';
+export type { GraphName } from '../model/graphs';
 
 export interface EngineInitOptions {
-  /** URL of the folder that holds the model folder, e.g. `new URL('models/', location.href).href`. */
+  /** URL of the folder that holds the model folder, e.g. `new URL('models/', document.baseURI).href`. */
   modelsUrl: string;
-  /** The model folder (default `base`): model_lora.onnx, export.json, tokenizer files. */
+  /** The model folder (default `base`): graphs.json, the web graphs, model.safetensors, tokenizer files. */
   modelId?: string;
   /**
    * `auto` (default): WebGPU when the browser has a hardware adapter, else WASM (a software adapter
@@ -64,10 +71,19 @@ export interface EngineInitOptions {
    */
   backend?: BackendChoice;
   /**
-   * `model_lora.onnx` (default): one session for the base model and every adapter.
-   * `onnx/model.onnx`: the graph without LoRA inputs (base only; for the decode benchmark).
+   * `lora` (default): decoder_lora*.onnx, one session for the base model (zero LoRA inputs), every
+   * adapter and the prompt encoder. `base`: decoder*.onnx without LoRA inputs (base model only; the
+   * decode benchmark measures the LoRA inputs' own cost with it).
    */
-  modelFile?: 'model_lora.onnx' | 'onnx/model.onnx';
+  graph?: 'lora' | 'base';
+  /** false: the fp32-compute graph even where the WebGPU device has shader-f16 (default true). */
+  f16?: boolean;
+  /** The model files' sizes and hashes (src/model/modelFiles.ts): those files are kept in Cache Storage. */
+  manifest?: ModelManifest;
+  /** false: download every file, never read or fill the cache (default true). */
+  cache?: boolean;
+  /** onnxruntime-web WASM threads (default: the cores up to 4 when cross-origin isolated, else 1). */
+  wasmThreads?: number;
   /** A trained parameter generator (generator.json + generator.safetensors); none by default. */
   generator?: { manifestUrl: string; weightsUrl: string } | null;
   /**
@@ -76,12 +92,6 @@ export interface EngineInitOptions {
    * (default): the failure fails `init`.
    */
   generatorOptional?: boolean;
-  /**
-   * true: with a generator ready, `init` also fetches encoder.onnx and starts its session, so no
-   * file is downloaded after the load (the app's promise, docs/privacy.md). A failure there is not
-   * fatal: `encodePrompts` tries again and reports `encoder-missing`. Default false: on first use.
-   */
-  preloadEncoder?: boolean;
 }
 
 export interface GenerateAdapterStage {
@@ -157,8 +167,18 @@ export interface EngineInfo {
   generatorError: string | null;
   /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
   generatorBackend: 'webgpu' | 'cpu' | null;
+  /** Bytes of the weights file (fp16). */
   modelBytes: number;
-  modelFile: string;
+  /** The web graph the session runs (graphs.json). */
+  graph: GraphName;
+  /** Compute precision of that graph: float16 only on WebGPU with shader-f16. */
+  compute: 'float32' | 'float16';
+  /** onnxruntime-web WASM threads (null on WebGPU). */
+  wasmThreads: number | null;
+  /** Whether the page is cross-origin isolated (needed for WASM threads; docs/hosting.md). */
+  crossOriginIsolated: boolean;
+  /** Every file of this load: from the cache or the network, and the bytes downloaded. */
+  loadedFiles: LoadSummary;
   initMs: number;
 }
 
@@ -267,16 +287,8 @@ async function requestDevice(): Promise<{ device: GPUDevice; description: string
   }
 }
 
-interface EncoderHandle {
-  run: EncoderRun;
-  release(): Promise<void>;
-}
-
 interface Loaded {
   generator?: GeneratorHandle;
-  /** URL of the model folder (encoder.onnx is fetched from it on first use). */
-  base: string;
-  encoder?: Promise<EncoderHandle>;
   model: ModelSession;
   tokenizer: Tokenizer;
   registry: AdapterRegistry;
@@ -332,32 +344,41 @@ export class Engine {
       }
       this.lost = undefined;
 
-      const info = await fetchJson<ExportInfo>(`${base}export.json`);
-      const generation = await fetchJson<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
+      const files = new FileLoader(options.modelsUrl, options.manifest, options.cache !== false);
+      const info = await files.json<GraphsInfo>(`${base}graphs.json`);
+      const generation = await files.json<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
+      const f16 = backend === 'webgpu' && options.f16 !== false && device?.features.has('shader-f16') === true;
+      const graph = chooseGraph(info, { lora: options.graph !== 'base', f16 });
       report('model', 'Downloading the base model');
-      const modelFile = options.modelFile ?? 'model_lora.onnx';
-      const bytes = await fetchBytes(`${base}${modelFile}`, (p) => report('model', 'Downloading the base model', p));
+      const graphBytes = await files.bytes(`${base}${graph}`);
+      const weights = await files.bytes(`${base}${info.weights.file}`, (p) => report('model', 'Downloading the base model', p));
       report('tokenizer', 'Loading the tokenizer');
-      const tokenizer = await loadTokenizer(options.modelsUrl, modelId, (p) => report('tokenizer', 'Loading the tokenizer', p));
+      const tokenizer = tokenizerFromFiles(
+        await files.bytes(`${base}tokenizer.json`, (p) => report('tokenizer', 'Loading the tokenizer', p)),
+        await files.bytes(`${base}tokenizer_config.json`),
+      );
       report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
-      const model = await createModelSession(bytes, info, backend, device);
+      const wasmThreads = configureOrt(options.wasmThreads);
+      const model = await createModelSession(graphBytes, weights, info, graph, { backend, ...(device ? { device } : {}), wasmThreads });
       const shape = loraShapeOf(info);
-      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, modelFile === 'model_lora.onnx');
+      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, model.hasLora);
       const eos = generation.eos_token_id;
       const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
       const engineInfo: EngineInfo = {
-        backend, backendChoice: choice, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
+        backend, backendChoice: choice, notice, device: deviceDescription, baseSha256: info.weights.sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
-        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null, modelBytes: bytes.byteLength,
-        modelFile, initMs: 0,
+        loraTargets: [...shape.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null,
+        modelBytes: weights.byteLength, graph, compute: model.kvType, wasmThreads: backend === 'wasm' ? wasmThreads : null,
+        crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+        loadedFiles: files.summary(), initMs: 0,
       };
       let generator: GeneratorHandle | undefined;
       if (options.generator) {
         report('session', 'Loading the parameter generator');
         try {
-          const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
-          const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
-          generator = createGenerator(device, manifest, weights, shape);
+          const manifest = new TextDecoder().decode(await files.bytes(options.generator.manifestUrl));
+          const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
+          generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
           engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
         } catch (e) {
@@ -366,11 +387,8 @@ export class Engine {
           engineInfo.generatorError = describeError(e);
         }
       }
-      this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
-      if (options.preloadEncoder && generator) {
-        report('session', 'Loading the prompt encoder');
-        await this.encoder(this.loaded, (p) => report('model', 'Downloading the prompt encoder', p)).catch(() => undefined);
-      }
+      engineInfo.loadedFiles = files.summary();
+      this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -614,37 +632,15 @@ export class Engine {
     if (enc.layer !== -1 || enc.pooling !== 'none' || (enc.template !== 'plain' && enc.template !== 'chat') || enc.channels !== hidden) {
       throw new EncoderMissingError(
         `the generator expects an encoder with layer ${enc.layer}, pooling "${enc.pooling}", template "${enc.template}", ` +
-        `${enc.channels} channels; encoder.onnx gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
+        `${enc.channels} channels; the model's last_hidden_state gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
     }
     return { promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template };
-  }
-
-  /** encoder.onnx on the model's backend (the same GPUDevice on WebGPU), fetched on first use. */
-  private encoder(loaded: Loaded, onBytes?: (p: ByteProgress) => void): Promise<EncoderHandle> {
-    if (!loaded.encoder) {
-      const url = `${loaded.base}encoder.onnx`;
-      const made = (async () => {
-        let bytes: Uint8Array;
-        try {
-          bytes = await fetchBytes(url, onBytes);
-        } catch (e) {
-          throw new EncoderMissingError(`${url} could not be loaded (${describeError(e)}); run scripts/prepare-models.sh`);
-        }
-        return createEncoderSession(bytes, loaded.model.backend, loaded.model.device);
-      })();
-      loaded.encoder = made;
-      // a failed load is not cached: the next call tries again
-      made.catch(() => {
-        if (loaded.encoder === made) delete loaded.encoder;
-      });
-    }
-    return loaded.encoder;
   }
 
   /**
    * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/generator/conditions.py makes it
    * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids, the
-   * final-norm hidden states of the base model (encoder.onnx), zero rows after a prompt's tokens.
+   * final-norm hidden states of the base model (the session's last_hidden_state), zero rows after a prompt's tokens.
    * Exactly P prompts are used: with more, the first P in the given order (sample first for a random
    * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
    */
@@ -657,7 +653,7 @@ export class Engine {
     try {
       const { tokenizer } = loaded;
       const emptyId = tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
-      const run: EncoderRun = async (...args) => (await this.encoder(loaded)).run(...args);
+      const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
       const out = await encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
       if (this.lost) throw this.lost;
       return out;
@@ -731,14 +727,12 @@ export class Engine {
       await onStage?.({ stage: 'apply', ms: performance.now() - t0, layer: null });
       return summary;
     }
-    const made = await runGenerator(model.device, generator, condition, shape, name, stage, signal);
-    if (run.abort.signal.aborted) {
-      // cancelled while the LoRA was copied and read back: drop it, register nothing
-      for (const b of made.buffers) b.destroy();
-      throwIfCancelled(run);
-    }
-    const summary = registry.addWithFeeds(made.data, made.feeds, made.buffers);
-    await onStage?.({ stage: 'apply', ms: made.applyMs, layer: null });
+    const made = await runGenerator(generator, condition, shape, name, stage, signal);
+    // cancelled while the LoRA was read back: register nothing
+    throwIfCancelled(run);
+    const t0 = performance.now();
+    const summary = registry.add(made.data);
+    await onStage?.({ stage: 'apply', ms: made.readMs + performance.now() - t0, layer: null });
     return summary;
   }
 
@@ -766,11 +760,6 @@ export class Engine {
     }
     loaded.registry.dispose();
     loaded.generator?.runtime?.destroy();
-    try {
-      await (await loaded.encoder)?.release();
-    } catch {
-      // a failed encoder load, or a session on a lost device
-    }
     try {
       await loaded.model.release();
     } catch {
