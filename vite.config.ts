@@ -17,10 +17,9 @@ export default defineConfig({
   base: './',
   plugins: [react(), examplesPlugin(), modelsPlugin()],
   worker: { format: 'es' },
-  optimizeDeps: {
-    exclude: ['onnxruntime-web', '@huggingface/transformers'],
-    include: ['papaparse', 'fflate'],
-  },
+  // the workers' dependencies, named so the dev server bundles them at start (not on first use,
+  // which reloads the page mid-load)
+  optimizeDeps: { include: ['fflate', 'papaparse', 'comlink'], exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   server: { fs: { allow: ['.'] } },
   build: { target: 'es2022' },
 });

@@ -24,7 +24,7 @@ export type {
 
 export type {
   AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratorBlock, GeneratorInfo, EngineInfo,
-  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent, LoadedFile, LoadSummary, ModelManifest,
 } from './engine';
 export { EngineError } from '../model/errors';
 

@@ -1,6 +1,7 @@
 import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
 import { BackendPicker } from './BackendPicker';
 import { formatBytes } from './format';
+import { ModelStorage } from './ModelStorage';
 
 /**
  * "Load model" with the backend choice, byte progress and the measured download size (what the
@@ -25,6 +26,7 @@ export function ModelLoader() {
           <button type="button" className="button button--primary" data-testid="load-model" onClick={() => void loadModel()}>
             Load model
           </button>
+          <ModelStorage load={null} />
         </>
       )}
       {status === 'loading' && (
@@ -62,6 +64,7 @@ export function ModelLoader() {
               {info.notice}
             </p>
           )}
+          <ModelStorage load={info.loadedFiles} />
           <BackendPicker compact />
         </div>
       )}
