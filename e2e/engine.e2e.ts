@@ -1,16 +1,18 @@
 /**
  * The model engine (src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
  * worker and client on a small test page (e2e/pages/engine.html, built here with the app's Vite
- * config), against the real base model (public/models/base/, from scripts/prepare-models.sh):
+ * config), against the real base model (models/base/: model.safetensors and the committed web
+ * graphs, trainer/export_web.py):
  *
  * - WebGPU (SwiftShader): greedy continuations of the fixture prompts equal PyTorch's
  *   (test/fixtures/generation/cases.json, trainer/fixtures/generation.py) with no LoRA and with the
- *   fixture LoRA, on one session, switching base -> LoRA -> base; the KV cache stays on the GPU; an
+ *   fixture LoRA, on one session (decoder_lora.onnx, fp32 compute: SwiftShader has no shader-f16),
+ *   switching base -> LoRA -> base; the weights are downloaded once, in fp16; the KV cache stays on the GPU; an
  *   exported adapter loads back and reproduces the LoRA output; adapters for another base or shape
  *   are refused with a message naming the tensor; a cancelled generation stops within one step; a
  *   second init after a GPU device loss works; without a generator, generateAdapter says so.
  * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens);
- *   encodePrompts (encoder.onnx) gives the condition of test/fixtures/conditions.
+ *   encodePrompts (the session's last_hidden_state) gives the condition of test/fixtures/conditions.
  *
  * SwiftShader runs this model at well under one token per second on a 2-core machine, so the
  * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
@@ -18,7 +20,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseSafetensors } from '../src/generator/safetensors';
@@ -51,7 +53,11 @@ const ADAPTER_URL = '/fixtures/generation/adapter';
 interface Failure { failed: true; code: string; message: string }
 interface GenResult { ids: number[]; streamed: number[]; stopReason: string; kvLocation: string; backend: string; text: string }
 type Api = {
-  init(backend?: string): Promise<{ info: { backend: string; notice: string | null; generator: string } | Failure; progress: { stage: string; loaded?: number; total?: number }[] }>;
+  init(backend?: string, graph?: string, cache?: boolean): Promise<{
+    info: { backend: string; notice: string | null; generator: string; graph: string; compute: string; modelBytes: number;
+      loadedFiles: { networkBytes: number; files: { path: string; kind: string; source: string; networkBytes: number }[] } } | Failure;
+    progress: { stage: string; loaded?: number; total?: number }[];
+  }>;
   generateIds(ids: number[], options: object): Promise<GenResult | Failure>;
   generateText(text: string, options: object): Promise<(GenResult & { streamedText: string }) | Failure>;
   cancelAfter(ids: number[], after: number): Promise<{ result: GenResult | Failure; seenAtCancel: number; seen: number }>;
@@ -112,15 +118,21 @@ describe('model engine, Chromium with WebGPU (SwiftShader)', () => {
     await browser?.close();
   });
 
-  it('init loads base, tokenizer and session on WebGPU, with byte progress', async () => {
-    const { info, progress } = await call(page, 'init', 'webgpu');
+  it('init loads the fp16 weights once, the graph, tokenizer and session on WebGPU, with byte progress', async () => {
+    const { info, progress } = await call(page, 'init', 'webgpu', 'lora', false);
     const i = ok(info);
     expect(i.backend).toBe('webgpu');
     expect(i.notice).toBeNull();
     expect(i.generator).toBe('not-configured');
+    expect(i).toMatchObject({ graph: 'decoder_lora.onnx', compute: 'float32' });
+    const weights = statSync('models/base/model.safetensors').size;
     const model = progress.filter((p) => p.stage === 'model' && p.loaded !== undefined);
-    expect(model.at(-1)?.loaded).toBeGreaterThan(100_000_000);
-    expect(model.at(-1)?.loaded).toBe(model.at(-1)?.total);
+    expect(model.at(-1)).toMatchObject({ loaded: weights, total: weights });
+    // nothing in fp32, nothing twice: the weights file once, plus a small graph
+    const files = i.loadedFiles.files;
+    expect(files.filter((f) => f.kind === 'weights').map((f) => f.path)).toEqual(['base/model.safetensors']);
+    expect(files.filter((f) => f.kind === 'graph').map((f) => f.path)).toEqual(['base/graphs.json', 'base/decoder_lora.onnx']);
+    expect(i.loadedFiles.networkBytes).toBeLessThan(weights + 2_000_000);
   }, 300_000);
 
   it(`greedy continuations equal PyTorch's without LoRA (first ${WEBGPU_TOKENS} tokens), KV cache on the GPU`, async () => {
@@ -228,7 +240,7 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     expect(again.ids).toEqual(c0.lora);
   }, 300_000);
 
-  it('encodePrompts runs encoder.onnx on WASM and gives the condition of test/fixtures/conditions', async () => {
+  it('encodePrompts runs the model session (last_hidden_state) on WASM and gives the condition of test/fixtures/conditions', async () => {
     expect(ok((await call(page, 'init', 'wasm')).info).backend).toBe('wasm');
     const cond = conditionsFixture;
     const want = conditionsEmbeddings();
@@ -311,7 +323,7 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     await browser?.close();
   });
 
-  it('the generated LoRA goes into the model as GPU buffers and decodes like its exported PEFT copy', async () => {
+  it('the generated LoRA goes into the model (grouped inputs as GPU buffers) and decodes like its exported PEFT copy', async () => {
     const info = ok(await call(page, 'initWithGenerator', 'webgpu'));
     expect(info.generator).toBe('ready');
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 7));
@@ -331,7 +343,7 @@ describe('generator -> adapter on the GPU (random-weight generator for the real 
     const prompts = await call(page, 'generateAdapter');
     expect(prompts).toMatchObject({ failed: true, code: 'bad-request' });
     expect((prompts as Failure).message).toMatch(/needs 8 prompts.*got 1/);
-    // 8 prompts: encoder.onnx as a second ORT session on the engine's GPUDevice, then the generator
+    // 8 prompts: the model session's last_hidden_state (one right-padded batch), then the generator
     // (adds ~35 s on SwiftShader)
     const texts = conditionsFixture.cases.map((c) => c.prompt);
     const fromPrompts = await page.evaluate(async (p) => {

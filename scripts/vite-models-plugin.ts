@@ -13,27 +13,17 @@
  * - dev and preview: the cross-origin isolation headers (COOP/COEP) on every response, so the
  *   WASM backend can use threads (docs/hosting.md says what a host must send).
  */
-import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Connect, Plugin } from 'vite';
 import { buildManifest, checkModelFolder, SERVED_FOLDERS } from './models-manifest.ts';
 import { precompressDir } from './precompress.ts';
+import { fileFor, ISOLATION_HEADERS, sendStatic } from './static-server.ts';
 
+export { ISOLATION_HEADERS };
 export const MANIFEST_MODULE = 'virtual:dnd-model-manifest';
 const RESOLVED = `\0${MANIFEST_MODULE}`;
-
-/** The headers that make the page cross-origin isolated (SharedArrayBuffer, hence WASM threads). */
-export const ISOLATION_HEADERS: Record<string, string> = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
-
-const TYPES: Record<string, string> = {
-  '.json': 'application/json', '.jsonl': 'application/jsonl; charset=utf-8', '.onnx': 'application/octet-stream',
-  '.safetensors': 'application/octet-stream', '.wasm': 'application/wasm', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.css': 'text/css', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png',
-};
 
 export interface ModelsPluginOptions {
   /** The models folder (default: `models` in the project root). */
@@ -47,48 +37,26 @@ function isolation(_req: IncomingMessage, res: ServerResponse, next: () => void)
   next();
 }
 
-function sendFile(res: ServerResponse, path: string, type: string, extra: Record<string, string> = {}): void {
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': String(statSync(path).size), 'Cache-Control': 'no-cache', ...extra });
-  createReadStream(path).pipe(res);
-}
-
-/** `/models/...` (below `base`) from `modelsDir`. */
+/** `models/<folder>/...` (below the base) from `modelsDir`; 404 for other folders or missing files. */
 function modelsMiddleware(modelsDir: string, base: () => string): Connect.NextHandleFunction {
   return (req, res, next) => {
     const prefix = `${base()}models/`;
-    const path = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
-    if (!path.startsWith(prefix) || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    const rel = path.slice(prefix.length);
-    const file = normalize(join(modelsDir, rel));
-    const folder = rel.split('/')[0] ?? '';
-    if (!file.startsWith(modelsDir) || !SERVED_FOLDERS.includes(folder) || !existsSync(file) || !statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end(`No model file ${rel}.`);
-      return;
-    }
-    sendFile(res, file, TYPES[extname(file)] ?? 'application/octet-stream');
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (!path.startsWith(prefix)) return next();
+    const folder = decodeURIComponent(path.slice(prefix.length)).split('/')[0] ?? '';
+    const file = SERVED_FOLDERS.includes(folder) ? fileFor(modelsDir, prefix, req.url ?? '') : undefined;
+    if (file && sendStatic(req, res, file)) return;
+    res.statusCode = 404;
+    res.end(`No model file ${path.slice(prefix.length)}.`);
   };
 }
 
-/** The build's `.br`/`.gz` copies for clients that accept them (else the next handler serves the file). */
+/** The build's files with their `.br`/`.gz` copies for clients that accept them (else Vite serves them). */
 function precompressedMiddleware(outDir: () => string, base: () => string): Connect.NextHandleFunction {
   return (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    const accepts = String(req.headers['accept-encoding'] ?? '');
-    let path = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
-    const b = base().startsWith('/') ? base() : '/';
-    if (!path.startsWith(b)) return next();
-    path = path.slice(b.length);
-    if (path === '' || path.endsWith('/')) path += 'index.html';
-    const file = normalize(join(outDir(), path));
-    if (!file.startsWith(outDir()) || !existsSync(file)) return next();
-    for (const [encoding, ext] of [['br', '.br'], ['gzip', '.gz']] as const) {
-      if (accepts.includes(encoding) && existsSync(file + ext)) {
-        sendFile(res, file + ext, TYPES[extname(file)] ?? 'application/octet-stream', { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' });
-        return;
-      }
-    }
-    next();
+    const prefix = base().startsWith('/') ? base() : '/';
+    const file = fileFor(outDir(), prefix, req.url ?? '');
+    if (!file || !sendStatic(req, res, file)) next();
   };
 }
 

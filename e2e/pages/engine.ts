@@ -4,6 +4,8 @@
  */
 import modelManifest from 'virtual:dnd-model-manifest';
 import { EngineClient, EngineError, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
+import { fetchModelFile, MODEL_CACHE } from '../../src/model/modelCache';
+import type { ModelFile } from '../../src/model/modelFiles';
 
 const client = new EngineClient();
 const log = (line: string) => {
@@ -164,6 +166,16 @@ const api = {
       });
       return { summary, stages, snapshots };
     });
+  },
+  /** The model cache on its own (src/model/modelCache.ts): one file, by URL and manifest entry. */
+  async cachedFetch(url: string, entry: ModelFile | null) {
+    return attempt(async () => {
+      const r = await fetchModelFile(url, entry ?? undefined);
+      return { source: r.source, note: r.note ?? null, bytes: r.bytes.byteLength, networkBytes: r.networkBytes, first: r.bytes[0] ?? -1 };
+    });
+  },
+  async cacheKeys(): Promise<string[]> {
+    return (await (await caches.open(MODEL_CACHE)).keys()).map((r) => r.url);
   },
   listAdapters: () => attempt(() => client.listAdapters()),
   generateAdapter: () => attempt(() => client.generateAdapter(['a prompt'])),

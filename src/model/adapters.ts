@@ -56,7 +56,7 @@ export interface AdapterSummary {
   source: AdapterSource;
   rank: number;
   alpha: number;
-  /** lora_alpha / r (or / sqrt(r) for rsLoRA): the graph's `lora_scale`. */
+  /** lora_alpha / r (or / sqrt(r) for rsLoRA): folded into the graph's B inputs. */
   scale: number;
   targetModules: string[];
   /** Number of float parameters (A and B, all layers). */

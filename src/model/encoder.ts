@@ -6,7 +6,7 @@
  *    markup); template "chat" (`<|im_start|>user\n{prompt}<|im_end|>\n`) is mirrored too;
  * 2. ids: the tokenizer's ids without special tokens, the first L kept; an empty prompt becomes the
  *    one id of `<|endoftext|>` (`condition_ids`);
- * 3. one causal forward of the base model (`encoder.onnx`, trainer/export/onnx_model.py), the final RMSNorm
+ * 3. one causal forward of the base model (the web graph's `last_hidden_state`, trainer/export/web_graphs.py), the final RMSNorm
  *    output (`layer -1`), float32; the P prompts run as one batch, right-padded with id 0 and
  *    `attention_mask` 0 (real tokens never attend to padding: causal attention, right padding);
  * 4. no pooling: each prompt's n <= L rows, zero rows from n to L (`encode_ids`).
@@ -52,7 +52,7 @@ export interface EncodedPrompts {
 }
 
 /**
- * Runs encoder.onnx on one right-padded batch: `input_ids` and `attention_mask` int64 [batch, seq];
+ * Runs the encoder (the model session, src/model/hiddenStates.ts) on one right-padded batch: `input_ids` and `attention_mask` int64 [batch, seq];
  * returns `last_hidden_state` [batch, seq, C] as float32 (row-major).
  */
 export type EncoderRun = (inputIds: BigInt64Array, attentionMask: BigInt64Array, batch: number, seq: number) => Promise<Float32Array>;
@@ -103,7 +103,7 @@ export async function encodeIds(run: EncoderRun, ids: readonly number[][], maxTo
   });
   const hidden = await run(inputIds, mask, batch, seq);
   if (hidden.length !== batch * seq * channels) {
-    throw new BadRequestError(`encoder.onnx returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
+    throw new BadRequestError(`The encoder returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
   }
   ids.forEach((row, i) => {
     // rows 0..n-1 of prompt i; the rest of its L rows stay 0 (as the padded rows the trainer zeroes)

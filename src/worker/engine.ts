@@ -348,9 +348,9 @@ export class Engine {
       const info = await files.json<GraphsInfo>(`${base}graphs.json`);
       const generation = await files.json<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
       const f16 = backend === 'webgpu' && options.f16 !== false && device?.features.has('shader-f16') === true;
-      const graph = chooseGraph(info, { lora: options.graph !== 'base', f16 });
+      let graph = chooseGraph(info, { lora: options.graph !== 'base', f16 });
       report('model', 'Downloading the base model');
-      const graphBytes = await files.bytes(`${base}${graph}`);
+      let graphBytes = await files.bytes(`${base}${graph}`);
       const weights = await files.bytes(`${base}${info.weights.file}`, (p) => report('model', 'Downloading the base model', p));
       report('tokenizer', 'Loading the tokenizer');
       const tokenizer = tokenizerFromFiles(
@@ -359,13 +359,26 @@ export class Engine {
       );
       report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
       const wasmThreads = configureOrt(options.wasmThreads);
-      const model = await createModelSession(graphBytes, weights, info, graph, { backend, ...(device ? { device } : {}), wasmThreads });
+      const sessionOptions = { backend, ...(device ? { device } : {}), wasmThreads };
+      let model: ModelSession;
+      let fallback: string | null = null;
+      try {
+        model = await createModelSession(graphBytes, weights, info, graph, sessionOptions);
+      } catch (e) {
+        if (!f16) throw e;
+        // the fp16-compute graph is not run on a real GPU by this project's tests (no shader-f16
+        // on SwiftShader): if it does not start, the fp32-compute graph on the same weights will
+        fallback = `The fp16 model graph did not start on this GPU (${describeError(e)}), so the model computes in fp32.`;
+        graph = chooseGraph(info, { lora: options.graph !== 'base', f16: false });
+        graphBytes = await files.bytes(`${base}${graph}`);
+        model = await createModelSession(graphBytes, weights, info, graph, sessionOptions);
+      }
       const shape = loraShapeOf(info);
       const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, model.hasLora);
       const eos = generation.eos_token_id;
       const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
       const engineInfo: EngineInfo = {
-        backend, backendChoice: choice, notice, device: deviceDescription, baseSha256: info.weights.sha256,
+        backend, backendChoice: choice, notice: fallback ?? notice, device: deviceDescription, baseSha256: info.weights.sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
         loraTargets: [...shape.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null,
         modelBytes: weights.byteLength, graph, compute: model.kvType, wasmThreads: backend === 'wasm' ? wasmThreads : null,
