@@ -31,8 +31,7 @@ function nodeOnlyPath(): string {
 
 beforeAll(async () => {
   bin = nodeOnlyPath();
-  const env = { ...process.env, PATH: bin };
-  delete env.PYTHON;
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin };
   const probe = spawnSync('/bin/sh', ['-c', 'command -v python3 || command -v python || echo no-python'], { env, encoding: 'utf8' });
   expect(probe.stdout.trim()).toBe('no-python');
   // its own process group, so the whole tree (npm, sh, vite) is ended by this id at the end

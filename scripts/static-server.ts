@@ -39,13 +39,23 @@ export function fileFor(root: string, prefix: string, url: string): string | und
 }
 
 /**
+ * How long a browser may keep a file: the build's content-hashed `assets/` for a year (a new build
+ * has new names), everything else revalidated (index.html, models: the page keeps those itself).
+ */
+export function cacheControl(file: string): string {
+  return /[\\/]assets[\\/]/.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache';
+}
+
+/**
  * Sends `file` (or its `.br`/`.gz` copy when `accept-encoding` allows); false when the request is
- * not a GET/HEAD. Headers: type, length, isolation, `Vary: Accept-Encoding` when a copy exists.
+ * not a GET/HEAD. Headers: type, length, caching, isolation, `Vary: Accept-Encoding` when a copy exists.
  */
 export function sendStatic(req: IncomingMessage, res: ServerResponse, file: string, isolation = true): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const accepts = String(req.headers['accept-encoding'] ?? '');
-  const headers: Record<string, string> = { 'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', ...(isolation ? ISOLATION_HEADERS : {}) };
+  const headers: Record<string, string> = {
+    'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'Cache-Control': cacheControl(file), ...(isolation ? ISOLATION_HEADERS : {}),
+  };
   let body = file;
   const copies = [['br', '.br'], ['gzip', '.gz']] as const;
   if (copies.some(([, ext]) => existsSync(file + ext))) headers.Vary = 'Accept-Encoding';

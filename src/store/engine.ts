@@ -122,6 +122,8 @@ export async function loadModel(): Promise<void> {
     );
     useEngine.setState({ status: 'ready', info });
     rememberDownload(useEngine.getState().fetched);
+    // for the load benchmark (scripts/bench-load.ts): navigation start -> model ready
+    performance.mark('model-ready', { detail: { ...info.stagesMs, initMs: info.initMs } });
   } catch (error) {
     useEngine.setState({ status: 'error', loadError: readableError(error) });
     return;

@@ -180,6 +180,8 @@ export interface EngineInfo {
   /** Every file of this load: from the cache or the network, and the bytes downloaded. */
   loadedFiles: LoadSummary;
   initMs: number;
+  /** Where the load's time went: device + model files + tokenizer, the ORT session, the generator. */
+  stagesMs: { files: number; session: number; generator: number };
 }
 
 export interface GenerateOptions {
@@ -358,6 +360,8 @@ export class Engine {
         await files.bytes(`${base}tokenizer_config.json`),
       );
       report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
+      const tSession = performance.now();
+      const filesMs = tSession - t0;
       const wasmThreads = configureOrt(options.wasmThreads);
       const sessionOptions = { backend, ...(device ? { device } : {}), wasmThreads };
       let model: ModelSession;
@@ -384,7 +388,9 @@ export class Engine {
         modelBytes: weights.byteLength, graph, compute: model.kvType, wasmThreads: backend === 'wasm' ? wasmThreads : null,
         crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
         loadedFiles: files.summary(), initMs: 0,
+        stagesMs: { files: filesMs, session: performance.now() - tSession, generator: 0 },
       };
+      const tGenerator = performance.now();
       let generator: GeneratorHandle | undefined;
       if (options.generator) {
         report('session', 'Loading the parameter generator');
@@ -401,6 +407,7 @@ export class Engine {
         }
       }
       engineInfo.loadedFiles = files.summary();
+      engineInfo.stagesMs.generator = performance.now() - tGenerator;
       this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
@@ -454,6 +461,7 @@ export class Engine {
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
     const ids: number[] = [];
     let text = '';
+    let settled = 0;
     let stopAt = -1;
     try {
       const result = await decode(model, promptIds, {
@@ -464,11 +472,16 @@ export class Engine {
         cancel,
         onToken: (id, index) => {
           ids.push(id);
-          const full = tokenizer.decode(ids, true);
-          // hold back an incomplete UTF-8 sequence (decoded as U+FFFD at the end)
-          const stable = full.endsWith('\uFFFD') ? full.slice(0, full.lastIndexOf('\uFFFD')) : full;
-          let delta = stable.startsWith(text) ? stable.slice(text.length) : '';
-          if (stable.startsWith(text)) text = stable;
+          // Decode only the ids since the last complete character (byte-level BPE: the text of a
+          // sequence is the concatenation of its pieces), so a step costs the same at token 500 as
+          // at token 5. A piece ending in an incomplete UTF-8 sequence (U+FFFD) waits for the next id.
+          const piece = tokenizer.decode(ids.slice(settled), true);
+          let delta = '';
+          if (!piece.endsWith('\uFFFD')) {
+            delta = piece;
+            text += piece;
+            settled = ids.length;
+          }
           let stopped = false;
           for (const s of stops) {
             const at = text.indexOf(s);
