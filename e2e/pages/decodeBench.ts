@@ -72,9 +72,11 @@ const peers = new Map<string, PeerModel>();
 /**
  * transformers.js 4 on this page: `hf` = the standard export in its own naming (tjs-peer/hf/onnx/
  * model.onnx, trainer/export_onnx.py); `web` = our decoder.onnx (tjs-peer/web/onnx/model.onnx) over
- * model.safetensors through its `externalData` session option. Same WASM build and threads as ours.
+ * model.safetensors through its `externalData` session option. Same WASM build as ours; `wasmThreads`
+ * 0 leaves onnxruntime-web's own default (half the cores, at most 4), which transformers.js keeps.
+ * Returns the thread count it runs with.
  */
-export async function initPeer(peer: 'hf' | 'web', device: 'webgpu' | 'wasm', wasmThreads: number): Promise<void> {
+export async function initPeer(peer: 'hf' | 'web', device: 'webgpu' | 'wasm', wasmThreads: number): Promise<number> {
   await peers.get(peer)?.dispose();
   tjs.env.allowRemoteModels = false;
   tjs.env.allowLocalModels = true;
@@ -83,12 +85,13 @@ export async function initPeer(peer: 'hf' | 'web', device: 'webgpu' | 'wasm', wa
   const onnx = tjs.env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
   if (onnx.wasm) {
     onnx.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, location.href).href, mjs: new URL(ortMjsUrl, location.href).href };
-    onnx.wasm.numThreads = wasmThreads;
+    if (wasmThreads > 0) onnx.wasm.numThreads = wasmThreads;
   }
   const options: Record<string, unknown> = { dtype: 'fp32', device };
   if (peer === 'web') options.session_options = { externalData: [{ path: 'model.safetensors', data: 'model.safetensors' }] };
   const model = (await tjs.AutoModelForCausalLM.from_pretrained(peer, options)) as unknown as PeerModel;
   peers.set(peer, model);
+  return onnx.wasm?.numThreads ?? 0;
 }
 
 export async function benchPeer(peer: 'hf' | 'web', ids: number[], tokens: number): Promise<BenchRun> {
