@@ -9,7 +9,7 @@
  *
  * Options: --backends wasm,webgpu; --tokens N (WASM, default 128); --webgpu-tokens N (default 6:
  * SwiftShader runs this model at well under a token per second); --runs N (default 7);
- * --webgpu-runs N (default 2); --warmup N (default 3); --threads 2,1 (WASM thread counts for the
+ * --webgpu-runs N (default 2); --warmup N (default 3; --webgpu-warmup, default 1); --threads 2,1 (WASM thread counts for the
  * equal-threads sections; default: the engine's own choice, and 1); --native (the machine's GPU,
  * not SwiftShader); --skip-tjs; --out FILE. WASM sections: `wasm`, each side at its default threads
  * (ours: the cores up to 4; transformers.js: onnxruntime-web's default, half the cores up to 4),
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     'webgpu-tokens': { type: 'string', default: '6' },
     runs: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '3' },
+    'webgpu-warmup': { type: 'string', default: '1' },
     'webgpu-runs': { type: 'string', default: '2' },
     threads: { type: 'string', default: '' },
     out: { type: 'string', default: 'reports/bench-decode.json' },
@@ -118,7 +119,8 @@ async function section(backend: 'wasm' | 'webgpu', threads: number, peerThreads:
     };
     const active = VARIANTS.filter((v) => !(v === 'tjs_hf' && tjsErrors.hf) && !(v === 'tjs_web' && tjsErrors.web));
     // warm-up: V8 tiers the 27 MB WASM module up over the first few hundred steps; shaders compile
-    for (let w = 0; w < Number(args.warmup); w++) for (const v of active) await once(v);
+    const warmups = Number(backend === 'webgpu' ? args['webgpu-warmup'] : args.warmup);
+    for (let w = 0; w < warmups; w++) for (const v of active) await once(v);
     const all: Record<Variant, BenchRun[]> = { base: [], adapted: [], no_lora_graph: [], tjs_hf: [], tjs_web: [] };
     for (let i = 0; i < runs; i++) {
       // rotate the order each round so no variant always follows the same one
