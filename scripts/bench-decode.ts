@@ -20,8 +20,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
-import { chromiumPath, WEBGPU_SWIFTSHADER_FLAGS } from '../e2e/browser';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../e2e/browser';
 import { buildPages, servePages } from '../e2e/pages/serve';
 import { median } from '../bench/stats';
 import { buildPeers } from './tjs-peer';
@@ -77,12 +77,7 @@ type Variant = (typeof VARIANTS)[number];
  * cores up to 4).
  */
 async function section(backend: 'wasm' | 'webgpu', threads: number, peerThreads: number, tokens: number, runs: number): Promise<Record<string, unknown>> {
-  const browser = await chromium.launch({
-    executablePath: chromiumPath(), headless: true,
-    args: backend === 'webgpu'
-      ? [...(args.native ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan'] : WEBGPU_SWIFTSHADER_FLAGS), '--no-sandbox', '--disable-background-networking']
-      : ['--disable-webgpu', '--disable-features=WebGPU', '--no-sandbox', '--disable-background-networking'],
-  });
+  const browser = await launchChromium({ webgpu: backend === 'webgpu', native: args.native });
   browserVersion = browser.version();
   const loadBefore = loadavg();
   try {

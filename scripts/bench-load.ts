@@ -20,9 +20,9 @@ import type { ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { build, preview, type Plugin } from 'vite';
-import { chromiumPath, WEBGPU_SWIFTSHADER_FLAGS } from '../e2e/browser';
+import { launchChromium } from '../e2e/browser';
 import { median } from '../bench/stats';
 
 const { values: args } = parseArgs({
@@ -140,12 +140,7 @@ try {
   for (const backend of args.backends.split(',')) {
     const runs: Run[] = [];
     for (let i = 0; i < Number(args.runs); i++) {
-      const browser = await chromium.launch({
-        executablePath: chromiumPath(), headless: true,
-        args: backend === 'webgpu'
-          ? [...(args.native ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan'] : WEBGPU_SWIFTSHADER_FLAGS), '--no-sandbox', '--disable-background-networking']
-          : ['--disable-webgpu', '--disable-features=WebGPU', '--no-sandbox', '--disable-background-networking'],
-      });
+      const browser = await launchChromium({ webgpu: backend === 'webgpu', native: args.native });
       browserVersion = browser.version();
       try {
         const context = await browser.newContext(); // a fresh profile: empty HTTP cache and Cache Storage

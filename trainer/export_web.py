@@ -53,21 +53,19 @@ constants in the graph (folded too); only the last position through the LM head.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
 import struct
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 from .export import load_exported
-from .export_onnx import (DEFAULT_OPSET, DOUBLE, FLOAT, FLOAT16, _read_varint, pb_parse, pb_write,
+from .export_onnx import (DEFAULT_OPSET, DOUBLE, FLOAT, FLOAT16, _read_varint, _torch_export, pb_parse, pb_write,
                           read_graph_summary, relabel_double_to_half, sha256_file)
 from .model import LlamaLM
 
@@ -403,6 +401,14 @@ def _node(op: str, inputs: list[str], outputs: list[str], name: str, value: torc
     return pb_write(fields)
 
 
+def _rewrite_graph(path: Path, rewrite) -> None:
+    """Replaces the ModelProto's graph by ``rewrite(graph bytes)``, atomically."""
+    model = [[fx, wt, rewrite(v) if fx == 7 else v] for fx, wt, v in pb_parse(path.read_bytes())]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pb_write(model))
+    os.replace(tmp, path)
+
+
 def _node_cast(inp: str, out: str, name: str, to: int) -> bytes:
     attr = pb_write([[1, 2, b"to"], [3, 0, to], [20, 0, 2]])  # INT attribute
     return pb_write([[1, 2, inp.encode()], [2, 2, out.encode()], [3, 2, name.encode()], [4, 2, b"Cast"], [5, 2, attr]])
@@ -456,10 +462,7 @@ def rope_table_as_nodes(path: Path, inv_freq: torch.Tensor, positions: int) -> i
             out.append([fx, wt, v])
         return pb_write(out)
 
-    model = [[fx, wt, rewrite(v) if fx == 7 else v] for fx, wt, v in pb_parse(path.read_bytes())]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pb_write(model))
-    os.replace(tmp, path)
+    _rewrite_graph(path, rewrite)
     return count
 
 
@@ -491,10 +494,7 @@ def externalize(path: Path, weights: Path) -> list[dict]:
             out.append([fx, wt, v])
         return pb_write(out)
 
-    model = [[fx, wt, rewrite(v) if fx == 7 else v] for fx, wt, v in pb_parse(path.read_bytes())]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pb_write(model))
-    os.replace(tmp, path)
+    _rewrite_graph(path, rewrite)
     return sorted(refs, key=lambda r: r["offset"])
 
 
@@ -556,21 +556,6 @@ def check_graphs(graphs_dir, model_dir) -> list[str]:
 
 # -- export ---------------------------------------------------------------------------------------
 
-def _torch_export(module, args, path: Path, inputs, outputs, axes, opset: int) -> None:
-    # No constant folding here: it would fold each weight's Cast into a new fp32 initializer. The
-    # graph keeps fp16 weights + Cast; onnxruntime folds them when the session starts.
-    kwargs = dict(input_names=inputs, output_names=outputs, dynamic_axes=axes, opset_version=opset,
-                  do_constant_folding=False, export_params=True, custom_opsets={"com.microsoft": 1})
-    try:
-        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-            kwargs["dynamo"] = False
-    except (TypeError, ValueError):  # pragma: no cover
-        pass
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), **kwargs)
-
-
 def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int = DEFAULT_OPSET,
                   variants=VARIANTS, log=print) -> dict:
     """Writes the web graphs of ``model_dir`` into ``out_dir``; returns (and writes) graphs.json."""
@@ -593,7 +578,10 @@ def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int 
         path = out / f"{name}.onnx"
         traced = path.with_suffix(".f64.onnx") if compute == "float16" else path
         torch.manual_seed(0)
-        _torch_export(wrapper, wrapper.example_inputs(), traced, inputs, outputs, dynamic_axes(L), opset)
+        # No constant folding here: it would fold each weight's Cast into a new fp32 initializer. The
+        # graph keeps fp16 weights + Cast; onnxruntime folds them when the session starts.
+        _torch_export(wrapper, wrapper.example_inputs(), traced, inputs, outputs, dynamic_axes(L), opset,
+                      constant_folding=False, custom_opsets={"com.microsoft": 1})
         if rope_table_as_nodes(traced, wrapper.inv_freq, cfg.max_position_embeddings) == 0:
             raise RuntimeError(f"{name}: no RoPE table found to write as nodes (did the tracer change?)")
         if compute == "float16":
