@@ -26,7 +26,7 @@ import {
 } from '../model/errors';
 import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
-  type ConditionShape, type EncodedPrompts, type EncoderRun,
+  type ConditionShape, type EncodedPrompts,
 } from '../model/encoder';
 import {
   HEATMAP_SIDE, adapterNorms, compareDeltas, loraPair, poolDelta, poolMatrix,
