@@ -2,7 +2,7 @@
  * The model engine (src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
  * worker and client on a small test page (e2e/pages/engine.html, built here with the app's Vite
  * config), against the real base model (models/base/: model.safetensors and the committed web
- * graphs, trainer/export_web.py):
+ * graphs, trainer/export/web_graphs.py):
  *
  * - WebGPU (SwiftShader): greedy continuations of the fixture prompts equal PyTorch's
  *   (test/fixtures/generation/cases.json, trainer/fixtures/generation.py) with no LoRA and with the

@@ -2,7 +2,7 @@
  * npm run bench:decode — decoding speed in headless Chromium, per backend: our engine (a worker per
  * graph, onnxruntime-web) with the fixture LoRA and without (decoder_lora.onnx), the graph without
  * LoRA inputs (decoder.onnx), and transformers.js `generate` on the same model: on the standard
- * Hugging Face export (`hf`, trainer/export_onnx.py, needs Python with torch) and on our
+ * Hugging Face export (`hf`, trainer/export/onnx_model.py, needs Python with torch) and on our
  * decoder.onnx (`web`); same prompt, greedy, fixed length, same WASM threads. Variants are
  * interleaved run by run (load on this shared machine hits all alike); medians after a warm-up.
  * Writes reports/bench-decode.json (e2e/pages/decodeBench.ts says what is measured).

@@ -1,7 +1,7 @@
 /**
  * The model files the app serves, read from the repository's `models/` folder by Node alone (no
  * Python): every file of `models/base/` and `models/generator/` with its size and sha256, and the
- * check that the committed web graphs (`models/base/graphs.json`, trainer/export_web.py) were
+ * check that the committed web graphs (`models/base/graphs.json`, trainer/export/web_graphs.py) were
  * written for the committed weights and config, so a retrained model without regenerated graphs
  * fails at start with a message saying what to run.
  */
@@ -55,14 +55,14 @@ interface GraphsJson {
 /**
  * What does not match between `models/base/graphs.json`, the graphs and the weights and config
  * beside them (empty: all good). The byte-level check of every external reference is
- * test/onnx/graphs.test.ts and trainer/export_web.py `check_graphs`; this is the fast one for start.
+ * test/onnx/graphs.test.ts and trainer/export/web_graphs.py `check_graphs`; this is the fast one for start.
  */
 export function checkModelFolder(modelDir: string): string[] {
   const sidecar = join(modelDir, 'graphs.json');
-  if (!existsSync(sidecar)) return [`${sidecar} is missing: run python3 -m trainer.export_web --model ${modelDir}`];
+  if (!existsSync(sidecar)) return [`${sidecar} is missing: run python3 -m trainer web-graphs --model ${modelDir}`];
   const side = JSON.parse(readFileSync(sidecar, 'utf8')) as GraphsJson;
   const problems: string[] = [];
-  const regenerate = `regenerate the graphs: python3 -m trainer.export_web --model ${modelDir}`;
+  const regenerate = `regenerate the graphs: python3 -m trainer web-graphs --model ${modelDir}`;
   const weights = join(modelDir, side.weights.file);
   if (!existsSync(weights)) problems.push(`${weights} is missing`);
   else if (statSync(weights).size !== side.weights.bytes || sha256File(weights) !== side.weights.sha256) {

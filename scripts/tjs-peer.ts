@@ -4,7 +4,7 @@
  * output, never served to the app's users):
  *
  * - `hf`: the standard Hugging Face / Optimum decoder export (fp32 weights inside the file, left
- *   padding, position ids, all positions' logits), written by trainer/export_onnx.py: needs Python
+ *   padding, position ids, all positions' logits), written by trainer/export/onnx_model.py: needs Python
  *   with torch, so without it this peer is skipped and the report says why;
  * - `web`: our own decoder.onnx (no LoRA inputs) beside model.safetensors, loaded by
  *   transformers.js through its `externalData` session option: the same graph for both loops.
@@ -36,8 +36,8 @@ export function buildPeers(root: string, python = '/usr/bin/python3'): { hfError
   const want = sha256File(join(modelDir, 'model.safetensors'));
   if (existsSync(join(hf, 'onnx/model.onnx')) && existsSync(sidecar) && readFileSync(sidecar, 'utf8').includes(want)) return { hfError: null };
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return { hfError: `${python} with torch is needed to export the standard ONNX file (trainer/export_onnx.py)` };
-  const run = spawnSync(python, ['-m', 'trainer.export_onnx', '--model', modelDir, '--out', join(hf, 'onnx'), '--lora-targets', 'none', '--no-encoder'],
+  if (probe.error || probe.status !== 0) return { hfError: `${python} with torch is needed to export the standard ONNX file (trainer/export/onnx_model.py)` };
+  const run = spawnSync(python, ['-m', 'trainer.export.onnx_model', '--model', modelDir, '--out', join(hf, 'onnx'), '--lora-targets', 'none', '--no-encoder'],
     { cwd: root, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
-  return { hfError: run.status === 0 ? null : `trainer/export_onnx.py failed (exit ${String(run.status)})` };
+  return { hfError: run.status === 0 ? null : `trainer/export/onnx_model.py failed (exit ${String(run.status)})` };
 }

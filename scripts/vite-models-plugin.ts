@@ -4,7 +4,7 @@
  * - `virtual:dnd-model-manifest`: every served file's size and sha256 (scripts/models-manifest.ts),
  *   compiled into the page so it can use its Cache Storage copies without asking the network;
  * - start and build fail when `models/base/graphs.json` does not match the weights and config
- *   beside it (the graphs then need `python3 -m trainer.export_web`);
+ *   beside it (the graphs then need `python3 -m trainer web-graphs`);
  * - dev server: `models/**` straight from the repository's `models/` folder;
  * - build: `models/` copied into the output, then brotli and gzip copies of every large file
  *   (scripts/precompress.ts) for hosts that serve precompressed files (DND_SKIP_MODEL_COPY=1: neither,

@@ -71,7 +71,7 @@ const peers = new Map<string, PeerModel>();
 
 /**
  * transformers.js 4 on this page: `hf` = the standard export in its own naming (tjs-peer/hf/onnx/
- * model.onnx, trainer/export_onnx.py); `web` = our decoder.onnx (tjs-peer/web/onnx/model.onnx) over
+ * model.onnx, trainer/export/onnx_model.py); `web` = our decoder.onnx (tjs-peer/web/onnx/model.onnx) over
  * model.safetensors through its `externalData` session option. Same WASM build as ours; `wasmThreads`
  * 0 leaves onnxruntime-web's own default (half the cores, at most 4), which transformers.js keeps.
  * Returns the thread count it runs with.

@@ -8,7 +8,7 @@
  * `base_model.model.model.layers.{l}.{self_attn|mlp}.{m}.lora_{A|B}.weight`, A (r x in),
  * B (out x r), scale lora_alpha / r (lora_alpha / sqrt(r) with use_rslora).
  *
- * Graph inputs (src/model/graphs.ts, trainer/export_web.py `pack_lora`): per layer and group
+ * Graph inputs (src/model/graphs.ts, trainer/export/web_graphs.py `pack_lora`): per layer and group
  * (q|k|v, o, gate|up, down) `lora.{l}.{group}.A` = the modules' A stacked by rows and
  * `lora.{l}.{group}.B` = their B block-diagonal, times the scale. An adapter of smaller rank than
  * the graph fills the first rows/columns of its blocks (same function); modules it lacks stay zero.
@@ -224,7 +224,7 @@ export function zipPeftAdapter(adapter: AdapterData, shape: LoraShape): Uint8Arr
 }
 
 /**
- * The graph inputs of one layer and group (trainer/export_web.py `pack_lora`): A (g*r, in) with each
+ * The graph inputs of one layer and group (trainer/export/web_graphs.py `pack_lora`): A (g*r, in) with each
  * module's A in its rows, B (sum of outs, g*r) with each module's B times `scale` in its diagonal
  * block; an adapter of rank r' < r fills the first r' rows/columns of a block, a module it lacks
  * stays zero.

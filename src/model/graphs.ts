@@ -1,5 +1,5 @@
 /**
- * The web graphs of a model folder (`graphs.json`, written by trainer/export_web.py): small ONNX
+ * The web graphs of a model folder (`graphs.json`, written by trainer/export/web_graphs.py): small ONNX
  * files whose weights are external data in the folder's `model.safetensors`. This module reads the
  * parts the runtime needs and picks the graph for a device.
  */

@@ -2,7 +2,7 @@
  * The prompt encoder on the model's own session: the web graphs return the final RMSNorm output
  * of every position (`last_hidden_state`) beside the logits, so encoding P prompts is one first step
  * (empty past) over the right-padded batch with the base model's LoRA inputs (all zero), fetching
- * only that output. trainer/conditions.py computes the same (layer -1, no pooling); src/model/encoder.ts
+ * only that output. trainer/generator/conditions.py computes the same (layer -1, no pooling); src/model/encoder.ts
  * does the tokenizing, padding and cutting.
  */
 import type { EncoderRun } from './encoder';

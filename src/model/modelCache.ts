@@ -20,6 +20,8 @@ export interface ByteProgress {
   loaded: number;
   /** 0 when the server did not say. */
   total: number;
+  /** true: read from this browser's storage, not downloaded. */
+  cached?: boolean;
 }
 
 export interface FetchedFile {
@@ -166,7 +168,7 @@ export async function fetchModelFile(
   if (cache) {
     const cached = await readCached(cache, url, entry);
     if (cached.bytes) {
-      onProgress?.({ file: name, loaded: cached.bytes.byteLength, total: cached.bytes.byteLength });
+      onProgress?.({ file: name, loaded: cached.bytes.byteLength, total: cached.bytes.byteLength, cached: true });
       return { bytes: cached.bytes, source: 'cache', networkBytes: 0 };
     }
     if (cached.damaged) note = `The saved copy of ${name} was damaged (its sha256 did not match), so it was downloaded again.`;

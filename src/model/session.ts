@@ -1,5 +1,5 @@
 /**
- * The base model's onnxruntime-web session: one web graph (src/model/graphs.ts, trainer/export_web.py)
+ * The base model's onnxruntime-web session: one web graph (src/model/graphs.ts, trainer/export/web_graphs.py)
  * whose weights are the fp16 bytes of `model.safetensors`, handed over as ORT's `externalData`.
  * `decoder_lora.onnx` serves the base model (zero LoRA inputs), every adapter (other inputs) and the
  * prompt encoder (its `last_hidden_state` output), so switching never reloads anything and the

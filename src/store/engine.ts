@@ -131,9 +131,9 @@ export async function loadModel(): Promise<void> {
   await restoreSavedAdapters();
 }
 
-/** The per-file byte counts after a progress event (a file's count only grows). */
+/** The per-file byte counts after a progress event (a file's count only grows; files read from the cache are not fetched). */
 function addFetched(fetched: Record<string, number>, bytes: InitProgress['bytes']): Record<string, number> {
-  if (!bytes || bytes.loaded <= (fetched[bytes.file] ?? 0)) return fetched;
+  if (!bytes || bytes.cached || bytes.loaded <= (fetched[bytes.file] ?? 0)) return fetched;
   return { ...fetched, [bytes.file]: bytes.loaded };
 }
 
@@ -152,8 +152,7 @@ const LAST_DOWNLOAD_KEY = 'dnd-lora-last-model-download';
 
 /** What the last completed load in this browser fetched, so the next visit can say it before loading. */
 function rememberDownload(fetched: Record<string, number>): void {
-  const size = downloadSize(fetched);
-  if (size.files === 0) return;
+  const size = downloadSize(fetched); // 0 files: everything came from this browser's storage
   try {
     localStorage.setItem(LAST_DOWNLOAD_KEY, JSON.stringify(size));
   } catch {

@@ -12,7 +12,7 @@ import { encodeSafetensors } from '../../src/generator/safetensors';
 import type { GraphsInfo } from '../../src/model/graphs';
 
 const DIR = 'test/fixtures/generation/adapter';
-// the committed base model's graphs.json (trainer/export_web.py), with a made-up weights hash
+// the committed base model's graphs.json (trainer/export/web_graphs.py), with a made-up weights hash
 const GRAPHS = JSON.parse(readFileSync('models/base/graphs.json', 'utf8')) as GraphsInfo;
 const SHAPE = { ...loraShapeOf(GRAPHS), baseSha256: 'ab'.repeat(32) };
 const config = readFileSync(`${DIR}/adapter_config.json`, 'utf8');

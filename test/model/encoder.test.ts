@@ -1,11 +1,11 @@
 /**
  * The browser's prompt-condition encoder (src/model/encoder.ts) against the committed fixture
- * test/fixtures/conditions/ (trainer/conditions.py on models/base, fp32 CPU): the real pipeline in
+ * test/fixtures/conditions/ (trainer/generator/conditions.py on models/base, fp32 CPU): the real pipeline in
  * Node, with the engine's code and the committed model, no Python:
  *
  * - tokenization: transformers.js on models/base's tokenizer files (as the engine loads them: no
  *   special tokens, first L ids, `<|endoftext|>` for an empty prompt) gives the fixture's ids;
- * - hidden states: the committed web graph models/base/decoder.onnx (trainer/export_web.py; weights
+ * - hidden states: the committed web graph models/base/decoder.onnx (trainer/export/web_graphs.py; weights
  *   = model.safetensors as external data) run by onnxruntime-node on the CPU, output
  *   `last_hidden_state` of one first step over the right-padded batch, gives the fixture's
  *   (7, 32, 512) within TOLERANCE, measured as max |onnx - fixture| / max |fixture| over the whole
@@ -105,7 +105,7 @@ describe('prompt-condition encoder (models/base/decoder.onnx last_hidden_state, 
     const ids = conditionIds(encode, fx.cases.map((c) => c.text), L, emptyId);
     expect(ids).toEqual(fx.cases.map((c) => c.ids));
     expect(fx.cases.map((c) => c.prompt)).toEqual(fx.cases.map((c) => c.text)); // template "plain"
-    // template "chat" (trainer/conditions.py): the markup tokens are single special ids, then the prompt's
+    // template "chat" (trainer/generator/conditions.py): the markup tokens are single special ids, then the prompt's
     const [chat] = conditionIds(encode, ['is the sun a star?'], L, emptyId, 'chat');
     const im = tokenizer.convert_tokens_to_ids(['<|im_start|>', '<|im_end|>']);
     expect(chat![0]).toBe(im[0]);

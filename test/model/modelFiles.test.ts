@@ -46,7 +46,7 @@ describe('model files', () => {
       weights[weights.length - 1] = (weights[weights.length - 1] ?? 0) ^ 0xff;
       writeFileSync(join(dir, 'model.safetensors'), weights);
       const problems = checkModelFolder(dir);
-      expect(problems.join('\n')).toMatch(/not the file graphs\.json was written for.*python3 -m trainer\.export_web --model/);
+      expect(problems.join('\n')).toMatch(/not the file graphs\.json was written for.*python3 -m trainer web-graphs --model/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 /**
- * The committed web graphs (models/base/decoder*.onnx + graphs.json, trainer/export_web.py) against
+ * The committed web graphs (models/base/decoder*.onnx + graphs.json, trainer/export/web_graphs.py) against
  * the committed weights and config, in Node alone (no Python):
  *
  * - every weight of every graph is external data pointing into model.safetensors exactly where the

@@ -88,10 +88,11 @@ export function ModelLoader() {
 /** Before the first load: the size the last load in this browser measured, or that it will be shown. */
 function idleSizeNote(): string {
   const last = lastDownloadSize();
-  const what = 'The base model, its prompt encoder and the parameter generator are downloaded and started in a worker when you ask';
-  return last
-    ? `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`
-    : `${what}; the download size is shown as the files arrive.`;
+  const what = 'The base model (which also encodes prompts) and the parameter generator are downloaded once and started in a worker when you ask';
+  if (!last) return `${what}; the download size is shown as the files arrive.`;
+  return last.files === 0
+    ? `${what}: the last load in this browser read them from its storage and downloaded nothing.`
+    : `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`;
 }
 
 function fileName(file: string): string {

@@ -1,7 +1,7 @@
 """Web graphs: small ONNX files whose weights are ``model.safetensors`` itself.
 
-    /usr/bin/python3 -m trainer.export_web --model models/base          # writes into models/base
-    /usr/bin/python3 -m trainer.export_web --model models/base --check  # only checks them
+    /usr/bin/python3 -m trainer web-graphs --model models/base          # writes into models/base
+    /usr/bin/python3 -m trainer web-graphs --model models/base --check  # only checks them
 
 Every weight of these graphs is *external data*: a reference into ``model.safetensors`` at the
 byte offset where the safetensors header puts that tensor, in the dtype it is stored in (fp16). The
@@ -34,13 +34,13 @@ Interface (all four graphs):
     outputs  logits          float32 [batch, 1, vocab]   the last position's logits
              present.{l}.key|value           like the past, [batch, kv_heads, past + seq, head_dim]
              last_hidden_state  float32 [batch, seq, hidden]: the final RMSNorm output of every
-                             position, the generator's prompt condition (trainer/conditions.py,
+                             position, the generator's prompt condition (trainer/generator/conditions.py,
                              layer -1), so one session serves decoding and prompt encoding.
 
 Positions are implied by the mask (there is no position_ids input): 0..seq-1 for a first step with
 an empty past (a batch of right-padded prompts: real tokens never see padding, so their rows equal
 each prompt's own forward), then one new token per step at position ``past``. Left padding is not
-supported; the runtime decodes one sequence at a time. trainer/export_onnx.py's files keep the
+supported; the runtime decodes one sequence at a time. trainer/export/onnx_model.py's files keep the
 Hugging Face interface (left padding, position ids) for transformers.js and the older tests.
 
 Graph shape, chosen for the cost of one decode step in onnxruntime-web (docs/onnx-export.md, "Web
@@ -64,10 +64,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .export import load_exported
-from .export_onnx import (DEFAULT_OPSET, DOUBLE, FLOAT, FLOAT16, _read_varint, _torch_export, pb_parse, pb_write,
-                          read_graph_summary, relabel_double_to_half, sha256_file)
-from .model import LlamaLM
+from trainer.base.model import LlamaLM
+from trainer.base.release import load_exported
+from trainer.export.onnx_model import (DEFAULT_OPSET, DOUBLE, FLOAT, FLOAT16, _read_varint, _torch_export, pb_parse,
+                                       pb_write, read_graph_summary, relabel_double_to_half, sha256_file)
 
 WEIGHTS_FILE = "model.safetensors"
 SIDECAR = "graphs.json"
@@ -120,7 +120,7 @@ def lora_groups(cfg, rank: int = DEFAULT_RANK) -> list[dict]:
 def pack_lora(cfg, peft: dict, scale: float, rank: int = DEFAULT_RANK) -> list[torch.Tensor]:
     """PEFT tensors (PEFT names, ``lora_tokens.peft_name``; any rank <= ``rank``) -> the graph's LoRA
     inputs in order, float32; modules the adapter lacks stay zero (as the runtime does it)."""
-    from .lora_tokens import DEFAULT_PARENTS, peft_name
+    from trainer.lora.tokens import DEFAULT_PARENTS, peft_name
     out = []
     for l in range(cfg.num_hidden_layers):
         for grp in lora_groups(cfg, rank):
@@ -251,7 +251,7 @@ class WebDecoder(nn.Module):
 
     The LM's parameters are used as they are (their dtype is the weights' dtype in the graph) and
     are registered under ``model`` so the initializers are named exactly as in model.safetensors.
-    ``compute`` is float32, or float64 as the stand-in for float16 (trainer/export_onnx.py: torch
+    ``compute`` is float32, or float64 as the stand-in for float16 (trainer/export/onnx_model.py: torch
     1.13 cannot run fp16 matmuls on a CPU; the file is relabelled to fp16 after the export).
     """
 
@@ -602,7 +602,7 @@ def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int 
     sidecar = {
         "format": "dragdrop-lora/web-graphs",
         "version": 1,
-        "written_by": "python -m trainer.export_web",
+        "written_by": "python -m trainer web-graphs",
         "config": {**hf_cfg, "head_dim": cfg.head_dim},
         "weights": {"file": WEIGHTS_FILE, "bytes": weights.stat().st_size, "sha256": sha256_file(weights)},
         "config_sha256": sha256_file(model_dir / "config.json"),
@@ -619,23 +619,30 @@ def export_graphs(model_dir, out_dir=None, rank: int = DEFAULT_RANK, opset: int 
     return sidecar
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m trainer.export_web", description=__doc__.split("\n\n")[0])
+def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="models/base", help="directory with config.json + model.safetensors")
     p.add_argument("--out", default=None, help="output directory (default: --model)")
     p.add_argument("--lora-rank", type=int, default=DEFAULT_RANK)
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
     p.add_argument("--check", action="store_true", help="only check the graphs in --out against --model")
-    args = p.parse_args(argv)
+
+
+def run(args) -> int:
     args.out = args.out or args.model
     if args.check:
         problems = check_graphs(args.out, args.model)
         for line in problems:
-            print(f"export_web: {line}", file=sys.stderr)
+            print(f"web-graphs: {line}", file=sys.stderr)
         print("graphs match the weights and config" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
     export_graphs(args.model, args.out, args.lora_rank, args.opset)
     return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m trainer web-graphs", description=__doc__.split("\n\n")[0])
+    add_args(p)
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":

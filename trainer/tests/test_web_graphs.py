@@ -1,4 +1,4 @@
-"""CPU tests of the web graphs (trainer/export_web.py): the wrapper against LlamaLM, the grouped LoRA
+"""CPU tests of the web graphs (trainer/export/web_graphs.py): the wrapper against LlamaLM, the grouped LoRA
 against merged weights, the external-data rewrite against the safetensors header, and the
 committed graphs against the committed weights and config.
 
@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer.export import load_exported
-from trainer.export_onnx import read_graph_summary, sha256_file
-from trainer.export_web import (LORA_GROUPS, SIDECAR, WEB_OPS, WEIGHTS_FILE, WebDecoder, check_graphs,
+from trainer.base.release import load_exported
+from trainer.export.onnx_model import read_graph_summary, sha256_file
+from trainer.export.web_graphs import (LORA_GROUPS, SIDECAR, WEB_OPS, WEIGHTS_FILE, WebDecoder, check_graphs,
                                 export_graphs, graph_initializers, io_names, lora_groups, pack_lora,
                                 safetensors_layout)
-from trainer.fixture_onnx import load_lora, make_random_lora, make_tiny_model, merged_model, peft_name
+from trainer.fixtures.onnx import load_lora, make_random_lora, make_tiny_model, merged_model, peft_name
 
 REPO = Path(__file__).resolve().parents[2]
 
