@@ -1,7 +1,9 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { examplesPlugin } from './scripts/vite-examples-plugin.ts';
+import { modelsPlugin } from './scripts/vite-models-plugin.ts';
 
+// base './': every URL in the build is relative, so dist/ runs from any sub-path of any static host.
 // WGSL kernels live in shaders/*.wgsl and are imported with `?raw`.
 // onnxruntime-web ships its own wasm/mjs; keep it out of dependency pre-bundling so its
 // files are served as they are. `include` lists what the dev server would otherwise only discover
@@ -9,13 +11,15 @@ import { examplesPlugin } from './scripts/vite-examples-plugin.ts';
 // and reloads the page on the first visit.
 // examplesPlugin: examples/index.json + examples/<Task>.jsonl from the datasets folder
 // (DND_DATASETS, default ../shared/datasets), for the Prompts screen's "Examples" buttons.
+// modelsPlugin: models/ (the committed weights, web graphs, tokenizer, generator) served and copied
+// into the build with their hashes, and the cross-origin isolation headers (docs/hosting.md).
 export default defineConfig({
-  plugins: [react(), examplesPlugin()],
+  base: './',
+  plugins: [react(), examplesPlugin(), modelsPlugin()],
   worker: { format: 'es' },
-  optimizeDeps: {
-    exclude: ['onnxruntime-web', '@huggingface/transformers'],
-    include: ['papaparse', 'fflate'],
-  },
+  // the workers' dependencies, named so the dev server bundles them at start (not on first use,
+  // which reloads the page mid-load)
+  optimizeDeps: { include: ['fflate', 'papaparse', 'comlink'], exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   server: { fs: { allow: ['.'] } },
   build: { target: 'es2022' },
 });

@@ -22,15 +22,17 @@ const QUIET_FLAGS = [
 export interface LaunchOptions {
   /** false launches Chromium with WebGPU switched off, to test the honest fallback. */
   webgpu: boolean;
+  /** With WebGPU: the machine's own GPU instead of SwiftShader (benchmarks' --native). */
+  native?: boolean;
 }
 
 export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 }
 
-export async function launchChromium({ webgpu }: LaunchOptions): Promise<Browser> {
+export async function launchChromium({ webgpu, native = false }: LaunchOptions): Promise<Browser> {
   const args = webgpu
-    ? [...WEBGPU_SWIFTSHADER_FLAGS, ...QUIET_FLAGS]
+    ? [...(native ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan'] : WEBGPU_SWIFTSHADER_FLAGS), ...QUIET_FLAGS]
     : ['--disable-webgpu', '--disable-features=WebGPU', ...QUIET_FLAGS];
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
 }

@@ -4,7 +4,7 @@
  * and the real base model: load the model -> import the fixture adapter (test/fixtures/generation/
  * adapter, zipped here with fflate) -> listed -> Compare: base and adapted answers stream and differ
  * -> a bad zip shows an alert and leaves the list alone -> Download gives a PEFT zip -> Stop -> after
- * a reload, a failed model load (file blocked) shows an alert and Try again loads it, with the saved
+ * Clear downloaded models and a reload, a failed model load (file blocked) shows an alert and Try again loads it, with the saved
  * adapter back (IndexedDB) -> a dropped .zip is imported -> Remove -> narrow Compare layout.
  */
 import { readFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ describe('Compare and Adapters (WASM)', () => {
     // Load: byte progress, then the WASM notice.
     await adaptersPanel.getByTestId('load-model').click();
     const bytesShown = adaptersPanel.getByTestId('model-bytes');
-    await expect.poll(async () => ((await bytesShown.count()) > 0 ? await bytesShown.textContent() : ''), { timeout: 60_000, interval: 50 }).toMatch(/model_lora\.onnx: [\d.]+ (B|KB|MB)/);
+    await expect.poll(async () => ((await bytesShown.count()) > 0 ? await bytesShown.textContent() : ''), { timeout: 60_000, interval: 50 }).toMatch(/model\.safetensors: [\d.]+ (B|KB|MB)/);
     await page.screenshot({ path: `${OUTPUT}/adapters-loading.png` });
     await expect.poll(() => adaptersPanel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     expect(await adaptersPanel.getByTestId('model-backend').textContent()).toBe('WebAssembly');
@@ -133,17 +133,22 @@ describe('Compare and Adapters (WASM)', () => {
     expect(await compare.getByTestId('answer-adapted').getAttribute('data-state')).toBe('stopped');
     expect(await compare.getByTestId('compare-run').isDisabled()).toBe(false);
 
-    // Reload with the model file unreachable: a readable error and Try again.
+    // Clear downloaded models (the model keeps running), then reload with the weights unreachable:
+    // nothing kept, so a readable error and Try again.
+    await page.getByTestId('tab-adapters').click();
+    await page.getByTestId('panel-adapters').getByTestId('clear-models').click();
+    await expect.poll(() => page.getByTestId('panel-adapters').getByTestId('models-cleared').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.getByTestId('panel-adapters').getByTestId('models-cleared').textContent()).toMatch(/Removed [\d.]+ MB of downloaded models/);
     await page.reload();
     await page.getByTestId('tab-adapters').click();
-    const blocked = /model_lora\.onnx/;
+    const blocked = /model\.safetensors/;
     await context.route(blocked, (route) => route.abort('connectionfailed'));
     const panel = page.getByTestId('panel-adapters');
     await panel.getByTestId('load-model').click();
     await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 120_000, interval: 250 }).toBe('error');
     const loadError = panel.getByTestId('model-error');
     expect(await loadError.getAttribute('role')).toBe('alert');
-    expect(await loadError.textContent()).toContain('model_lora.onnx');
+    expect(await loadError.textContent()).toContain('model.safetensors');
     await page.screenshot({ path: `${OUTPUT}/adapters-load-error.png`, fullPage: true });
     await context.unroute(blocked);
 

@@ -1,21 +1,23 @@
 /**
  * The model engine (src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
  * worker and client on a small test page (e2e/pages/engine.html, built here with the app's Vite
- * config), against the real base model (public/models/base/, from scripts/prepare-models.sh):
+ * config), against the real base model (models/base/: model.safetensors and the committed web
+ * graphs, trainer/export/web_graphs.py):
  *
  * - WebGPU (SwiftShader): greedy continuations of the fixture prompts equal PyTorch's
  *   (test/fixtures/generation/cases.json, trainer/fixtures/generation.py) with no LoRA and with the
- *   fixture LoRA, on one session, switching base -> LoRA -> base; the KV cache stays on the GPU; an
+ *   fixture LoRA, on one session (decoder_lora.onnx, fp32 compute: SwiftShader has no shader-f16),
+ *   switching base -> LoRA -> base; the weights are downloaded once, in fp16; the KV cache stays on the GPU; an
  *   exported adapter loads back and reproduces the LoRA output; adapters for another base or shape
  *   are refused with a message naming the tensor; a cancelled generation stops within one step; a
  *   second init after a GPU device loss works; without a generator, generateAdapter says so.
  * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens);
- *   encodePrompts (encoder.onnx) gives the condition of test/fixtures/conditions.
+ *   encodePrompts (the session's last_hidden_state) gives the condition of test/fixtures/conditions.
  * - Generators: a random-weight version-1 generator on the CPU reference (WASM); version-2 ones
  *   (trainer/fixtures/random_release_v2.py: tail window, kNN gate) on the CPU reference and on the
  *   GPU: the adapter is applied at the gate's strength g (the page's g is the one src/generator/gate.ts
  *   computes here from the same files and condition), exported as B·g with lora_alpha / r, and on the
- *   GPU (g in lora_scale) decodes like its exported copy (g in B).
+ *   GPU decodes like its exported copy.
  *
  * SwiftShader runs this model at well under one token per second on a 2-core machine, so the
  * WebGPU cases compare the first ENGINE_E2E_WEBGPU_TOKENS (default 6) tokens of each 24-token
@@ -23,7 +25,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseSafetensors } from '../src/generator/safetensors';
@@ -61,7 +63,11 @@ const ADAPTER_URL = '/fixtures/generation/adapter';
 interface Failure { failed: true; code: string; message: string }
 interface GenResult { ids: number[]; streamed: number[]; stopReason: string; kvLocation: string; backend: string; text: string }
 type Api = {
-  init(backend?: string): Promise<{ info: { backend: string; notice: string | null; generator: string } | Failure; progress: { stage: string; loaded?: number; total?: number }[] }>;
+  init(backend?: string, graph?: string, cache?: boolean): Promise<{
+    info: { backend: string; notice: string | null; generator: string; graph: string; compute: string; modelBytes: number;
+      loadedFiles: { networkBytes: number; files: { path: string; kind: string; source: string; networkBytes: number }[] } } | Failure;
+    progress: { stage: string; loaded?: number; total?: number }[];
+  }>;
   generateIds(ids: number[], options: object): Promise<GenResult | Failure>;
   generateText(text: string, options: object): Promise<(GenResult & { streamedText: string }) | Failure>;
   cancelAfter(ids: number[], after: number): Promise<{ result: GenResult | Failure; seenAtCancel: number; seen: number }>;
@@ -128,15 +134,21 @@ describe('model engine, Chromium with WebGPU (SwiftShader)', () => {
     await browser?.close();
   });
 
-  it('init loads base, tokenizer and session on WebGPU, with byte progress', async () => {
-    const { info, progress } = await call(page, 'init', 'webgpu');
+  it('init loads the fp16 weights once, the graph, tokenizer and session on WebGPU, with byte progress', async () => {
+    const { info, progress } = await call(page, 'init', 'webgpu', 'lora', false);
     const i = ok(info);
     expect(i.backend).toBe('webgpu');
     expect(i.notice).toBeNull();
     expect(i.generator).toBe('not-configured');
+    expect(i).toMatchObject({ graph: 'decoder_lora.onnx', compute: 'float32' });
+    const weights = statSync('models/base/model.safetensors').size;
     const model = progress.filter((p) => p.stage === 'model' && p.loaded !== undefined);
-    expect(model.at(-1)?.loaded).toBeGreaterThan(100_000_000);
-    expect(model.at(-1)?.loaded).toBe(model.at(-1)?.total);
+    expect(model.at(-1)).toMatchObject({ loaded: weights, total: weights });
+    // nothing in fp32, nothing twice: the weights file once, plus a small graph
+    const files = i.loadedFiles.files;
+    expect(files.filter((f) => f.kind === 'weights').map((f) => f.path)).toEqual(['base/model.safetensors']);
+    expect(files.filter((f) => f.kind === 'graph').map((f) => f.path)).toEqual(['base/graphs.json', 'base/decoder_lora.onnx']);
+    expect(i.loadedFiles.networkBytes).toBeLessThan(weights + 2_000_000);
   }, 300_000);
 
   it(`greedy continuations equal PyTorch's without LoRA (first ${WEBGPU_TOKENS} tokens), KV cache on the GPU`, async () => {
@@ -244,7 +256,7 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
     expect(again.ids).toEqual(c0.lora);
   }, 300_000);
 
-  it('encodePrompts runs encoder.onnx on WASM and gives the condition of test/fixtures/conditions', async () => {
+  it('encodePrompts runs the model session (last_hidden_state) on WASM and gives the condition of test/fixtures/conditions', async () => {
     expect(ok((await call(page, 'init', 'wasm')).info).backend).toBe('wasm');
     const cond = conditionsFixture;
     const want = conditionsEmbeddings();
@@ -393,7 +405,7 @@ describe('generator -> adapter on the GPU (random-weight version-2 generator for
     await browser?.close();
   });
 
-  it('the generated LoRA goes into the model as GPU buffers and decodes like its exported PEFT copy', async () => {
+  it('the generated LoRA goes into the model (grouped inputs as GPU buffers) and decodes like its exported PEFT copy', async () => {
     const info = ok(await call(page, 'initWithGenerator', 'webgpu', '/generators/v2-release/'));
     expect(info.generator).toBe('ready');
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 7));
@@ -409,7 +421,7 @@ describe('generator -> adapter on the GPU (random-weight version-2 generator for
     // every decoder layer streams a down-sampled heatmap; detokenisation and apply do not
     expect(gen.snapshots.slice(0, -2).every((x) => x !== null && x.finite)).toBe(true);
     expect(gen.snapshots.slice(-2)).toEqual([null, null]);
-    // g on the GPU is in lora_scale (the generator's B buffers); in the export (and its import) it is in B
+    // g is in B (the registry packs that copy into the model's grouped inputs), as in the export and its import
     const c0 = fixture.cases[0]!;
     const onGpu = ok(await call(page, 'generateIds', c0.input_ids, greedy(2, gen.summary.id)));
     const rt = ok(await call(page, 'roundTrip', gen.summary.id));
@@ -419,7 +431,7 @@ describe('generator -> adapter on the GPU (random-weight version-2 generator for
     const prompts = await call(page, 'generateAdapter');
     expect(prompts).toMatchObject({ failed: true, code: 'bad-request' });
     expect((prompts as Failure).message).toMatch(/needs 8 prompts.*got 1/);
-    // 8 prompts: encoder.onnx as a second ORT session on the engine's GPUDevice, then the generator
+    // 8 prompts: the model session's last_hidden_state (one right-padded batch), then the generator
     // (adds ~35 s on SwiftShader)
     const texts = conditionsFixture.cases.map((c) => c.prompt);
     const fromPrompts = await page.evaluate(async (p) => {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { startAppServer } from './server';
 
@@ -9,8 +8,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // The ONNX export and tokenizer files the pages serve (public/models/base/); fast when up to date.
-  execFileSync('bash', ['scripts/prepare-models.sh'], { stdio: 'inherit' });
+  // The production build serves the committed models (models/, scripts/vite-models-plugin.ts).
   const server = await startAppServer();
   project.provide('appUrl', server.url);
   return server.close;

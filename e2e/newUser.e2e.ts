@@ -16,7 +16,7 @@
  * prompt files are written here; no dataset content is used.
  */
 import { statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { OUTPUT, openApp, type AppPage } from './appPage';
 
@@ -74,9 +74,9 @@ describe('a new user on a machine whose only WebGPU adapter is a software one', 
     app = await openApp({ webgpu: true });
     ({ page } = app);
     page.on('response', (response) => {
-      const { pathname } = new URL(response.url());
-      // the build serves public/ as it is (scripts/prepare-models.sh lays the files out there)
-      if (pathname.startsWith('/models/') && response.ok()) modelBytes.push(statSync(`public${decodeURIComponent(pathname)}`).size);
+      // the build serves a copy of the repository's models/ below the app's (sub-path) URL
+      const rel = decodeURIComponent(response.url().replace(inject('appUrl'), '').split('?')[0] ?? '');
+      if (rel.startsWith('models/') && response.ok()) modelBytes.push(statSync(rel).size);
     });
   });
   afterAll(async () => app?.close());

@@ -111,10 +111,12 @@ describe('Privacy and recovery (WASM)', () => {
     const loadedAt = requests.all.length;
     writeFileSync(`${OUTPUT}/privacy-requests-before.json`, JSON.stringify(beforeLoad, null, 1));
 
-    // The load fetched the model, tokenizer, release generator and prompt encoder, from the
+    // The load fetched the graph, the weights, tokenizer and release generator (the prompt encoder is
+    // the model session itself), from the
     // workers too (so worker requests are seen here), all from the app's own origin.
-    const paths = beforeLoad.map((r) => new URL(r.url).pathname);
-    for (const file of ['/models/base/model_lora.onnx', '/models/base/encoder.onnx', '/models/base/tokenizer.json', '/models/generator/generator.safetensors', '/examples/index.json']) {
+    // the app is served under a sub-path (e2e/server.ts): paths relative to it
+    const paths = beforeLoad.map((r) => r.url.replace(appUrl, '/'));
+    for (const file of ['/models/base/decoder_lora.onnx', '/models/base/model.safetensors', '/models/base/tokenizer.json', '/models/generator/generator.safetensors', '/examples/index.json']) {
       expect(paths).toContain(file);
     }
     const foreign = beforeLoad.filter((r) => new URL(r.url).origin !== origin && !r.url.startsWith('blob:') && !r.url.startsWith('data:'));
@@ -146,7 +148,7 @@ describe('Privacy and recovery (WASM)', () => {
     await page.locator('[data-task="GSM8K"]').click();
     await expect.poll(() => page.getByTestId('prompt-set-item').count(), { timeout: 30_000 }).toBe(3);
     const exampleRequests = requests.all.slice(loadedAt).filter((r) => !r.url.startsWith('blob:') && !r.url.startsWith('data:'));
-    expect(exampleRequests).toEqual([{ url: `${origin}/examples/GSM8K.jsonl`, method: 'GET', type: 'fetch' }]);
+    expect(exampleRequests).toEqual([{ url: `${appUrl}examples/GSM8K.jsonl`, method: 'GET', type: 'fetch' }]);
 
     expect(requests.offsite).toEqual([]);
     expect(requests.all.every((r) => r.url.startsWith('blob:') || r.url.startsWith('data:') || LOCAL_HOSTS.has(new URL(r.url).hostname))).toBe(true);

@@ -20,6 +20,8 @@ COMMANDS = {
                                   "write test/fixtures/release-generator/ (what models/generator must output)"),
     "zoo-data": ("trainer.tasks.staging", "stage the rows zoo-and-generator reads into a small gzip copy (.zoo-data/)"),
     "gate-fixture": ("trainer.fixtures.gate", "write test/fixtures/gate/ (what the browser's kNN gate must compute)"),
+    "web-graphs": ("trainer.export.web_graphs",
+                   "write (or --check) models/base/decoder*.onnx + graphs.json: graphs over model.safetensors"),
     "conditions-fixture": ("trainer.fixtures.conditions",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
 }

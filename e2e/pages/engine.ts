@@ -3,9 +3,13 @@
  * test calls through `page.evaluate` (results must be plain data).
  */
 import { unzipSync, strFromU8 } from 'fflate';
+import modelManifest from 'virtual:dnd-model-manifest';
+import { benchEngine, benchPeer, importAdapter, initEngine, initPeer } from './decodeBench';
 import { EngineClient, EngineError, type GateResult, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import { seededCondition } from './seededCondition';
+import { fetchModelFile, MODEL_CACHE } from '../../src/model/modelCache';
+import type { ModelFile } from '../../src/model/modelFiles';
 
 const client = new EngineClient();
 const log = (line: string) => {
@@ -33,65 +37,14 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-interface BenchRun {
-  variant: string;
-  /** tokens after the first / time of their steps */
-  decodeTokS: number;
-  /** all new tokens / (prefill + decode) */
-  wallTokS: number;
-  tokens: number;
-}
-
-/** transformers.js `generate` on the same base model (onnx/model.onnx), greedy, fixed length. */
-async function benchTransformers(ids: number[], tokens: number, runs: number, device: 'webgpu' | 'wasm'): Promise<BenchRun[] | Failure> {
-  return attempt(async () => {
-    const tjs = await import('@huggingface/transformers');
-    const { default: wasmUrl } = await import('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url');
-    tjs.env.allowRemoteModels = false;
-    tjs.env.allowLocalModels = true;
-    tjs.env.localModelPath = '/models/';
-    tjs.env.useBrowserCache = false;
-    const onnx = tjs.env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number } };
-    if (onnx.wasm) {
-      onnx.wasm.wasmPaths = { wasm: new URL(wasmUrl, location.href).href };
-      onnx.wasm.numThreads = 1;
-    }
-    const model = await tjs.AutoModelForCausalLM.from_pretrained('base', { dtype: 'fp32', device });
-    const input = new tjs.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]);
-    const out: BenchRun[] = [];
-    for (let i = 0; i < runs + 1; i++) {
-      const t0 = performance.now();
-      const result = (await model.generate({
-        input_ids: input, attention_mask: new tjs.Tensor('int64', BigInt64Array.from(ids, () => 1n), [1, ids.length]),
-        max_new_tokens: tokens, min_new_tokens: tokens, do_sample: false,
-      })) as { dims: number[] };
-      const ms = performance.now() - t0;
-      const produced = (result.dims[1] ?? ids.length) - ids.length;
-      if (i > 0) out.push({ variant: 'transformers.js', decodeTokS: NaN, wallTokS: produced / (ms / 1000), tokens: produced });
-    }
-    await model.dispose();
-    return out;
-  });
-}
-
 const api = {
-  benchTransformers,
-  /** Our engine: `runs` greedy generations after `warmup` unmeasured ones. */
-  async benchEngine(ids: number[], tokens: number, runs: number, adapterId: string | null, label: string, warmup = 1): Promise<BenchRun[] | Failure> {
-    return attempt(async () => {
-      const out: BenchRun[] = [];
-      for (let i = 0; i < runs + warmup; i++) {
-        const r = await client.generateIds(ids, { adapter: adapterId, maxTokens: tokens, stopIds: [] });
-        const wall = r.ids.length / ((r.prefillMs + r.decodeMs) / 1000);
-        if (i >= warmup) out.push({ variant: label, decodeTokS: r.tokensPerSecond, wallTokS: wall, tokens: r.ids.length });
-      }
-      return out;
-    });
-  },
+  /** scripts/bench-decode.ts (e2e/pages/decodeBench.ts). */
+  bench: { initEngine, importAdapter, benchEngine, initPeer, benchPeer },
   client,
-  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', modelFile: 'model_lora.onnx' | 'onnx/model.onnx' = 'model_lora.onnx') {
+  /** The engine on the served models (`graph` 'base': decoder.onnx without LoRA inputs); `cache` false: no Cache Storage. */
+  async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', graph: 'lora' | 'base' = 'lora', cache = true) {
     const progress: { stage: string; loaded?: number; total?: number }[] = [];
-    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend, modelFile }, (p) => {
+    const info = await attempt(() => client.init({ modelsUrl: new URL('/models/', location.href).href, backend, graph, manifest: modelManifest, cache }, (p) => {
       progress.push({ stage: p.stage, ...(p.bytes ? { loaded: p.bytes.loaded, total: p.bytes.total } : {}) });
     }));
     if (!('failed' in info)) {
@@ -175,6 +128,16 @@ const api = {
       }
       return { config: JSON.parse(strFromU8(files['adapter_config.json']!)) as Record<string, unknown>, tensors };
     });
+  },
+  /** The model cache on its own (src/model/modelCache.ts): one file, by URL and manifest entry. */
+  async cachedFetch(url: string, entry: ModelFile | null) {
+    return attempt(async () => {
+      const r = await fetchModelFile(url, entry ?? undefined);
+      return { source: r.source, note: r.note ?? null, bytes: r.bytes.byteLength, networkBytes: r.networkBytes, first: r.bytes[0] ?? -1 };
+    });
+  },
+  async cacheKeys(): Promise<string[]> {
+    return (await (await caches.open(MODEL_CACHE)).keys()).map((r) => r.url);
   },
   listAdapters: () => attempt(() => client.listAdapters()),
   generateAdapter: () => attempt(() => client.generateAdapter(['a prompt'])),

@@ -1,12 +1,13 @@
 /**
  * Builds the engine test page (e2e/pages/engine.html, production build with the app's Vite config)
- * and serves it with the model files (public/models/, written by scripts/prepare-models.sh) and the
- * generation fixture. Used by e2e/engine.e2e.ts and scripts/bench-decode.ts.
+ * and serves it, cross-origin isolated as the app is, with the committed model files (models/) and
+ * the generation fixture. Used by e2e/engine.e2e.ts and scripts/bench-decode.ts.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { build } from 'vite';
+import { ISOLATION_HEADERS } from '../../scripts/vite-models-plugin';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'build/e2e-pages');
@@ -17,6 +18,7 @@ const TYPES: Record<string, string> = {
 };
 
 export async function buildPages(): Promise<void> {
+  process.env.DND_SKIP_MODEL_COPY = '1';
   await build({
     configFile: join(ROOT, 'vite.config.ts'),
     root: ROOT,
@@ -32,7 +34,9 @@ export async function buildPages(): Promise<void> {
 
 /** URL prefix -> directory. */
 const MOUNTS: [string, string][] = [
-  ['/models/', join(ROOT, 'public/models')],
+  ['/models/', join(ROOT, 'models')],
+  // the transformers.js peer of the decode benchmark (scripts/bench-decode.ts builds it with Python)
+  ['/tjs-peer/', join(ROOT, 'build/tjs-peer')],
   ['/fixtures/', join(ROOT, 'test/fixtures')],
   // random-weight generators for the real base, one folder each, written at test time (e2e/engine.e2e.ts)
   ['/generators/', join(ROOT, 'build/e2e-generators')],
@@ -51,6 +55,7 @@ export async function servePages(): Promise<{ url: string; close: () => Promise<
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': statSync(file).size,
         'cache-control': 'no-store',
+        ...ISOLATION_HEADERS,
       });
       createReadStream(file).pipe(res);
       return;

@@ -1,18 +1,24 @@
 /**
  * The adapter registry: every LoRA the page knows (generated or imported), each kept as CPU copies
- * of its PEFT matrices plus, on WebGPU, one GPU buffer per `model_lora.onnx` input (wrapped with
- * `ort.Tensor.fromGpuBuffer`), so choosing an adapter is choosing which tensors to feed.
+ * of its PEFT matrices plus its graph inputs, built once when it is registered: CPU tensors on
+ * WASM, GPU buffers on WebGPU (wrapped with `ort.Tensor.fromGpuBuffer`). Choosing an adapter is
+ * choosing which tensors to feed.
  *
  * PEFT format (DESIGN §4): `adapter_config.json` + `adapter_model.safetensors` with tensors
  * `base_model.model.model.layers.{l}.{self_attn|mlp}.{m}.lora_{A|B}.weight`, A (r x in),
- * B (out x r), scale lora_alpha / r (lora_alpha / sqrt(r) with use_rslora). An adapter of smaller
- * rank than the exported graph is zero-padded (same function); target modules it lacks get zeros.
+ * B (out x r), scale lora_alpha / r (lora_alpha / sqrt(r) with use_rslora).
+ *
+ * Graph inputs (src/model/graphs.ts, trainer/export/web_graphs.py `pack_lora`): per layer and group
+ * (q|k|v, o, gate|up, down) `lora.{l}.{group}.A` = the modules' A stacked by rows and
+ * `lora.{l}.{group}.B` = their B block-diagonal, times the scale. An adapter of smaller rank than
+ * the graph fills the first rows/columns of its blocks (same function); modules it lacks stay zero.
  */
 import { unzipSync, zipSync, strToU8, strFromU8 } from 'fflate';
 import { DEFAULT_PARENTS, peftTensorName } from '../generator/loraLayout';
 import { encodeSafetensors, parseSafetensors, type SafetensorsFile, type SafetensorsTensorInput } from '../generator/safetensors';
 import { AdapterValidationError, UnknownAdapterError, describeError } from './errors';
-import { ort, type ExportInfo } from './session';
+import { loraTargets, type GraphsInfo, type LoraGroup } from './graphs';
+import { ort } from './session';
 
 export function peftName(layer: number, module: string, matrix: 'A' | 'B'): string {
   return peftTensorName(layer, DEFAULT_PARENTS[module] ?? 'self_attn', module, matrix);
@@ -20,25 +26,26 @@ export function peftName(layer: number, module: string, matrix: 'A' | 'B'): stri
 
 const PEFT_NAME = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_(A|B)\.weight$/;
 
-/** What an adapter must fit: the exported graph's LoRA inputs and the base weights' hash. */
+/** What an adapter must fit: the graph's LoRA inputs and the base weights' hash. */
 export interface LoraShape {
   layers: number;
   targets: string[];
-  /** Rank of the graph's A/B inputs (adapters may have a smaller rank). */
+  /** Rank of the graph's LoRA blocks (adapters may have a smaller rank). */
   rank: number;
   /** (in, out) of each target module. */
   dims: Record<string, { in: number; out: number }>;
   baseSha256: string;
+  /** The graph's LoRA input groups (graphs.json). */
+  groups: LoraGroup[];
 }
 
-export function loraShapeOf(info: ExportInfo): LoraShape {
+export function loraShapeOf(info: GraphsInfo): LoraShape {
   const dims: Record<string, { in: number; out: number }> = {};
-  for (const m of info.lora.targets) {
-    const s = info.lora.shapes[m];
-    if (!s) throw new Error(`export.json has no LoRA shape for ${m}`);
-    dims[m] = { in: s.A[1], out: s.B[0] };
-  }
-  return { layers: info.config.num_hidden_layers, targets: info.lora.targets, rank: info.lora.rank, dims, baseSha256: info.source.model_safetensors_sha256 };
+  for (const g of info.lora.groups) for (const b of g.blocks) dims[b.module] = { in: b.in, out: b.out };
+  return {
+    layers: info.config.num_hidden_layers, targets: loraTargets(info), rank: info.lora.rank, dims,
+    baseSha256: info.weights.sha256, groups: info.lora.groups,
+  };
 }
 
 export type AdapterSource = 'generated' | 'imported';
@@ -49,7 +56,7 @@ export interface AdapterSummary {
   source: AdapterSource;
   rank: number;
   alpha: number;
-  /** lora_alpha / r (or / sqrt(r) for rsLoRA): the graph's `lora_scale`. */
+  /** lora_alpha / r (or / sqrt(r) for rsLoRA): folded into the graph's B inputs. */
   scale: number;
   targetModules: string[];
   /** Number of float parameters (A and B, all layers). */
@@ -76,7 +83,7 @@ export interface AdapterData {
 
 interface AdapterEntry extends AdapterData {
   id: string;
-  /** `lora.{l}.{m}.{A|B}` + `lora_scale` feeds, built lazily per backend. */
+  /** `lora.{l}.{group}.{A|B}` feeds (absent for a graph without LoRA inputs). */
   feeds?: Record<string, ort.Tensor>;
   buffers: GPUBuffer[];
 }
@@ -216,19 +223,31 @@ export function zipPeftAdapter(adapter: AdapterData, shape: LoraShape): Uint8Arr
   return zipSync({ 'adapter_config.json': strToU8(config), 'adapter_model.safetensors': [safetensors, { level: 0 }] });
 }
 
-/** The graph input `lora.{l}.{m}.{A|B}` of an adapter: zero-padded to the graph's rank. */
-export function graphInput(adapter: Pick<AdapterData, 'matrices'>, shape: LoraShape, layer: number, module: string, matrix: 'A' | 'B'): { dims: [number, number]; data: Float32Array } {
-  const d = shape.dims[module];
-  if (!d) throw new Error(`unknown module ${module}`);
-  const R = shape.rank;
-  const dims: [number, number] = matrix === 'A' ? [R, d.in] : [d.out, R];
-  const out = new Float32Array(dims[0] * dims[1]);
-  const m = adapter.matrices.get(peftName(layer, module, matrix));
-  if (m) {
-    if (matrix === 'A') out.set(m.data); // rows 0..r-1 of [R, in]
-    else for (let i = 0; i < d.out; i++) out.set(m.data.subarray(i * m.cols, (i + 1) * m.cols), i * R);
+/**
+ * The graph inputs of one layer and group (trainer/export/web_graphs.py `pack_lora`): A (g*r, in) with each
+ * module's A in its rows, B (sum of outs, g*r) with each module's B times `scale` in its diagonal
+ * block; an adapter of rank r' < r fills the first r' rows/columns of a block, a module it lacks
+ * stays zero.
+ */
+export function groupInputs(
+  adapter: Pick<AdapterData, 'matrices'>, layer: number, group: LoraGroup, scale: number,
+): { A: { dims: [number, number]; data: Float32Array }; B: { dims: [number, number]; data: Float32Array } } {
+  const [aRows, aCols] = group.A;
+  const [bRows, bCols] = group.B;
+  const a = new Float32Array(aRows * aCols);
+  const b = new Float32Array(bRows * bCols);
+  for (const block of group.blocks) {
+    const ma = adapter.matrices.get(peftName(layer, block.module, 'A'));
+    const mb = adapter.matrices.get(peftName(layer, block.module, 'B'));
+    if (!ma || !mb) continue;
+    a.set(ma.data, block.a_row * aCols); // r' rows of `in` values
+    const r = mb.cols;
+    for (let i = 0; i < block.out; i++) {
+      const row = (block.b_row + i) * bCols + block.b_col;
+      for (let j = 0; j < r; j++) b[row + j] = mb.data[i * r + j]! * scale;
+    }
   }
-  return { dims, data: out };
+  return { A: { dims: [aRows, aCols], data: a }, B: { dims: [bRows, bCols], data: b } };
 }
 
 export class AdapterRegistry {
@@ -241,20 +260,16 @@ export class AdapterRegistry {
     readonly shape: LoraShape,
     /** Present on WebGPU: feeds are GPU buffers on this device. */
     private readonly device?: GPUDevice,
-    /** False for a graph without LoRA inputs (`model.onnx`): only the base model can run. */
+    /** False for a graph without LoRA inputs (`decoder.onnx`): only the base model can run. */
     private readonly graphHasLora = true,
   ) {}
 
+  /** Registers an adapter and builds its graph inputs (CPU tensors, or GPU buffers on WebGPU). */
   add(data: AdapterData): AdapterSummary {
     const id = `adapter-${this.nextId++}`;
-    this.entries.set(id, { ...data, id, buffers: [] });
-    return this.summary(id);
-  }
-
-  /** Registers an adapter whose graph inputs already live in GPU buffers (the generator's output). */
-  addWithFeeds(data: AdapterData, feeds: Record<string, ort.Tensor>, buffers: GPUBuffer[]): AdapterSummary {
-    const id = `adapter-${this.nextId++}`;
-    this.entries.set(id, { ...data, id, feeds, buffers });
+    const entry: AdapterEntry = { ...data, id, buffers: [] };
+    if (this.graphHasLora) entry.feeds = this.buildFeeds(entry, entry.scale, entry.buffers);
+    this.entries.set(id, entry);
     return this.summary(id);
   }
 
@@ -295,10 +310,10 @@ export class AdapterRegistry {
     for (const b of e.buffers) b.destroy();
   }
 
-  /** The LoRA inputs for `id`, or for the base model (lora_scale 0, zero A/B) when id is null. */
+  /** The LoRA inputs for `id`, or for the base model (all zero) when id is null. */
   feeds(id: string | null): Record<string, ort.Tensor> {
     if (!this.graphHasLora) {
-      if (id !== null) throw new AdapterValidationError('the model was loaded without LoRA inputs (model.onnx); load model_lora.onnx to use adapters');
+      if (id !== null) throw new AdapterValidationError('the model was loaded without LoRA inputs (decoder.onnx); load decoder_lora.onnx to use adapters');
       return {};
     }
     if (id === null) {
@@ -314,14 +329,12 @@ export class AdapterRegistry {
   private buildFeeds(adapter: Pick<AdapterData, 'matrices'>, scale: number, buffers: GPUBuffer[]): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.shape.layers; l++) {
-      for (const m of this.shape.targets) {
-        for (const ab of ['A', 'B'] as const) {
-          const { dims, data } = graphInput(adapter, this.shape, l, m, ab);
-          feeds[`lora.${l}.${m}.${ab}`] = this.tensor(data, dims, buffers);
-        }
+      for (const group of this.shape.groups) {
+        const { A, B } = groupInputs(adapter, l, group, scale);
+        feeds[`lora.${l}.${group.name}.A`] = this.tensor(A.data, A.dims, buffers);
+        feeds[`lora.${l}.${group.name}.B`] = this.tensor(B.data, B.dims, buffers);
       }
     }
-    feeds.lora_scale = new ort.Tensor('float32', Float32Array.of(scale), [1]);
     return feeds;
   }
 

@@ -7,8 +7,8 @@
  * 2. ids: the tokenizer's ids without special tokens; window "head" (manifest version 1): the first
  *    L kept; window "tail" (version 2): the last W = `max_input_tokens` (W >= L); an empty prompt
  *    becomes the one id of `<|endoftext|>` (`condition_ids`);
- * 3. one causal forward of the base model (`encoder.onnx`, trainer/export/onnx_model.py) over all of
- *    those ids, the final RMSNorm output (`layer -1`), float32; the P prompts run as one batch,
+ * 3. one causal forward of the base model (the web graph's `last_hidden_state`,
+ *    trainer/export/web_graphs.py) over all of those ids, the final RMSNorm output (`layer -1`), float32; the P prompts run as one batch,
  *    right-padded with id 0 and `attention_mask` 0 (real tokens never attend to padding: causal
  *    attention, right padding);
  * 4. no pooling: the hidden states of each prompt's last min(n, L) ids at rows 0.., zero rows after
@@ -83,7 +83,7 @@ export interface EncodedPrompts {
 }
 
 /**
- * Runs encoder.onnx on one right-padded batch: `input_ids` and `attention_mask` int64 [batch, seq];
+ * Runs the encoder (the model session, src/model/hiddenStates.ts) on one right-padded batch: `input_ids` and `attention_mask` int64 [batch, seq];
  * returns `last_hidden_state` [batch, seq, C] as float32 (row-major).
  */
 export type EncoderRun = (inputIds: BigInt64Array, attentionMask: BigInt64Array, batch: number, seq: number) => Promise<Float32Array>;
@@ -146,7 +146,7 @@ export async function encodeIds(
   });
   const hidden = await run(inputIds, mask, batch, seq);
   if (hidden.length !== batch * seq * channels) {
-    throw new BadRequestError(`encoder.onnx returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
+    throw new BadRequestError(`The encoder returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
   }
   ids.forEach((row, i) => {
     // the last keep = min(n, L) positions of prompt i at its rows 0..keep-1; the rest of its L rows

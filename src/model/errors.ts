@@ -40,7 +40,7 @@ export class NotInitializedError extends EngineError {
 
 export class ModelLoadError extends EngineError {
   constructor(readonly url: string, detail: string, cause?: unknown) {
-    super('model-load', `Could not load ${url}: ${detail}. Check that the model files are served (npm run build runs scripts/prepare-models.sh) and reload.`, { cause });
+    super('model-load', `Could not load ${url}: ${detail}. Check that the model files are served (the build copies models/ into dist/models/; docs/hosting.md) and reload.`, { cause });
     this.name = 'ModelLoadError';
   }
 }
@@ -104,7 +104,7 @@ export class GeneratorMissingError extends EngineError {
 
 export class EncoderMissingError extends EngineError {
   constructor(detail: string) {
-    super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (encoder.onnx, the base model's hidden states as trainer/generator/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
+    super('encoder-missing', `Prompts cannot be encoded: the prompt encoder (the base model's hidden states as trainer/generator/conditions.py computes them) cannot be used: ${detail}. Adapters can still be generated from a precomputed condition, or imported.`);
     this.name = 'EncoderMissingError';
   }
 }

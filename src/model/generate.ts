@@ -1,8 +1,9 @@
 /**
  * The decode loop: prefill the prompt in one step, then one token per step with the KV cache fed
- * back (on the GPU for WebGPU), the LoRA inputs of the chosen adapter (or the base: lora_scale 0)
- * added to every step. Tokens stream out through `onToken`; a cancel request is honoured before the
- * next step starts, so a cancelled generation stops within one step.
+ * back (on the GPU for WebGPU), the LoRA inputs of the chosen adapter (or the base: zero inputs)
+ * added to every step. Only `logits` (the last position's) and the presents are fetched, never the
+ * hidden states. Tokens stream out through `onToken`; a cancel request is honoured before the next
+ * step starts, so a cancelled generation stops within one step.
  */
 import { KvCache } from './kvCache';
 import { Sampler, type SamplingOptions } from './sampling';
@@ -56,6 +57,13 @@ export function nextMacrotask(): Promise<void> {
   });
 }
 
+/** `logits` and every `present.*`: what a decode step needs back. */
+export function decodeOutputs(layers: number): string[] {
+  const names = ['logits'];
+  for (let l = 0; l < layers; l++) names.push(`present.${l}.key`, `present.${l}.value`);
+  return names;
+}
+
 function int64(values: number[], dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
 }
@@ -64,7 +72,8 @@ export async function decode(model: ModelSession, promptIds: readonly number[], 
   if (promptIds.length === 0) throw new Error('the prompt has no tokens');
   const { vocab_size: vocab, max_position_embeddings: maxPositions } = model.info.config;
   const sampler = new Sampler(options.sampling);
-  const cache = new KvCache(model.info);
+  const cache = new KvCache(model.info.config, model.kvType);
+  const fetches = decodeOutputs(model.info.config.num_hidden_layers);
   const yieldStep = options.yieldBetweenSteps ?? nextMacrotask;
   const ids: number[] = [];
   let pending = [...promptIds];
@@ -86,18 +95,18 @@ export async function decode(model: ModelSession, promptIds: readonly number[], 
         break;
       }
       const t0 = performance.now();
+      // positions are implied by the mask (the web graphs: 0..n-1, then the past length)
       const feeds: Record<string, ort.Tensor> = {
         input_ids: int64(pending, [1, pending.length]),
         attention_mask: int64(new Array<number>(total).fill(1), [1, total]),
-        position_ids: int64(pending.map((_, i) => past + i), [1, pending.length]),
         ...cache.feeds(),
         ...options.loraFeeds,
       };
-      const out = (await model.session.run(feeds)) as Record<string, ort.Tensor>;
+      const out = (await model.session.run(feeds, fetches)) as Record<string, ort.Tensor>;
       const logits = out.logits;
       if (!logits) throw new Error('the model returned no logits');
       const data = (logits.location === 'cpu' ? logits.data : await logits.getData()) as Float32Array;
-      const next = sampler.pick(data, (pending.length - 1) * vocab, vocab);
+      const next = sampler.pick(data, 0, vocab); // the graph returns the last position only
       logits.dispose();
       cache.update(out, pending.length);
       kvLocation = cache.location;

@@ -1,21 +1,19 @@
 /**
- * From the WGSL generator to the base model without a CPU round trip: the generator runtime leaves
- * the LoRA packed in one GPU buffer (`loraBuffer(b)`, matrices at `loraMatrices()` offsets); ORT
- * takes whole buffers as inputs, so each matrix is copied on the GPU (copyBufferToBuffer) into its
- * own `lora.{l}.{m}.{A|B}` buffer and wrapped with `ort.Tensor.fromGpuBuffer`. The copies also keep
- * the adapter alive after the generator's buffer is overwritten by the next generation.
+ * From the WGSL generator to an adapter: the generator runtime leaves the LoRA packed in one GPU
+ * buffer (`loraBuffer(b)`, matrices at `loraMatrices()` offsets); its matrices are read back once
+ * (the registry keeps a CPU copy of every adapter, for export, inspection and IndexedDB) and the
+ * registry packs them into the graph's grouped inputs (src/model/adapters.ts) and uploads those.
+ * The web graphs' inputs are grouped, block-diagonal and scaled, which a buffer-to-buffer copy
+ * cannot make; docs/decisions.md says why the read-back is the path (a few ms, measured in the
+ * 'apply' stage).
  *
- * The CPU copy (for export) is read back separately; it is not on the path into the model.
- *
- * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts)
- * and the adapter is registered like an imported one (CPU tensors into the WASM session).
+ * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts).
  *
  * The gate (version 2, src/generator/gate.ts) scales the delta B·A by g, computed here once the
- * decoder has run (its feature is the condition or the decoder's raw output). The adapter's data, which
- * the inspector, the PEFT export and the saved copy read, is the applied adapter: every B times g,
- * scale alpha / r, a plain PEFT LoRA that PEFT in Python applies the same way. On the GPU the model's
- * inputs are the generator's own B buffers, so g goes into their `lora_scale` (g · alpha / r) instead:
- * the same product, with no extra GPU pass.
+ * decoder has run (its feature is the condition or the decoder's raw output). The adapter's data is
+ * the applied adapter: every B times g, scale alpha / r, a plain PEFT LoRA that PEFT in Python applies
+ * the same way; the registry packs that copy into the model's inputs, so one copy serves the model,
+ * the inspector, the PEFT export and the saved copy.
  */
 import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
@@ -23,7 +21,6 @@ import { runReferenceGenerator } from '../generator/referenceRuntime';
 import { gateForRun, type GateResult } from '../generator/gate';
 import { type AdapterData, type LoraMatrixData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
-import { ort } from './session';
 
 export interface GeneratorHandle {
   loaded: LoadedGenerator;
@@ -67,13 +64,6 @@ export function createGenerator(device: GPUDevice | undefined, manifest: string,
 /** Cells per side of the layer heatmaps streamed to the page. */
 export const SNAPSHOT_SIDE = 48;
 
-function storageBuffer(device: GPUDevice, bytes: number): GPUBuffer {
-  return device.createBuffer({
-    size: Math.max(16, Math.ceil(bytes / 16) * 16),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-  });
-}
-
 /** B·g in place on the read-back copy (A is unchanged): the applied adapter's matrices. */
 export function applyGate(matrices: Map<string, LoraMatrixData>, strength: number): void {
   if (strength === 1) return;
@@ -85,11 +75,9 @@ export function applyGate(matrices: Map<string, LoraMatrixData>, strength: numbe
 
 export interface GeneratedAdapter {
   data: AdapterData;
-  feeds: Record<string, ort.Tensor>;
-  buffers: GPUBuffer[];
   timings: StageTiming[];
-  /** Wall time after the last stage: the per-matrix copies into model inputs and the CPU read-back. */
-  applyMs: number;
+  /** Wall time after the last stage: the gate and reading the LoRA back. */
+  readMs: number;
   /** The gate's strength (B·g in `data`); null: no gate, applied in full. */
   gate: GateResult | null;
 }
@@ -100,13 +88,9 @@ export interface GeneratedAdapterData {
   gate: GateResult | null;
 }
 
-/**
- * Runs the generator on a condition (B = 1) and returns the adapter: feeds on the GPU (copied from
- * the generator's packed buffer), plus its matrices read back for the registry's CPU copy, at the
- * gate's strength g (1 without a gate).
- */
+/** Runs the generator on a condition (B = 1) and returns the adapter's matrices (read back), at the
+ * gate's strength g (1 without a gate). */
 export async function runGenerator(
-  device: GPUDevice,
   handle: GeneratorHandle,
   condition: Float32Array,
   shape: LoraShape,
@@ -119,36 +103,12 @@ export async function runGenerator(
   runtime.writeCondition(condition);
   // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
   const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
-  const applyStart = performance.now();
+  const readStart = performance.now();
   const last = loaded.manifest.decoder.kernel_sizes.length - 1;
   // an "output" gate reads the decoder's last activation back (N x h x w floats)
   const gate = loaded.gate ? await gateForRun(loaded.gate, loaded.manifest, condition, () => runtime.readLayer(last)) : null;
   const strength = gate?.value ?? 1;
-  const packed = runtime.loraBuffer(0);
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
-  const encoder = device.createCommandEncoder({ label: 'generated LoRA -> model inputs' });
-  const feeds: Record<string, ort.Tensor> = {};
-  const buffers: GPUBuffer[] = [];
-  for (let l = 0; l < shape.layers; l++) {
-    for (const m of shape.targets) {
-      const d = shape.dims[m];
-      if (!d) continue;
-      for (const ab of ['A', 'B'] as const) {
-        const dims = ab === 'A' ? [shape.rank, d.in] : [d.out, shape.rank];
-        const bytes = (dims[0] ?? 0) * (dims[1] ?? 0) * 4;
-        const buffer = storageBuffer(device, bytes);
-        buffers.push(buffer);
-        const src = where.get(peftName(l, m, ab));
-        // a module the generator does not target keeps zeros (fresh buffers are zero-filled)
-        if (src) encoder.copyBufferToBuffer(packed, src.offset * 4, buffer, 0, bytes);
-        feeds[`lora.${l}.${m}.${ab}`] = ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims });
-      }
-    }
-  }
-  device.queue.submit([encoder.finish()]);
-  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  // the gate on the GPU: the buffers hold B, so g scales lora_scale (the CPU copy below holds B·g)
-  feeds.lora_scale = new ort.Tensor('float32', Float32Array.of((strength * alpha) / rank), [1]);
   const read = await runtime.readLora(0);
   const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
   for (const [key, data] of read) {
@@ -157,9 +117,10 @@ export async function runGenerator(
     matrices.set(key, { rows: m.rows, cols: m.cols, data });
   }
   applyGate(matrices, strength);
+  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
   return {
     data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
-    feeds, buffers, timings, applyMs: performance.now() - applyStart, gate,
+    timings, readMs: performance.now() - readStart, gate,
   };
 }
 

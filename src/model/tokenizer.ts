@@ -1,11 +1,11 @@
 /**
- * The base model's tokenizer, loaded by transformers.js from the files served beside the model
- * (tokenizer.json, tokenizer_config.json with the ChatML chat template) — the same files and library
+ * The base model's tokenizer: transformers.js's tokenizer built from the files served beside the
+ * model (tokenizer.json, tokenizer_config.json with the ChatML chat template), which the engine
+ * fetches itself (through the model cache, src/model/modelCache.ts) — the same files and library
  * the trainer's tokenizer fixture checks (test/tokenizer.test.ts). Never fetched from a hub.
  */
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { TokenizerLoadError, describeError } from './errors';
-import type { ByteProgress } from './session';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -20,25 +20,13 @@ export interface Tokenizer {
   readonly raw: PreTrainedTokenizer;
 }
 
-/**
- * @param modelsUrl URL of the folder holding the model folder (e.g. `/models/`)
- * @param modelId the model folder's name (e.g. `base`)
- */
-export async function loadTokenizer(modelsUrl: string, modelId: string, onProgress?: (p: ByteProgress) => void): Promise<Tokenizer> {
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  // transformers.js joins paths with a helper that breaks `http://`; give it the same-origin path.
-  const url = new URL(modelsUrl.endsWith('/') ? modelsUrl : `${modelsUrl}/`, globalThis.location?.href);
-  env.localModelPath = globalThis.location && url.origin === globalThis.location.origin ? url.pathname : url.href;
-  env.useBrowserCache = false;
+/** The tokenizer from the bytes of tokenizer.json and tokenizer_config.json. */
+export function tokenizerFromFiles(tokenizerJson: Uint8Array, tokenizerConfig: Uint8Array): Tokenizer {
   let raw: PreTrainedTokenizer;
   try {
-    raw = await AutoTokenizer.from_pretrained(modelId, {
-      progress_callback: (info: unknown) => {
-        const p = info as { status?: string; file?: string; loaded?: number; total?: number };
-        if (p.status === 'progress' && p.file) onProgress?.({ file: p.file, loaded: p.loaded ?? 0, total: p.total ?? 0 });
-      },
-    });
+    const decode = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as object;
+    // what AutoTokenizer does for tokenizer_class "PreTrainedTokenizerFast": the base class
+    raw = new PreTrainedTokenizer(decode(tokenizerJson), decode(tokenizerConfig));
   } catch (e) {
     throw new TokenizerLoadError(describeError(e), e);
   }

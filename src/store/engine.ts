@@ -5,6 +5,7 @@
  * after the next model load.
  */
 import { create } from 'zustand';
+import modelManifest from 'virtual:dnd-model-manifest';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
 import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
@@ -100,25 +101,29 @@ export async function loadModel(): Promise<void> {
   if (useEngine.getState().status === 'loading') return;
   useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null, fetched: {} });
   try {
+    // relative to the page, so a build served from a sub-path finds its models
+    const modelsUrl = new URL(`${import.meta.env.BASE_URL}models/`, window.location.href).href;
     const info = await getEngineClient().init(
       {
-        modelsUrl: new URL('/models/', window.location.href).href,
+        modelsUrl,
         // The person's choice (Auto, WebGPU, WebAssembly), remembered in the settings.
         backend: useSettings.getState().backend,
-        // The release generator (models/generator/, laid out by scripts/prepare-models.sh); without
-        // it the base model and adapters still work and the Generate tab says why.
+        // sizes and hashes of the served files: they are kept in Cache Storage for the next visit
+        manifest: modelManifest,
+        // The release generator (models/generator/); without it the base model and adapters still
+        // work and the Generate tab says why.
         generator: {
-          manifestUrl: new URL('/models/generator/generator.json', window.location.href).href,
-          weightsUrl: new URL('/models/generator/generator.safetensors', window.location.href).href,
+          manifestUrl: new URL('generator/generator.json', modelsUrl).href,
+          weightsUrl: new URL('generator/generator.safetensors', modelsUrl).href,
         },
         generatorOptional: true,
-        // encoder.onnx too, so nothing is downloaded after the load (docs/privacy.md).
-        preloadEncoder: true,
       },
       (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes, fetched: addFetched(state.fetched, progress.bytes) })),
     );
     useEngine.setState({ status: 'ready', info });
     rememberDownload(useEngine.getState().fetched);
+    // for the load benchmark (scripts/bench-load.ts): navigation start -> model ready
+    performance.mark('model-ready', { detail: { ...info.stagesMs, initMs: info.initMs } });
   } catch (error) {
     useEngine.setState({ status: 'error', loadError: readableError(error) });
     return;
@@ -126,9 +131,9 @@ export async function loadModel(): Promise<void> {
   await restoreSavedAdapters();
 }
 
-/** The per-file byte counts after a progress event (a file's count only grows). */
+/** The per-file byte counts after a progress event (a file's count only grows; files read from the cache are not fetched). */
 function addFetched(fetched: Record<string, number>, bytes: InitProgress['bytes']): Record<string, number> {
-  if (!bytes || bytes.loaded <= (fetched[bytes.file] ?? 0)) return fetched;
+  if (!bytes || bytes.cached || bytes.loaded <= (fetched[bytes.file] ?? 0)) return fetched;
   return { ...fetched, [bytes.file]: bytes.loaded };
 }
 
@@ -147,8 +152,7 @@ const LAST_DOWNLOAD_KEY = 'dnd-lora-last-model-download';
 
 /** What the last completed load in this browser fetched, so the next visit can say it before loading. */
 function rememberDownload(fetched: Record<string, number>): void {
-  const size = downloadSize(fetched);
-  if (size.files === 0) return;
+  const size = downloadSize(fetched); // 0 files: everything came from this browser's storage
   try {
     localStorage.setItem(LAST_DOWNLOAD_KEY, JSON.stringify(size));
   } catch {

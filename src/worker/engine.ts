@@ -11,8 +11,8 @@
  * - inspection (src/model/adapterStats.ts): `adapterDetails` (norms of A, B and dW per layer and
  *   module), `adapterMatrices` (pooled A, B, dW of one module for heatmaps), `compareAdapters`
  *   (cosine similarity of two adapters' dW per module, per layer and overall).
- * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition with `encoder.onnx` on the
- *   model's backend, exactly as trainer/generator/conditions.py (src/model/encoder.ts); loaded on first use;
+ * - `encodePrompts`: P prompts -> the generator's (P, L, C) condition from the model session's
+ *   `last_hidden_state` output, exactly as trainer/generator/conditions.py (src/model/encoder.ts);
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
  *   With a version-2 generator's gate (src/generator/gate.ts) the adapter is applied at the gate's
  *   strength g, reported with the result and the 'apply' stage event. A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
@@ -27,7 +27,7 @@ import {
 } from '../model/errors';
 import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
-  type ConditionShape, type EncodedPrompts, type EncoderRun,
+  type ConditionShape, type EncodedPrompts,
 } from '../model/encoder';
 import {
   HEATMAP_SIDE, adapterNorms, compareDeltas, loraPair, poolDelta, poolMatrix,
@@ -39,10 +39,13 @@ import type { GateResult } from '../generator/gate';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
-import {
-  createEncoderSession, createModelSession, fetchBytes, fetchJson, type Backend, type ByteProgress, type ExportInfo, type ModelSession,
-} from '../model/session';
-import { loadTokenizer, type ChatMessage, type Tokenizer } from '../model/tokenizer';
+import { FileLoader, type LoadSummary } from '../model/fileLoader';
+import { chooseGraph, type GraphName, type GraphsInfo } from '../model/graphs';
+import { hiddenStatesRun } from '../model/hiddenStates';
+import type { ByteProgress } from '../model/modelCache';
+import type { ModelManifest } from '../model/modelFiles';
+import { configureOrt, createModelSession, type Backend, type ModelSession } from '../model/session';
+import { tokenizerFromFiles, type ChatMessage, type Tokenizer } from '../model/tokenizer';
 
 export type { AdapterSource, AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
@@ -53,13 +56,17 @@ export type {
 } from '../model/adapterStats';
 export type { SamplingOptions } from '../model/sampling';
 export type { StopReason } from '../model/generate';
-export type { Backend, ByteProgress } from '../model/session';
+export type { Backend } from '../model/session';
 export type { BackendChoice } from '../model/backendChoice';
+export type { ByteProgress } from '../model/modelCache';
+export type { LoadedFile, LoadSummary } from '../model/fileLoader';
+export type { ModelManifest } from '../model/modelFiles';
+export type { GraphName } from '../model/graphs';
 
 export interface EngineInitOptions {
-  /** URL of the folder that holds the model folder, e.g. `new URL('models/', location.href).href`. */
+  /** URL of the folder that holds the model folder, e.g. `new URL('models/', document.baseURI).href`. */
   modelsUrl: string;
-  /** The model folder (default `base`): model_lora.onnx, export.json, tokenizer files. */
+  /** The model folder (default `base`): graphs.json, the web graphs, model.safetensors, tokenizer files. */
   modelId?: string;
   /**
    * `auto` (default): WebGPU when the browser has a hardware adapter, else WASM (a software adapter
@@ -67,10 +74,19 @@ export interface EngineInitOptions {
    */
   backend?: BackendChoice;
   /**
-   * `model_lora.onnx` (default): one session for the base model and every adapter.
-   * `onnx/model.onnx`: the graph without LoRA inputs (base only; for the decode benchmark).
+   * `lora` (default): decoder_lora*.onnx, one session for the base model (zero LoRA inputs), every
+   * adapter and the prompt encoder. `base`: decoder*.onnx without LoRA inputs (base model only; the
+   * decode benchmark measures the LoRA inputs' own cost with it).
    */
-  modelFile?: 'model_lora.onnx' | 'onnx/model.onnx';
+  graph?: 'lora' | 'base';
+  /** false: the fp32-compute graph even where the WebGPU device has shader-f16 (default true). */
+  f16?: boolean;
+  /** The model files' sizes and hashes (src/model/modelFiles.ts): those files are kept in Cache Storage. */
+  manifest?: ModelManifest;
+  /** false: download every file, never read or fill the cache (default true). */
+  cache?: boolean;
+  /** onnxruntime-web WASM threads (default: the cores up to 4 when cross-origin isolated, else 1). */
+  wasmThreads?: number;
   /** A trained parameter generator (generator.json + generator.safetensors); none by default. */
   generator?: { manifestUrl: string; weightsUrl: string } | null;
   /**
@@ -79,12 +95,6 @@ export interface EngineInitOptions {
    * (default): the failure fails `init`.
    */
   generatorOptional?: boolean;
-  /**
-   * true: with a generator ready, `init` also fetches encoder.onnx and starts its session, so no
-   * file is downloaded after the load (the app's promise, docs/privacy.md). A failure there is not
-   * fatal: `encodePrompts` tries again and reports `encoder-missing`. Default false: on first use.
-   */
-  preloadEncoder?: boolean;
 }
 
 export interface GenerateAdapterStage {
@@ -176,9 +186,21 @@ export interface EngineInfo {
   generatorError: string | null;
   /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
   generatorBackend: 'webgpu' | 'cpu' | null;
+  /** Bytes of the weights file (fp16). */
   modelBytes: number;
-  modelFile: string;
+  /** The web graph the session runs (graphs.json). */
+  graph: GraphName;
+  /** Compute precision of that graph: float16 only on WebGPU with shader-f16. */
+  compute: 'float32' | 'float16';
+  /** onnxruntime-web WASM threads (null on WebGPU). */
+  wasmThreads: number | null;
+  /** Whether the page is cross-origin isolated (needed for WASM threads; docs/hosting.md). */
+  crossOriginIsolated: boolean;
+  /** Every file of this load: from the cache or the network, and the bytes downloaded. */
+  loadedFiles: LoadSummary;
   initMs: number;
+  /** Where the load's time went: device + model files + tokenizer, the ORT session, the generator. */
+  stagesMs: { files: number; session: number; generator: number };
 }
 
 export interface GenerateOptions {
@@ -286,16 +308,8 @@ async function requestDevice(): Promise<{ device: GPUDevice; description: string
   }
 }
 
-interface EncoderHandle {
-  run: EncoderRun;
-  release(): Promise<void>;
-}
-
 interface Loaded {
   generator?: GeneratorHandle;
-  /** URL of the model folder (encoder.onnx is fetched from it on first use). */
-  base: string;
-  encoder?: Promise<EncoderHandle>;
   model: ModelSession;
   tokenizer: Tokenizer;
   registry: AdapterRegistry;
@@ -351,32 +365,58 @@ export class Engine {
       }
       this.lost = undefined;
 
-      const info = await fetchJson<ExportInfo>(`${base}export.json`);
-      const generation = await fetchJson<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
+      const files = new FileLoader(options.modelsUrl, options.manifest, options.cache !== false);
+      const info = await files.json<GraphsInfo>(`${base}graphs.json`);
+      const generation = await files.json<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
+      const f16 = backend === 'webgpu' && options.f16 !== false && device?.features.has('shader-f16') === true;
+      let graph = chooseGraph(info, { lora: options.graph !== 'base', f16 });
       report('model', 'Downloading the base model');
-      const modelFile = options.modelFile ?? 'model_lora.onnx';
-      const bytes = await fetchBytes(`${base}${modelFile}`, (p) => report('model', 'Downloading the base model', p));
+      let graphBytes = await files.bytes(`${base}${graph}`);
+      const weights = await files.bytes(`${base}${info.weights.file}`, (p) => report('model', 'Downloading the base model', p));
       report('tokenizer', 'Loading the tokenizer');
-      const tokenizer = await loadTokenizer(options.modelsUrl, modelId, (p) => report('tokenizer', 'Loading the tokenizer', p));
+      const tokenizer = tokenizerFromFiles(
+        await files.bytes(`${base}tokenizer.json`, (p) => report('tokenizer', 'Loading the tokenizer', p)),
+        await files.bytes(`${base}tokenizer_config.json`),
+      );
       report('session', backend === 'webgpu' ? 'Starting the model on WebGPU' : 'Starting the model on the CPU');
-      const model = await createModelSession(bytes, info, backend, device);
+      const tSession = performance.now();
+      const filesMs = tSession - t0;
+      const wasmThreads = configureOrt(options.wasmThreads);
+      const sessionOptions = { backend, ...(device ? { device } : {}), wasmThreads };
+      let model: ModelSession;
+      let fallback: string | null = null;
+      try {
+        model = await createModelSession(graphBytes, weights, info, graph, sessionOptions);
+      } catch (e) {
+        if (!f16) throw e;
+        // the fp16-compute graph is not run on a real GPU by this project's tests (no shader-f16
+        // on SwiftShader): if it does not start, the fp32-compute graph on the same weights will
+        fallback = `The fp16 model graph did not start on this GPU (${describeError(e)}), so the model computes in fp32.`;
+        graph = chooseGraph(info, { lora: options.graph !== 'base', f16: false });
+        graphBytes = await files.bytes(`${base}${graph}`);
+        model = await createModelSession(graphBytes, weights, info, graph, sessionOptions);
+      }
       const shape = loraShapeOf(info);
-      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, modelFile === 'model_lora.onnx');
+      const registry = new AdapterRegistry(shape, backend === 'webgpu' ? device : undefined, model.hasLora);
       const eos = generation.eos_token_id;
       const stopIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
       const engineInfo: EngineInfo = {
-        backend, backendChoice: choice, notice, device: deviceDescription, baseSha256: info.source.model_safetensors_sha256,
+        backend, backendChoice: choice, notice: fallback ?? notice, device: deviceDescription, baseSha256: info.weights.sha256,
         vocabSize: info.config.vocab_size, layers: info.config.num_hidden_layers, loraRank: info.lora.rank,
-        loraTargets: [...info.lora.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null, modelBytes: bytes.byteLength,
-        modelFile, initMs: 0,
+        loraTargets: [...shape.targets], stopIds, generator: 'not-configured', generatorError: null, generatorBackend: null,
+        modelBytes: weights.byteLength, graph, compute: model.kvType, wasmThreads: backend === 'wasm' ? wasmThreads : null,
+        crossOriginIsolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+        loadedFiles: files.summary(), initMs: 0,
+        stagesMs: { files: filesMs, session: performance.now() - tSession, generator: 0 },
       };
+      const tGenerator = performance.now();
       let generator: GeneratorHandle | undefined;
       if (options.generator) {
         report('session', 'Loading the parameter generator');
         try {
-          const manifest = new TextDecoder().decode(await fetchBytes(options.generator.manifestUrl));
-          const weights = await fetchBytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
-          generator = createGenerator(device, manifest, weights, shape);
+          const manifest = new TextDecoder().decode(await files.bytes(options.generator.manifestUrl));
+          const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
+          generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
           engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
         } catch (e) {
@@ -385,11 +425,9 @@ export class Engine {
           engineInfo.generatorError = describeError(e);
         }
       }
-      this.loaded = { model, tokenizer, registry, shape, base, info: engineInfo, ...(generator ? { generator } : {}) };
-      if (options.preloadEncoder && generator) {
-        report('session', 'Loading the prompt encoder');
-        await this.encoder(this.loaded, (p) => report('model', 'Downloading the prompt encoder', p)).catch(() => undefined);
-      }
+      engineInfo.loadedFiles = files.summary();
+      engineInfo.stagesMs.generator = performance.now() - tGenerator;
+      this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -442,6 +480,7 @@ export class Engine {
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
     const ids: number[] = [];
     let text = '';
+    let settled = 0;
     let stopAt = -1;
     try {
       const result = await decode(model, promptIds, {
@@ -452,11 +491,16 @@ export class Engine {
         cancel,
         onToken: (id, index) => {
           ids.push(id);
-          const full = tokenizer.decode(ids, true);
-          // hold back an incomplete UTF-8 sequence (decoded as U+FFFD at the end)
-          const stable = full.endsWith('\uFFFD') ? full.slice(0, full.lastIndexOf('\uFFFD')) : full;
-          let delta = stable.startsWith(text) ? stable.slice(text.length) : '';
-          if (stable.startsWith(text)) text = stable;
+          // Decode only the ids since the last complete character (byte-level BPE: the text of a
+          // sequence is the concatenation of its pieces), so a step costs the same at token 500 as
+          // at token 5. A piece ending in an incomplete UTF-8 sequence (U+FFFD) waits for the next id.
+          const piece = tokenizer.decode(ids.slice(settled), true);
+          let delta = '';
+          if (!piece.endsWith('\uFFFD')) {
+            delta = piece;
+            text += piece;
+            settled = ids.length;
+          }
           let stopped = false;
           for (const s of stops) {
             const at = text.indexOf(s);
@@ -636,7 +680,7 @@ export class Engine {
     if (enc.layer !== -1 || enc.pooling !== 'none' || (enc.template !== 'plain' && enc.template !== 'chat') || enc.channels !== hidden) {
       throw new EncoderMissingError(
         `the generator expects an encoder with layer ${enc.layer}, pooling "${enc.pooling}", template "${enc.template}", ` +
-        `${enc.channels} channels; encoder.onnx gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
+        `${enc.channels} channels; the model's last_hidden_state gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
     }
     return {
       promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template,
@@ -644,33 +688,11 @@ export class Engine {
     };
   }
 
-  /** encoder.onnx on the model's backend (the same GPUDevice on WebGPU), fetched on first use. */
-  private encoder(loaded: Loaded, onBytes?: (p: ByteProgress) => void): Promise<EncoderHandle> {
-    if (!loaded.encoder) {
-      const url = `${loaded.base}encoder.onnx`;
-      const made = (async () => {
-        let bytes: Uint8Array;
-        try {
-          bytes = await fetchBytes(url, onBytes);
-        } catch (e) {
-          throw new EncoderMissingError(`${url} could not be loaded (${describeError(e)}); run scripts/prepare-models.sh`);
-        }
-        return createEncoderSession(bytes, loaded.model.backend, loaded.model.device);
-      })();
-      loaded.encoder = made;
-      // a failed load is not cached: the next call tries again
-      made.catch(() => {
-        if (loaded.encoder === made) delete loaded.encoder;
-      });
-    }
-    return loaded.encoder;
-  }
-
   /**
    * Prompts -> the generator's (P, L, C) float32 condition, exactly as trainer/generator/conditions.py makes it
    * for training: each prompt's text alone (or in the manifest's "chat" template), tokenized without special tokens, the first L ids
-   * (window "head") or the last W (window "tail", version 2), the final-norm hidden states of the base model (encoder.onnx) of its
-   * last min(n, L) ids, zero rows after them.
+   * (window "head") or the last W (window "tail", version 2), the final-norm hidden states of the base model (the session's
+   * last_hidden_state) of its last min(n, L) ids, zero rows after them.
    * Exactly P prompts are used: with more, the first P in the given order (sample first for a random
    * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
    */
@@ -683,7 +705,7 @@ export class Engine {
     try {
       const { tokenizer } = loaded;
       const emptyId = tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
-      const run: EncoderRun = async (...args) => (await this.encoder(loaded)).run(...args);
+      const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
       const out = await encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
       if (this.lost) throw this.lost;
       return out;
@@ -760,14 +782,12 @@ export class Engine {
       await onStage?.(applied(performance.now() - t0, gate));
       return { ...summary, gate };
     }
-    const made = await runGenerator(model.device, generator, condition, shape, name, stage, signal);
-    if (run.abort.signal.aborted) {
-      // cancelled while the LoRA was copied and read back: drop it, register nothing
-      for (const b of made.buffers) b.destroy();
-      throwIfCancelled(run);
-    }
-    const summary = registry.addWithFeeds(made.data, made.feeds, made.buffers);
-    await onStage?.(applied(made.applyMs, made.gate));
+    const made = await runGenerator(generator, condition, shape, name, stage, signal);
+    // cancelled while the LoRA was read back: register nothing
+    throwIfCancelled(run);
+    const t0 = performance.now();
+    const summary = registry.add(made.data);
+    await onStage?.(applied(made.readMs + performance.now() - t0, made.gate));
     return { ...summary, gate: made.gate };
   }
 
@@ -795,11 +815,6 @@ export class Engine {
     }
     loaded.registry.dispose();
     loaded.generator?.runtime?.destroy();
-    try {
-      await (await loaded.encoder)?.release();
-    } catch {
-      // a failed encoder load, or a session on a lost device
-    }
     try {
       await loaded.model.release();
     } catch {

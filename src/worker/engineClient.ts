@@ -24,7 +24,8 @@ export type {
 
 export type {
   AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
-  GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
+  GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent, LoadedFile,
+  LoadSummary, ModelManifest,
 } from './engine';
 export { EngineError } from '../model/errors';
 

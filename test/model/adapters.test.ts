@@ -1,23 +1,20 @@
 // The adapter registry's PEFT import/export in Node (no GPU): the committed fixture adapter parses,
-// round-trips through the zip export bit for bit, pads to the graph rank, and wrong adapters are
-// refused with messages that name the tensor, shape or base.
+// round-trips through the zip export bit for bit, fills the graph's grouped inputs (smaller rank,
+// missing modules, scale folded into B), and wrong adapters are refused with messages that name
+// the tensor, shape or base.
 import { readFileSync } from 'node:fs';
 import { unzipSync, strFromU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import {
-  AdapterRegistry, graphInput, parsePeftAdapter, parsePeftZip, peftName, zipPeftAdapter, type LoraShape,
+  AdapterRegistry, groupInputs, loraShapeOf, parsePeftAdapter, parsePeftZip, peftName, zipPeftAdapter,
 } from '../../src/model/adapters';
 import { encodeSafetensors } from '../../src/generator/safetensors';
+import type { GraphsInfo } from '../../src/model/graphs';
 
 const DIR = 'test/fixtures/generation/adapter';
-const SHAPE: LoraShape = {
-  layers: 6, rank: 8, baseSha256: 'ab'.repeat(32),
-  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-  dims: {
-    q_proj: { in: 512, out: 512 }, k_proj: { in: 512, out: 128 }, v_proj: { in: 512, out: 128 }, o_proj: { in: 512, out: 512 },
-    gate_proj: { in: 512, out: 1536 }, up_proj: { in: 512, out: 1536 }, down_proj: { in: 1536, out: 512 },
-  },
-};
+// the committed base model's graphs.json (trainer/export/web_graphs.py), with a made-up weights hash
+const GRAPHS = JSON.parse(readFileSync('models/base/graphs.json', 'utf8')) as GraphsInfo;
+const SHAPE = { ...loraShapeOf(GRAPHS), baseSha256: 'ab'.repeat(32) };
 const config = readFileSync(`${DIR}/adapter_config.json`, 'utf8');
 const weights = new Uint8Array(readFileSync(`${DIR}/adapter_model.safetensors`));
 
@@ -43,7 +40,15 @@ describe('PEFT adapters', () => {
     expect(() => parsePeftZip(zip, { ...SHAPE, baseSha256: 'cd'.repeat(32) }, 'x')).toThrow(/made for a base model with weights sha256 abababababab/);
   });
 
-  it('a smaller rank is zero-padded to the graph rank; missing modules feed zeros', () => {
+  it('the graph shape comes from graphs.json: seven modules in four groups, rank 8', () => {
+    expect(SHAPE.targets).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
+    expect(SHAPE.groups.map((g) => [g.name, g.A, g.B])).toEqual([
+      ['qkv', [24, 512], [768, 24]], ['o', [8, 512], [512, 8]], ['gate_up', [16, 512], [3072, 16]], ['down', [8, 1536], [512, 8]],
+    ]);
+    expect(SHAPE.dims.down_proj).toEqual({ in: 1536, out: 512 });
+  });
+
+  it('grouped inputs: A rows stacked, B block-diagonal times the scale; smaller rank and missing modules stay zero', () => {
     const A = new Float32Array(4 * 512).fill(1);
     const B = new Float32Array(128 * 4).fill(2);
     const st = encodeSafetensors({
@@ -52,17 +57,23 @@ describe('PEFT adapters', () => {
     });
     const a = parsePeftAdapter(JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['k_proj'] }), st, SHAPE, 'r4');
     expect(a.targetModules).toEqual(['k_proj']);
-    const gA = graphInput(a, SHAPE, 0, 'k_proj', 'A');
-    expect(gA.dims).toEqual([8, 512]);
-    expect(gA.data[4 * 512 - 1]).toBe(1);
-    expect(gA.data[4 * 512]).toBe(0);
-    const gB = graphInput(a, SHAPE, 0, 'k_proj', 'B');
-    expect(gB.dims).toEqual([128, 8]);
-    expect(Array.from(gB.data.subarray(0, 8))).toEqual([2, 2, 2, 2, 0, 0, 0, 0]);
-    expect(graphInput(a, SHAPE, 1, 'q_proj', 'A').data.every((v) => v === 0)).toBe(true);
+    expect(a.scale).toBe(2);
+    const qkv = SHAPE.groups[0]!;
+    const { A: gA, B: gB } = groupInputs(a, 0, qkv, a.scale);
+    expect(gA.dims).toEqual([24, 512]);
+    // k_proj is the group's second module: A rows 8..11 are its 4 rows, 12..15 and q/v rows zero
+    expect(gA.data.subarray(0, 8 * 512).every((v) => v === 0)).toBe(true);
+    expect(gA.data.subarray(8 * 512, 12 * 512).every((v) => v === 1)).toBe(true);
+    expect(gA.data.subarray(12 * 512).every((v) => v === 0)).toBe(true);
+    expect(gB.dims).toEqual([768, 24]);
+    // B block at rows 512..639, columns 8..11: 2 * scale 2; everything else zero
+    const row = (i: number) => Array.from(gB.data.subarray(i * 24, (i + 1) * 24));
+    expect(row(512)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(row(511).every((v) => v === 0) && row(640).every((v) => v === 0)).toBe(true);
+    expect(groupInputs(a, 1, qkv, a.scale).A.data.every((v) => v === 0)).toBe(true);
     const feeds = new AdapterRegistry(SHAPE).feeds(null);
-    expect(Object.keys(feeds).length).toBe(6 * 7 * 2 + 1);
-    expect(Array.from(feeds.lora_scale!.data as Float32Array)).toEqual([0]);
+    expect(Object.keys(feeds).length).toBe(6 * 4 * 2);
+    expect((feeds['lora.5.down.B']!.data as Float32Array).every((v) => v === 0)).toBe(true);
   });
 
   it('refuses adapters that do not fit, naming what is wrong', () => {

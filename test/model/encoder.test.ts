@@ -1,25 +1,24 @@
 /**
  * The browser's prompt-condition encoder (src/model/encoder.ts) against the committed fixture
  * test/fixtures/conditions/ (trainer/generator/conditions.py on models/base, fp32 CPU): the real pipeline in
- * Node, with the engine's code:
+ * Node, with the engine's code and the committed model, no Python:
  *
  * - tokenization: transformers.js on models/base's tokenizer files (as the engine loads them: no
  *   special tokens, the fixture's window: the first L ids ("head") or the last W ("tail"),
  *   `<|endoftext|>` for an empty prompt) gives the fixture's ids;
- * - embeddings: encoder.onnx (trainer/export/onnx_model.py; build/onnx/encoder.onnx when build/onnx is
- *   fresh for models/base, else exported into a temporary directory by /usr/bin/python3) run by
- *   onnxruntime-node on the CPU gives the fixture's (7, 32, 512) within TOLERANCE, measured as
- *   max |onnx - fixture| / max |fixture| over the whole tensor (padding rows must be exactly 0).
+ * - hidden states: the committed web graph models/base/decoder.onnx (trainer/export/web_graphs.py; weights
+ *   = model.safetensors as external data) run by onnxruntime-node on the CPU, output
+ *   `last_hidden_state` of one first step over the right-padded batch, gives the fixture's
+ *   (7, 32, 512) within TOLERANCE, measured as max |onnx - fixture| / max |fixture| over the whole
+ *   tensor (padding rows must be exactly 0); decoder_f16.onnx (fp16 compute) within F16_TOLERANCE.
  *
  * The window comes from cases.json's `encoder` (`window`, `max_input_tokens`; absent: "head", as the
  * first release wrote it). The tail window is also checked on its own: on made-up ids with a made-up
  * causal encoder (where each kept row is known by hand, as trainer/generator/conditions.py defines it),
- * and on encoder.onnx (a long prompt's kept rows are the last L states of one forward over its W ids).
+ * and on decoder.onnx (a long prompt's kept rows are the last L states of one forward over its W ids).
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -34,9 +33,11 @@ import { EngineError } from '../../src/model/errors';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURE = join(ROOT, 'test/fixtures/conditions');
-const PYTHON = '/usr/bin/python3';
+const MODEL = join(ROOT, 'models/base');
 /** max |onnx - fixture| / max |fixture|; measured about 2e-6 (see the console line). */
 const TOLERANCE = 1e-4;
+/** The fp16-compute graph (fp16 weights, activations and KV; RMSNorm statistics in fp32). */
+const F16_TOLERANCE = 2e-2;
 
 interface Cases {
   weights_sha256: string;
@@ -49,18 +50,9 @@ const L = fx.encoder.max_tokens;
 /** The fixture's window (trainer/generator/conditions.py `window_of` / `input_length`). */
 const WINDOW = idWindow({ maxTokens: L, window: fx.encoder.window ?? 'head', maxInputTokens: fx.encoder.max_input_tokens ?? L });
 const [N, , C] = expected.info('embeddings').shape as [number, number, number];
+const config = JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')) as { num_hidden_layers: number; num_key_value_heads: number; head_dim: number };
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-/** build/onnx/encoder.onnx when build/onnx was exported from the current models/base, else undefined. */
-function freshBuild(): string | undefined {
-  const dir = join(ROOT, 'build/onnx');
-  if (!existsSync(join(dir, 'encoder.onnx')) || !existsSync(join(dir, 'export.json'))) return undefined;
-  const side = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { source?: { model_safetensors_sha256?: string; config_sha256?: string } };
-  const fresh = side.source?.model_safetensors_sha256 === sha256(join(ROOT, 'models/base/model.safetensors')) &&
-    side.source?.config_sha256 === sha256(join(ROOT, 'models/base/config.json'));
-  return fresh ? join(dir, 'encoder.onnx') : undefined;
-}
 
 function relativeError(got: Float32Array, want: Float32Array): number {
   let diff = 0;
@@ -72,41 +64,43 @@ function relativeError(got: Float32Array, want: Float32Array): number {
   return diff / scale;
 }
 
-describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixtures/conditions', () => {
+/** The engine's encoder run (src/model/hiddenStates.ts) on onnxruntime-node: empty past, last_hidden_state only. */
+function hiddenStates(session: ort.InferenceSession, kv: 'float32' | 'float16'): EncoderRun {
+  return async (ids, mask, batch, seq) => {
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [batch, seq]),
+      attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
+    };
+    const dims = [batch, config.num_key_value_heads, 0, config.head_dim];
+    for (let l = 0; l < config.num_hidden_layers; l++) {
+      for (const k of ['key', 'value']) {
+        feeds[`past_key_values.${l}.${k}`] = kv === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
+      }
+    }
+    const out = await session.run(feeds, ['last_hidden_state']);
+    const h = out['last_hidden_state']!;
+    expect(h.dims).toEqual([batch, seq, C]);
+    return h.data as Float32Array;
+  };
+}
+
+describe('prompt-condition encoder (models/base/decoder.onnx last_hidden_state, onnxruntime-node) vs test/fixtures/conditions', () => {
   let tokenizer: PreTrainedTokenizer;
   let session: ort.InferenceSession;
   let run: EncoderRun;
-  let tmp = '';
   const errors: Record<string, number> = {};
   const encode = (text: string) => tokenizer.encode(text, { add_special_tokens: false });
 
   beforeAll(async () => {
-    expect(sha256(join(ROOT, 'models/base/model.safetensors'))).toBe(fx.weights_sha256);
+    expect(sha256(join(MODEL, 'model.safetensors'))).toBe(fx.weights_sha256);
     tokenizer = await loadBaseTokenizer();
-    let path = freshBuild();
-    if (!path) {
-      tmp = mkdtempSync(join(tmpdir(), 'encoder-onnx-'));
-      const out = spawnSync(PYTHON, ['-m', 'trainer.export.onnx_model', '--model', 'models/base', '--out', tmp, '--lora-targets', 'none'],
-        { cwd: ROOT, encoding: 'utf8' });
-      if (out.status !== 0) throw new Error(`export failed (${String(out.status)}):\n${out.stdout}\n${out.stderr}`);
-      path = join(tmp, 'encoder.onnx');
-    }
-    session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'] });
-    run = async (ids, mask, batch, seq) => {
-      const out = await session.run({
-        input_ids: new ort.Tensor('int64', ids, [batch, seq]),
-        attention_mask: new ort.Tensor('int64', mask, [batch, seq]),
-      });
-      const h = out['last_hidden_state']!;
-      expect(h.dims).toEqual([batch, seq, C]);
-      return h.data as Float32Array;
-    };
+    session = await ort.InferenceSession.create(join(MODEL, 'decoder.onnx'), { executionProviders: ['cpu'] });
+    run = hiddenStates(session, 'float32');
   }, 300_000);
 
   afterAll(async () => {
     await session?.release();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-    console.log(`encoder.onnx vs fixture, max|onnx-fixture|/max|fixture|: ${JSON.stringify(errors)}`);
+    console.log(`last_hidden_state vs fixture, max|onnx-fixture|/max|fixture|: ${JSON.stringify(errors)}`);
   });
 
   it('the fixture is the generator config the engine assumes (layer -1, L 32, no pooling, plain; head or tail window)', () => {
@@ -129,7 +123,7 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     expect(chat!.length).toBeLessThan(fx.cases[1]!.ids.length + 8);
   });
 
-  it('encoder.onnx on the fixture ids (one right-padded batch) gives the fixture embeddings', async () => {
+  it('decoder.onnx on the fixture ids (one right-padded batch) gives the fixture embeddings', async () => {
     const got = await encodeIds(run, fx.cases.map((c) => c.ids), L, C, WINDOW.length);
     const want = expected.float32('embeddings');
     expect(got.length).toBe(want.length);
@@ -152,7 +146,7 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     expect(worst).toBeLessThan(TOLERANCE);
   });
 
-  it('tail window on encoder.onnx: a long prompt keeps the last L states of one forward over its last W ids', async () => {
+  it('tail window on decoder.onnx: a long prompt keeps the last L states of one forward over its last W ids', async () => {
     const long = fx.cases.find((c) => c.prompt.startsWith('Ünïcödé'))!.prompt;
     const all = encode(long);
     const W = 48;
@@ -187,6 +181,17 @@ describe('prompt-condition encoder (encoder.onnx, onnxruntime-node) vs test/fixt
     expect(() => selectPrompts(texts, 8)).toThrowError(EngineError);
     expect(() => selectPrompts(texts, 8)).toThrowError(/needs 8 prompts.*got 7.*Add 1 more/);
     await expect(encodePrompts(run, encode, emptyId, texts.slice(0, 2), shape)).rejects.toMatchObject({ code: 'bad-request' });
+  });
+
+  it('decoder_f16.onnx (fp16 compute) gives them too, within the fp16 tolerance', async () => {
+    const f16 = await ort.InferenceSession.create(join(MODEL, 'decoder_f16.onnx'), { executionProviders: ['cpu'] });
+    try {
+      const got = await encodeIds(hiddenStates(f16, 'float16'), fx.cases.map((c) => c.ids), L, C);
+      errors.f16 = relativeError(got, expected.float32('embeddings'));
+      expect(errors.f16).toBeLessThan(F16_TOLERANCE);
+    } finally {
+      await f16.release();
+    }
   });
 });
 

@@ -24,6 +24,7 @@ const BASE_BYTES = 'a stand-in for model.safetensors';
 const SHAPE: LoraShape = {
   layers: 1, targets: ['q_proj'], rank: 2, dims: { q_proj: { in: 4, out: 4 } },
   baseSha256: createHash('sha256').update(BASE_BYTES).digest('hex'),
+  groups: [], // the CPU path registers matrices; the graph's grouped inputs are not built here
 };
 const [P, L, C] = [2, 3, 4];
 

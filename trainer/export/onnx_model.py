@@ -530,9 +530,10 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def _torch_export(module: nn.Module, args: tuple, path: Path, inputs, outputs, axes, opset: int) -> None:
+def _torch_export(module: nn.Module, args: tuple, path: Path, inputs, outputs, axes, opset: int,
+                  constant_folding: bool = True, custom_opsets: dict | None = None) -> None:
     kwargs = dict(input_names=inputs, output_names=outputs, dynamic_axes=axes, opset_version=opset,
-                  do_constant_folding=True, export_params=True)
+                  do_constant_folding=constant_folding, export_params=True, custom_opsets=custom_opsets or {})
     # torch >= 2.5 also has the dynamo exporter (needs onnxscript); ask for the TorchScript one.
     try:
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:

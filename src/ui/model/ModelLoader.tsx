@@ -1,6 +1,7 @@
 import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
 import { BackendPicker } from './BackendPicker';
 import { formatBytes } from './format';
+import { ModelStorage } from './ModelStorage';
 
 /**
  * "Load model" with the backend choice, byte progress and the measured download size (what the
@@ -25,6 +26,7 @@ export function ModelLoader() {
           <button type="button" className="button button--primary" data-testid="load-model" onClick={() => void loadModel()}>
             Load model
           </button>
+          <ModelStorage load={null} />
         </>
       )}
       {status === 'loading' && (
@@ -62,6 +64,7 @@ export function ModelLoader() {
               {info.notice}
             </p>
           )}
+          <ModelStorage load={info.loadedFiles} />
           <BackendPicker compact />
         </div>
       )}
@@ -85,10 +88,11 @@ export function ModelLoader() {
 /** Before the first load: the size the last load in this browser measured, or that it will be shown. */
 function idleSizeNote(): string {
   const last = lastDownloadSize();
-  const what = 'The base model, its prompt encoder and the parameter generator are downloaded and started in a worker when you ask';
-  return last
-    ? `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`
-    : `${what}; the download size is shown as the files arrive.`;
+  const what = 'The base model (which also encodes prompts) and the parameter generator are downloaded once and started in a worker when you ask';
+  if (!last) return `${what}; the download size is shown as the files arrive.`;
+  return last.files === 0
+    ? `${what}: the last load in this browser read them from its storage and downloaded nothing.`
+    : `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`;
 }
 
 function fileName(file: string): string {
