@@ -186,7 +186,7 @@ describe('prompt-condition encoder (models/base/decoder.onnx last_hidden_state, 
   it('decoder_f16.onnx (fp16 compute) gives them too, within the fp16 tolerance', async () => {
     const f16 = await ort.InferenceSession.create(join(MODEL, 'decoder_f16.onnx'), { executionProviders: ['cpu'] });
     try {
-      const got = await encodeIds(hiddenStates(f16, 'float16'), fx.cases.map((c) => c.ids), L, C);
+      const got = await encodeIds(hiddenStates(f16, 'float16'), fx.cases.map((c) => c.ids), L, C, WINDOW.length);
       errors.f16 = relativeError(got, expected.float32('embeddings'));
       expect(errors.f16).toBeLessThan(F16_TOLERANCE);
     } finally {
