@@ -22,7 +22,7 @@ let page: Page;
 let served = Buffer.from('');
 let requests = 0;
 
-type Result = { source: string; note: string | null; bytes: number; networkBytes: number; first: number } | { failed: true; code: string; message: string };
+type Result = { source: string; note: string | null; bytes: number; networkBytes: number; keptBytes: number; first: number } | { failed: true; code: string; message: string };
 
 function entry(bytes: Buffer) {
   return { path: 'probe/weights.bin', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), kind: 'weights' as const };
@@ -57,9 +57,9 @@ describe('model cache (Cache Storage with sha256 keys)', () => {
 
   it('downloads a file once, then reads it from the cache without a request', async () => {
     served = v1;
-    expect(await fetchProbe(entry(v1))).toEqual({ source: 'network', note: null, bytes: 4096, networkBytes: 4096, first: 1 });
+    expect(await fetchProbe(entry(v1))).toEqual({ source: 'network', note: null, bytes: 4096, networkBytes: 4096, keptBytes: 4096, first: 1 });
     const before = requests;
-    expect(await fetchProbe(entry(v1))).toEqual({ source: 'cache', note: null, bytes: 4096, networkBytes: 0, first: 1 });
+    expect(await fetchProbe(entry(v1))).toEqual({ source: 'cache', note: null, bytes: 4096, networkBytes: 0, keptBytes: 0, first: 1 });
     expect(requests).toBe(before);
   });
 
@@ -81,7 +81,7 @@ describe('model cache (Cache Storage with sha256 keys)', () => {
   it('a file without a hash is fetched every time and never cached', async () => {
     served = v1;
     const before = requests;
-    expect(await fetchProbe(null)).toMatchObject({ source: 'network', bytes: 4096 });
+    expect(await fetchProbe(null)).toMatchObject({ source: 'network', bytes: 4096, keptBytes: 0 });
     expect(await fetchProbe(null)).toMatchObject({ source: 'network', bytes: 4096 });
     expect(requests).toBe(before + 2);
   });

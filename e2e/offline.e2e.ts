@@ -70,15 +70,18 @@ describe('model files from the browser cache (WASM)', () => {
       modelRequests.push(route.request().url());
       await route.abort('internetdisconnected');
     });
-    await page.reload();
-    await loadModel(page);
-    const source = page.getByTestId('panel-adapters').getByTestId('model-source');
-    expect(await source.getAttribute('data-source')).toBe('cache');
-    expect(await source.textContent()).toMatch(/Loaded from this browser's storage: nothing downloaded/);
-    expect(modelRequests).toEqual([]);
-    await page.screenshot({ path: `${OUTPUT}/offline-second-visit.png` });
-    expect(await answer(page, 'The capital of France is')).toBe(firstAnswer);
-    await app.context.unroute(MODEL_FILES);
+    try {
+      await page.reload();
+      await loadModel(page);
+      const source = page.getByTestId('panel-adapters').getByTestId('model-source');
+      expect(await source.getAttribute('data-source')).toBe('cache');
+      expect(await source.textContent()).toMatch(/Loaded from this browser's storage: nothing downloaded/);
+      expect(modelRequests).toEqual([]);
+      await page.screenshot({ path: `${OUTPUT}/offline-second-visit.png` });
+      expect(await answer(page, 'The capital of France is')).toBe(firstAnswer);
+    } finally {
+      await app.context.unroute(MODEL_FILES); // the next test needs the network again, whatever happened here
+    }
   }, 420_000);
 
   it('a damaged cached copy is downloaded again with a notice, not a crash', async () => {

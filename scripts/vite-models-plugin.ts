@@ -64,6 +64,8 @@ export function modelsPlugin(options: ModelsPluginOptions = {}): Plugin {
   let root = process.cwd();
   let base = '/';
   let outDir = 'dist';
+  // vitest loads this plugin too (for the manifest module) with a placeholder outDir: copy only in a build
+  let building = false;
   const modelsDir = () => resolve(root, options.modelsDir ?? 'models');
 
   return {
@@ -72,6 +74,7 @@ export function modelsPlugin(options: ModelsPluginOptions = {}): Plugin {
       root = config.root;
       base = config.base;
       outDir = resolve(root, config.build.outDir);
+      building = config.command === 'build';
     },
     buildStart() {
       const problems = checkModelFolder(join(modelsDir(), 'base'));
@@ -100,6 +103,7 @@ export function modelsPlugin(options: ModelsPluginOptions = {}): Plugin {
       server.middlewares.use(precompressedMiddleware(() => outDir, () => server.config.base));
     },
     closeBundle() {
+      if (!building) return;
       for (const f of buildManifest(modelsDir()).files) {
         const target = join(outDir, 'models', f.path);
         mkdirSync(dirname(target), { recursive: true });

@@ -133,7 +133,7 @@ const api = {
   async cachedFetch(url: string, entry: ModelFile | null) {
     return attempt(async () => {
       const r = await fetchModelFile(url, entry ?? undefined);
-      return { source: r.source, note: r.note ?? null, bytes: r.bytes.byteLength, networkBytes: r.networkBytes, first: r.bytes[0] ?? -1 };
+      return { source: r.source, note: r.note ?? null, bytes: r.bytes.byteLength, networkBytes: r.networkBytes, keptBytes: r.keptBytes, first: r.bytes[0] ?? -1 };
     });
   },
   async cacheKeys(): Promise<string[]> {

@@ -13,6 +13,8 @@ export interface LoadedFile {
   bytes: number;
   source: 'cache' | 'network';
   networkBytes: number;
+  /** Downloaded bytes stored in the cache for the next visit. */
+  keptBytes: number;
 }
 
 export interface LoadSummary {
@@ -21,6 +23,8 @@ export interface LoadSummary {
   networkBytes: number;
   /** Bytes of model files read from the cache. */
   cachedBytes: number;
+  /** Downloaded bytes now kept in the cache for the next visit (decided by the load, not read back later). */
+  keptBytes: number;
   /** For people: a damaged cached file downloaded again, no room to keep the files, ... */
   notes: string[];
 }
@@ -42,7 +46,7 @@ export class FileLoader {
     const base = new URL(this.modelsUrl, globalThis.location?.href).href;
     const href = new URL(url, base).href;
     const path = entry?.path ?? (href.startsWith(base) ? href.slice(base.length) : href);
-    this.files.push({ path, kind: entry?.kind ?? modelFileKind(path), bytes: got.bytes.byteLength, source: got.source, networkBytes: got.networkBytes });
+    this.files.push({ path, kind: entry?.kind ?? modelFileKind(path), bytes: got.bytes.byteLength, source: got.source, networkBytes: got.networkBytes, keptBytes: got.keptBytes });
     if (got.note && !this.notes.includes(got.note)) this.notes.push(got.note);
     return got.bytes;
   }
@@ -54,10 +58,12 @@ export class FileLoader {
   summary(): LoadSummary {
     let networkBytes = 0;
     let cachedBytes = 0;
+    let keptBytes = 0;
     for (const f of this.files) {
       networkBytes += f.networkBytes;
+      keptBytes += f.keptBytes;
       if (f.source === 'cache') cachedBytes += f.bytes;
     }
-    return { files: this.files.map((f) => ({ ...f })), networkBytes, cachedBytes, notes: [...this.notes] };
+    return { files: this.files.map((f) => ({ ...f })), networkBytes, cachedBytes, keptBytes, notes: [...this.notes] };
   }
 }

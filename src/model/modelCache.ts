@@ -30,6 +30,8 @@ export interface FetchedFile {
   source: 'cache' | 'network';
   /** Bytes that came over the network (decoded size; 0 from the cache). */
   networkBytes: number;
+  /** Downloaded bytes that this call stored in the cache for the next visit (0 from the cache). */
+  keptBytes: number;
   /** For people: why the cache was not used or not filled, when that happened. */
   note?: string;
 }
@@ -161,7 +163,7 @@ export async function fetchModelFile(
   const name = fileName(url);
   if (!entry) {
     const bytes = await fetchBytes(url, onProgress, signal);
-    return { bytes, source: 'network', networkBytes: bytes.byteLength };
+    return { bytes, source: 'network', networkBytes: bytes.byteLength, keptBytes: 0 };
   }
   const cache = await openCache();
   let note: string | undefined;
@@ -169,7 +171,7 @@ export async function fetchModelFile(
     const cached = await readCached(cache, url, entry);
     if (cached.bytes) {
       onProgress?.({ file: name, loaded: cached.bytes.byteLength, total: cached.bytes.byteLength, cached: true });
-      return { bytes: cached.bytes, source: 'cache', networkBytes: 0 };
+      return { bytes: cached.bytes, source: 'cache', networkBytes: 0, keptBytes: 0 };
     }
     if (cached.damaged) note = `The saved copy of ${name} was damaged (its sha256 did not match), so it was downloaded again.`;
   } else {
@@ -180,10 +182,11 @@ export async function fetchModelFile(
   if (bytes.byteLength !== entry.bytes || hash !== entry.sha256) {
     throw new ModelLoadError(url, `the server sent ${bytes.byteLength} bytes with sha256 ${hash.slice(0, 12)}..., but this page was built for ${entry.bytes} bytes with sha256 ${entry.sha256.slice(0, 12)}... (the site was updated while the page was open: reload it)`);
   }
-  if (cache && !(await store(cache, url, entry, bytes))) {
+  const kept = cache ? await store(cache, url, entry, bytes) : false;
+  if (cache && !kept) {
     note = `${name} could not be kept for the next visit (the browser's storage for this site is full or disabled), so it will be downloaded again next time.`;
   }
-  return { bytes, source: 'network', networkBytes: bytes.byteLength, ...(note ? { note } : {}) };
+  return { bytes, source: 'network', networkBytes: bytes.byteLength, keptBytes: kept ? bytes.byteLength : 0, ...(note ? { note } : {}) };
 }
 
 export interface ModelCacheUsage {

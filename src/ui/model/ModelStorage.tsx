@@ -24,7 +24,7 @@ export function ModelStorage({ load }: { load: LoadSummary | null }) {
           {load.networkBytes === 0
             ? `Loaded from this browser's storage: nothing downloaded (${formatBytes(load.cachedBytes)} of model files).`
             : load.cachedBytes === 0
-              ? `Downloaded ${formatBytes(load.networkBytes)} of model files${usage && usage.files > 0 ? '; kept in this browser for the next visit' : ''}.`
+              ? `Downloaded ${formatBytes(load.networkBytes)} of model files${load.keptBytes > 0 ? '; kept in this browser for the next visit' : ''}.`
               : `Downloaded ${formatBytes(load.networkBytes)}; ${formatBytes(load.cachedBytes)} came from this browser's storage.`}
         </p>
       )}
