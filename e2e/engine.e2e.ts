@@ -370,6 +370,14 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
     const applied = ok(await call(page, 'exportedAdapter', gated.summary.id));
     expect(applied.config).toMatchObject({ r: 8, lora_alpha: 16, use_rslora: false });
 
+    // the "risk" rule (a grid scale from the neighbours' NLL curves): the trainer's scale exactly
+    writeV2Generator('bench/tiny-standin.json', 'v2-tiny-risk', ['--gate-rule', 'risk', '--gate-risk', '2']);
+    const wantRisk = expectedGate('v2-tiny-risk', conditionCount, 11);
+    ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v2-tiny-risk/'));
+    const risky = ok(await call(page, 'generateFromCondition', conditionCount, 11));
+    expect(wantRisk.value).toBe(0.5);
+    expect(risky.summary.gate).toEqual(wantRisk);
+
     // the same weights without the gate: A is the same, every B is 1/g of the applied one
     ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v2-tiny-nogate/'));
     const bare = ok(await call(page, 'generateFromCondition', conditionCount, 11));

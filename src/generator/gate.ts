@@ -6,16 +6,18 @@
  *   C values; all-zero rows are padding) over all P prompts (`pooled`); "output": what the generator
  *   makes of the prompts, each raw decoder output token's mean, then each one's population std
  *   (2 x N values, before un-normalisation; `output_feature`);
- * - g: query and centroids centred by the mean centroid, cosine similarity, the k most similar tasks,
- *   weights max(cos, 0) + 1e-6, g = Σ w·scale / Σ w (`GateTable.scale`); the nearest tasks are those k
- *   (`GateTable.neighbours`).
+ * - the nearest tasks: query and centroids centred by the mean centroid, cosine similarity, the k most
+ *   similar tasks, weights w = max(cos, 0) + 1e-6 (`GateTable.neighbours`);
+ * - g (`GateTable.scale`), by the manifest's `gate.rule`: "mean", g = Σ w·scale / Σ w; "risk", over the
+ *   grid scales s, the expected cost Σ w·(d(s) + risk·max(d(s), 0)) / Σ w of the neighbours' NLL curves d
+ *   (relative to the base model), and g = the smallest s whose cost is within RISK_TIE of the least.
  *
  * Plain TypeScript on the CPU: it runs once per generation, in float64 (the trainer computes in
  * float32; test/generator/gate.test.ts holds them within 1e-5), on the condition the encoder returned
  * or on the decoder's output read back from the GPU.
  */
 import { GeneratorFormatError, GeneratorRunError } from './errors';
-import { gateFeatureWidth, gateTaskNames, type GateFeature, type GeneratorManifest } from './manifest';
+import { gateFeatureWidth, gateTaskNames, type GateFeature, type GateRule, type GeneratorManifest } from './manifest';
 import type { SafetensorsFile } from './safetensors';
 
 export interface GateTable {
@@ -30,6 +32,14 @@ export interface GateTable {
   k: number;
   /** F: encoder.channels ("condition") or 2 x tokens.count ("output"). */
   width: number;
+  /** "mean" without curves. */
+  rule?: GateRule;
+  /** Rule "risk": (M, S) row-major, each task's NLL at the grid scales minus its NLL at 0. */
+  curves?: Float32Array;
+  /** Rule "risk": the S scales (grid[0] = 0). */
+  grid?: readonly number[];
+  /** Rule "risk": the extra weight of harm. */
+  risk?: number;
 }
 
 export interface GateResult {
@@ -43,6 +53,9 @@ export interface GateResult {
 const MIN_NORM = 1e-8;
 /** Added to every weight, so that k neighbours that all point away still average their scales. */
 const WEIGHT_FLOOR = 1e-6;
+/** Costs this close are one tie, broken towards the smaller scale (trainer: `TIE`; it keeps the float32
+ * trainer and this float64 code on the same grid scale). */
+const RISK_TIE = 1e-6;
 
 /**
  * The gate's table from a checked generator (tensor shapes are checked by `checkGeneratorTensors`);
@@ -60,7 +73,13 @@ export function readGateTable(manifest: GeneratorManifest, weights: SafetensorsF
   scales.forEach((s, i) => {
     if (!(s >= 0 && s <= 1)) fail('gate.scales', `tensor "${gate.scales}"[${i}] is ${s}; every scale must be in [0, 1]`);
   });
-  return { feature: gate.feature, centroids, scales, names: gateTaskNames(manifest), k: gate.k, width: gateFeatureWidth(manifest) };
+  const table: GateTable = { feature: gate.feature, centroids, scales, names: gateTaskNames(manifest), k: gate.k, width: gateFeatureWidth(manifest), rule: gate.rule };
+  if (gate.rule === 'risk' && gate.curves && gate.grid) {
+    const curves = weights.float32(gate.curves);
+    if (!curves.every(Number.isFinite)) fail('gate.curves', `tensor "${gate.curves}" holds a value that is not a finite number`);
+    Object.assign(table, { curves, grid: gate.grid, risk: gate.risk ?? 0 });
+  }
+  return table;
 }
 
 function fail(path: string, detail: string): never {
@@ -165,12 +184,38 @@ export function knnGate(table: GateTable, feature: ArrayLike<number>): GateResul
     return { i, sim: dot };
   });
   const top = sims.sort((a, b) => b.sim - a.sim).slice(0, Math.min(table.k, M));
+  const weighted = top.map(({ i, sim }) => ({ i, w: Math.max(sim, 0) + WEIGHT_FLOOR }));
+  const value = table.rule === 'risk' ? riskScale(table, weighted) : meanScale(table, weighted);
+  return { value, neighbours: top.map(({ i }) => table.names[i] ?? `task ${i + 1}`) };
+}
+
+/** Rule "mean": the weighted mean of the neighbours' best scales. */
+function meanScale(table: GateTable, neighbours: { i: number; w: number }[]): number {
   let weighted = 0;
   let total = 0;
-  for (const { i, sim } of top) {
-    const w = Math.max(sim, 0) + WEIGHT_FLOOR;
+  for (const { i, w } of neighbours) {
     weighted += w * (table.scales[i] as number);
     total += w;
   }
-  return { value: weighted / total, neighbours: top.map(({ i }) => table.names[i] ?? `task ${i + 1}`) };
+  return weighted / total;
+}
+
+/** Rule "risk": the smallest grid scale whose expected cost over the neighbours' curves is (within RISK_TIE) the least. */
+function riskScale(table: GateTable, neighbours: { i: number; w: number }[]): number {
+  const { curves, grid } = table;
+  if (!curves || !grid) throw new GeneratorRunError('the gate\'s rule is "risk" but it has no NLL curves');
+  const S = grid.length;
+  const risk = table.risk ?? 0;
+  let total = 0;
+  for (const { w } of neighbours) total += w;
+  const cost = grid.map((_, s) => {
+    let sum = 0;
+    for (const { i, w } of neighbours) {
+      const d = curves[i * S + s] as number;
+      sum += w * (d + risk * Math.max(d, 0));
+    }
+    return sum / total;
+  });
+  const least = Math.min(...cost);
+  return grid[cost.findIndex((c) => c <= least + RISK_TIE)] as number;
 }

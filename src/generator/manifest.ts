@@ -49,6 +49,13 @@ export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_m
  */
 export type GateFeature = 'condition' | 'output';
 
+/**
+ * How the k nearest tasks give the gate's value (trainer/generator/gate.py `GateTable`): "mean", the
+ * weighted mean of their best scales (the first releases); "risk", the grid scale with the least
+ * weighted mean of d + risk·max(d, 0) over their NLL curves d relative to the base model.
+ */
+export type GateRule = 'mean' | 'risk';
+
 /** Version 2's kNN gate (trainer/generator/gate.py): how much of each generated adapter to apply. */
 export interface GateSpec {
   kind: 'knn';
@@ -64,6 +71,14 @@ export interface GateSpec {
   applies_to: 'B';
   /** M, when the manifest states it. */
   tasks?: number;
+  /** "mean" when the manifest does not say. */
+  rule: GateRule;
+  /** Rule "risk": tensor name of the (M, S) NLL curves (NLL at each grid scale minus NLL at 0). */
+  curves?: string;
+  /** Rule "risk": the S scales, rising from 0 to at most 1. */
+  grid?: number[];
+  /** Rule "risk": how much more a harm weighs than a gain of the same size (>= 0). */
+  risk?: number;
 }
 export interface GeneratorManifest {
   format: typeof GENERATOR_FORMAT;
@@ -445,9 +460,25 @@ function parseGate(value: unknown): GateSpec {
     scales: str(o['scales'], 'gate.scales'),
     // the only target the trainer defines; anything else would be applied wrongly
     applies_to: o['applies_to'] === undefined ? 'B' : oneOf(o['applies_to'], ['B'] as const, 'gate.applies_to'),
+    rule: o['rule'] === undefined ? 'mean' : oneOf(o['rule'], ['mean', 'risk'] as const, 'gate.rule'),
   };
   if (o['tasks'] !== undefined) gate.tasks = posInt(o['tasks'], 'gate.tasks');
   if (gate.centroids === gate.scales) fail('gate.scales', `must name another tensor than gate.centroids ("${gate.centroids}")`);
+  if (gate.rule === 'risk') {
+    gate.curves = str(o['curves'], 'gate.curves');
+    if (gate.curves === gate.centroids || gate.curves === gate.scales) fail('gate.curves', `must name its own tensor, got "${gate.curves}"`);
+    const grid = list(o['grid'], 'gate.grid').map((x, i) => {
+      if (typeof x !== 'number' || !Number.isFinite(x)) fail(`gate.grid[${i}]`, `must be a number, got ${describe(x)}`);
+      return x;
+    });
+    if (grid.length < 2 || grid[0] !== 0 || (grid.at(-1) as number) > 1 || grid.some((x, i) => i > 0 && x <= (grid[i - 1] as number))) {
+      fail('gate.grid', `must rise from 0 to at most 1 with at least two scales, got ${describe(o['grid'])}`);
+    }
+    gate.grid = grid;
+    const risk = o['risk'] ?? 0;
+    if (typeof risk !== 'number' || !Number.isFinite(risk) || risk < 0) fail('gate.risk', `must be a number >= 0, got ${describe(risk)}`);
+    gate.risk = risk;
+  }
   return gate;
 }
 
@@ -530,6 +561,7 @@ export function expectedGeneratorTensors(manifest: GeneratorManifest): ExpectedT
   if (manifest.gate) {
     const m = gateTaskNames(manifest).length;
     out.push({ name: manifest.gate.centroids, shape: [m, gateFeatureWidth(manifest)] }, { name: manifest.gate.scales, shape: [m] });
+    if (manifest.gate.curves && manifest.gate.grid) out.push({ name: manifest.gate.curves, shape: [m, manifest.gate.grid.length] });
   }
   return out;
 }

@@ -19,12 +19,15 @@ interface Case {
   lengths: number[];
   pooled: number[];
   gate: Record<string, { value: number; neighbours: string[] }>;
+  /** The "risk" rule's g, keyed "risk/k". */
+  risk_gate: Record<string, number>;
 }
 interface Fixture {
   tasks: string[];
   shape: { M: number; C: number; P: number; L: number };
   output_shape: { M: number; N: number; h: number; w: number };
   k_values: number[];
+  risk: { grid: number[]; risks: number[] };
   cases: Case[];
   output_cases: { feature: number[]; gate: Case['gate'] }[];
 }
@@ -37,6 +40,7 @@ const conditions = file.float32('conditions');
 const table = (k: number): GateTable => ({
   feature: 'condition', centroids: file.float32('centroids'), scales: file.float32('scales'), names: fx.tasks, k, width: C,
 });
+const riskTable = (k: number, risk: number): GateTable => ({ ...table(k), rule: 'risk', curves: file.float32('curves'), grid: fx.risk.grid, risk });
 const condition = (i: number) => conditions.subarray(i * P * L * C, (i + 1) * P * L * C);
 const { N, h: TH, w: TW } = fx.output_shape;
 const outputs = file.float32('outputs');
@@ -103,6 +107,38 @@ describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  it('rule "risk": the same grid scale as the trainer, for every risk and k', () => {
+    const seen = new Set<number>();
+    fx.cases.forEach((c, i) => {
+      const feature = pooledFeature(condition(i), P, L, C);
+      for (const risk of fx.risk.risks) {
+        for (const k of fx.k_values) {
+          const got = knnGate(riskTable(k, risk), feature);
+          expect(got.value, `case ${i}, risk ${risk}, k ${k}`).toBe(c.risk_gate[`${risk}/${k}`]);
+          expect(fx.risk.grid).toContain(got.value);
+          expect(got.neighbours).toEqual(c.gate[String(k)]!.neighbours);
+          seen.add(got.value);
+        }
+      }
+    });
+    expect(seen.size).toBeGreaterThanOrEqual(4); // the fixture reaches several grid scales, 0 among them
+    expect(seen.has(0)).toBe(true);
+  });
+
+  it('rule "risk": 0 (the base model) when every neighbour loses at every scale; a larger risk never picks a larger scale', () => {
+    const grid = [0, 0.5, 1];
+    // centroids centred at 0 already; the query is as near to a and c as it is far from b and d
+    const base: GateTable = { feature: 'condition', centroids: Float32Array.of(1, 0, -1, 0, 0, 1, 0, -1), scales: Float32Array.of(1, 1, 1, 1), names: ['a', 'b', 'c', 'd'], k: 2, width: 2, rule: 'risk', grid };
+    const losing = Float32Array.of(0, 0.1, 0.3, 0, -1, -1, 0, 0.2, 0.1, 0, -1, -1);
+    expect(knnGate({ ...base, curves: losing, risk: 0 }, [1, 1])).toEqual({ value: 0, neighbours: ['a', 'c'] });
+    // a gains much at 1, c loses less: risk 0 follows the gain, risk 8 keeps the base model
+    const mixed = Float32Array.of(0, -0.2, -0.9, 0, 0, 0, 0, 0.1, 0.3, 0, 0, 0);
+    const at = (risk: number) => knnGate({ ...base, curves: mixed, risk }, [1, 1]).value;
+    expect(at(0)).toBe(1);
+    expect(at(8)).toBe(0);
+    for (const r of [0, 0.5, 1, 2, 4, 8, 16]) expect(at(r * 2)).toBeLessThanOrEqual(at(r));
+  });
+
   it('k = 1: g is the nearest task\'s own scale', () => {
     const feature = pooledFeature(condition(0), P, L, C);
     const got = knnGate(table(1), feature);
@@ -134,6 +170,20 @@ describe('readGateTable', () => {
     expect(t?.width).toBe(8);
     const { gate: _, ...v1Like } = manifest;
     expect(readGateTable(v1Like, tensors([0, 0.5, 1]))).toBeNull();
+  });
+
+  it('a "risk" gate carries its curves, grid and risk; a curve that is not a number is refused', () => {
+    const risky = parseGeneratorManifest({ ...validManifestV2Json(), gate: { ...(validManifestV2Json()['gate'] as object), rule: 'risk', curves: 'gate.curves', grid: [0, 1], risk: 3 } });
+    const file = (curve: number) => parseSafetensors(encodeSafetensors({
+      'gate.centroids': { dtype: 'F32', shape: [3, 8], data: Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)) },
+      'gate.scales': { dtype: 'F32', shape: [3], data: Float32Array.of(0, 0.5, 1) },
+      'gate.curves': { dtype: 'F32', shape: [3, 2], data: Float32Array.of(0, -0.5, 0, 0.1, 0, curve) },
+    }), 'generator.safetensors');
+    const t = readGateTable(risky, file(0.2));
+    expect(t).toMatchObject({ rule: 'risk', grid: [0, 1], risk: 3 });
+    expect(Array.from(t?.curves ?? [])).toEqual(Array.from(Float32Array.of(0, -0.5, 0, 0.1, 0, 0.2)));
+    expect(() => readGateTable(risky, file(Number.POSITIVE_INFINITY))).toThrow(/field gate\.curves: tensor "gate\.curves" holds a value that is not a finite number/);
+    expect(readGateTable(manifest, tensors([0, 0.5, 1]))?.rule).toBe('mean');
   });
 
   it('refuses scales outside [0, 1] or not numbers, naming gate.scales', () => {

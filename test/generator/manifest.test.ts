@@ -91,7 +91,7 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     expect(m.encoder).toMatchObject({ window: 'tail', max_input_tokens: 10, max_tokens: 6 });
     expect(m.tokens.normalization).toBe('shared_lora_residual');
     expect(m.gate).toEqual({
-      kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B',
+      kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B', rule: 'mean',
     });
     const v1 = parseGeneratorManifest(validManifestJson());
     expect(v1.version).toBe(1);
@@ -147,6 +147,27 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     json.encoder.pooling = 'mean';
     json.encoder.channels = 16;
     expect(parseGeneratorManifest(json).gate?.feature).toBe('output');
+  });
+
+  it('gate.rule: "mean" when absent; "risk" needs its curves (M, S), a grid rising from 0 to at most 1 and a risk >= 0', () => {
+    const json = validManifestV2Json() as any;
+    expect(parseGeneratorManifest(json).gate?.rule).toBe('mean');
+    json.gate = { ...json.gate, rule: 'risk', curves: 'gate.curves', grid: [0, 0.5, 1], risk: 2 };
+    const m = parseGeneratorManifest(json);
+    expect(m.gate).toMatchObject({ rule: 'risk', curves: 'gate.curves', grid: [0, 0.5, 1], risk: 2 });
+    expect(new Map(expectedGeneratorTensors(m).map((t) => [t.name, t.shape])).get('gate.curves')).toEqual([3, 3]);
+    const risky = (edit: (g: Record<string, unknown>) => void) => (m2: Record<string, any>) => {
+      m2['gate'] = { ...m2['gate'], rule: 'risk', curves: 'gate.curves', grid: [0, 0.5, 1], risk: 2 };
+      edit(m2['gate']);
+    };
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['rule'] = 'max')), 'gate.rule', '"mean", "risk"', 'max');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => delete g['curves']), 'gate.curves', 'missing');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['curves'] = 'gate.scales')), 'gate.curves', 'its own tensor');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['grid'] = [0.25, 0.5, 1])), 'gate.grid', 'rise from 0');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['grid'] = [0, 1, 0.5])), 'gate.grid', 'rise from 0');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['grid'] = [0, 2])), 'gate.grid', 'at most 1');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['grid'] = [0, 'x'])), 'gate.grid[1]', 'must be a number');
+    expectFieldErrorIn(validManifestV2Json, risky((g) => (g['risk'] = -1)), 'gate.risk', '>= 0');
   });
 
   it('a gate over a pooled condition whose rows are not encoder.channels wide is refused', () => {

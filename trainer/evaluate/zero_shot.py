@@ -38,7 +38,7 @@ from trainer.export.onnx_model import sha256_file
 from trainer.generator.conditions import encode_prompts
 from trainer.generator.end_to_end import (GeneratorBank, Member, TaskData, ValueLayout, length_bucket, shared_init,
                                           train_bank)
-from trainer.generator.gate import GateTable, best_scales, loo_nll, output_feature, pooled
+from trainer.generator.gate import GateTable, best_scales, choose, loo_metrics, output_feature, pooled, relative_curves
 from trainer.generator.hyperconv import DecoderConfig
 from trainer.lora.batched import LoraStack, layout_for, module_specs
 from trainer.lora.zoo import encode_train, load_adapter, train_zoo
@@ -453,15 +453,45 @@ def calibrate_gate(r: Run, bank: GeneratorBank, unit: Unit, conds: Dict[str, tor
     return select_gate(r, bank, f"gen-{unit.id}", GateTable(torch.stack(cents), best, names, k), nll_all, conds)
 
 
+def gate_candidates(r: Run) -> List[tuple]:
+    """(name, rule, risk) of every gate rule a unit may choose (config ``gate.rules``; default: the
+    mean rule only, as in the first release)."""
+    out = []
+    for spec in r.cfg["gate"].get("rules", [{"rule": "mean"}]):
+        rule, risk = spec["rule"], float(spec.get("risk", 0.0))
+        if rule not in ("mean", "risk"):
+            raise ValueError(f"gate.rules: unknown rule {rule!r} (mean | risk)")
+        out.append((rule if rule == "mean" else f"risk{risk:g}", rule, risk))
+    return out
+
+
 def select_gate(r: Run, bank: GeneratorBank, member: str, cond_table: GateTable, nll_all: torch.Tensor,
                 conds: Dict[str, torch.Tensor]) -> dict:
-    scales = [float(s) for s in r.cfg["gate"]["scales"]]
+    """Both features x every configured rule, scored by leave-one-out on the calibration tasks
+    (``gate.select_on``: "real" scores the staged datasets and their sub-tasks, which is what the
+    evaluation holds out, when there are at least 10 of them; "all" scores every task), and chosen
+    by ``choose`` against ``gate.no_harm``. ``condition`` / ``output`` hold each feature's best
+    table, ``selected`` the feature used."""
+    gcfg = r.cfg["gate"]
+    scales = [float(s) for s in gcfg["scales"]]
+    cond_table = cond_table.with_rule(None, None)  # a fold's chosen table may carry a rule: start from the features
+    curves = relative_curves(nll_all)
+    real = torch.tensor([r.pool[n].real for n in cond_table.names])
+    mask = real if gcfg.get("select_on", "all") == "real" and int(real.sum()) >= 10 else None
+    target = float(gcfg.get("no_harm", 0.0))
     out_table = output_table(r, bank, member, cond_table.names, cond_table.scales, conds, cond_table.k)
-    score = {"condition": loo_nll(cond_table, nll_all, scales), "output": loo_nll(out_table, nll_all, scales),
-             "best_possible": float(nll_all.min(1).values.mean()), "never": float(nll_all[:, 0].mean()),
-             "always": float(nll_all[:, -1].mean())}
-    kind = "output" if score["output"] < score["condition"] else "condition"
-    return {"condition": cond_table, "output": out_table, "selected": kind, "loo_nll": score, "nll": nll_all}
+    tables, loo = {}, {}
+    for kind, base in (("condition", cond_table), ("output", out_table)):
+        for name, rule, risk in gate_candidates(r):
+            t = base if rule == "mean" else base.with_rule(curves, scales, risk)
+            tables[f"{kind}/{name}"] = t
+            loo[f"{kind}/{name}"] = loo_metrics(t, nll_all, scales, mask)
+    best = {kind: choose({n: m for n, m in loo.items() if n.startswith(kind + "/")}, target) for kind in ("condition", "output")}
+    pick = choose({best["condition"]: loo[best["condition"]], best["output"]: loo[best["output"]]}, target)
+    score = {**{n: m["nll"] for n, m in loo.items()}, "best_possible": float(nll_all.min(1).values.mean()),
+             "never": float(nll_all[:, 0].mean()), "always": float(nll_all[:, -1].mean())}
+    return {"condition": tables[best["condition"]], "output": tables[best["output"]], "selected": pick.split("/")[0],
+            "choice": pick, "loo": loo, "loo_nll": score, "nll": nll_all}
 
 
 def gate_value(r: Run, bank: GeneratorBank, member: str, gate: dict, kind: str, cond: torch.Tensor) -> float:
@@ -547,15 +577,15 @@ def stage_generators(r: Run) -> None:
             gates[u.id] = calibrate_gate(r, bank, u, conds)
             g_ = gates[u.id]
             r.log(f"[gate] {u.id}: {len(g_['condition'].names)} tasks, mean best scale {float(g_['condition'].scales.mean()):.3f}, "
-                  f"leave-one-out NLL {json.dumps({k: round(v, 4) for k, v in g_['loo_nll'].items()})} -> {g_['selected']}")
+                  f"leave-one-out {json.dumps({k: (round(v['nll'], 4), round(v['no_harm'], 3)) for k, v in g_['loo'].items()})} -> {g_['choice']}")
     for u in r.units:
         if u.protocol == "paper":
             # the fold that holds the task out has measured every other task; the output table is
             # rebuilt with this unit's own generator, and the choice made again on those tasks
             fold = next(f for f in r.units if f.protocol == "all_tasks" and u.held_out[0] in f.held_out)
             gates[u.id] = select_gate(r, bank, f"gen-{u.id}", gates[fold.id]["condition"], gates[fold.id]["nll"], conds)
-    r.write("gates.json", {k: {"selected": v["selected"], "loo_nll": v["loo_nll"], "scales": v["condition"].to_json()}
-                           for k, v in gates.items()})
+    r.write("gates.json", {k: {"selected": v["selected"], "choice": v["choice"], "loo": v["loo"], "loo_nll": v["loo_nll"],
+                               "scales": v["condition"].to_json()} for k, v in gates.items()})
     r.timed("generators.gate", time.time() - t_gate)
     rel_gate = gates["release"]
     export_release(r, bank, rel_gate[rel_gate["selected"]], dcfg, train_info)
@@ -595,7 +625,7 @@ def stage_generators(r: Run) -> None:
                 cols["multitask_lora"] = [4 * nd]
             gen_g = g_cond if sel == "condition" else g_out
             res["tasks"][t] = {"family": r.pool[t].family, "kind": r.pool[t].kind, "n": len(r.eval_rows(t)),
-                               "mismatched_from": other, "gate": gen_g, "gate_kind": sel, "gate_condition": g_cond,
+                               "mismatched_from": other, "gate": gen_g, "gate_kind": sel, "gate_choice": gate["choice"], "gate_condition": g_cond,
                                "gate_output": g_out, "gate_mismatched": mis_g,
                                "gate_neighbours": neigh, "controls": summarize(s, cols)}
             c = res["tasks"][t]["controls"]

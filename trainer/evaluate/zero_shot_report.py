@@ -63,7 +63,7 @@ def _rows(data: dict, protocol: str) -> List[dict]:
                    "acc": {k: _r(ctrl[k].get("gen")) if k in ctrl else None for k in CONTROLS},
                    "acc_se": {k: _se(ctrl[k].get("gen_items")) if k in ctrl else None for k in CONTROLS},
                    "loglik": {k: _r(ctrl[k].get("loglik")) if k in ctrl else None for k in CONTROLS},
-                   "gate": gt.get("gate"), "gate_kind": gt.get("gate_kind"), "gate_mismatched": gt.get("gate_mismatched"),
+                   "gate": gt.get("gate"), "gate_kind": gt.get("gate_kind"), "gate_choice": gt.get("gate_choice"), "gate_mismatched": gt.get("gate_mismatched"),
                    "mismatched_from": gt.get("mismatched_from"), "retrieved": ct.get("retrieved"),
                    "gate_neighbours": gt.get("gate_neighbours"),
                    "samples": {k: ctrl[k].get("samples") for k in ("base", "generated", "oracle") if k in ctrl and ctrl[k].get("samples")},
@@ -124,6 +124,7 @@ def headline(rows: List[dict]) -> dict:
         if hk:
             h[f"no_harm_{k}"] = _r(sum(r["nll"][k] <= r["nll"]["base"] for r in hk) / len(hk), 3)
     h["gate_kinds"] = _count_kinds(rows)
+    h["gate_choices"] = _count_kinds(rows, "gate_choice")  # feature/rule (absent in runs before the risk rule)
     g = have("mean_lora", "generated", "oracle")
     ml, ge, orc = (_mean([r["nll"][k] for r in g]) for k in ("mean_lora", "generated", "oracle"))
     h["gap_closed"] = _r((ml - ge) / (ml - orc), 3) if g and ml is not None and abs(ml - orc) > 1e-9 else None
@@ -148,11 +149,11 @@ def headline(rows: List[dict]) -> dict:
     return h
 
 
-def _count_kinds(rows: List[dict]) -> dict:
+def _count_kinds(rows: List[dict], key: str = "gate_kind") -> dict:
     out: Dict[str, int] = {}
     for r in rows:
-        if r.get("gate_kind"):
-            out[r["gate_kind"]] = out.get(r["gate_kind"], 0) + 1
+        if r.get(key):
+            out[r[key]] = out.get(r[key], 0) + 1
     return out
 
 
@@ -257,7 +258,8 @@ def markdown(rep: dict) -> str:
         for k, d in h["acc_delta"].items():
             if d:
                 L.append(f"- accuracy {k}: {100 * d['delta']:+.1f} points ± {100 * d['se']:.1f} (SE, {d['items']} paired items)")
-        L.append(f"- gate feature selected per unit on its own calibration tasks (rows per kind): {json.dumps(h.get('gate_kinds'))}; "
+        L.append(f"- gate feature selected per unit on its own calibration tasks (rows per kind): {json.dumps(h.get('gate_kinds'))}"
+                 + (f", feature/rule: {json.dumps(h['gate_choices'])}" if h.get("gate_choices") else "") + "; "
                  f"mean NLL with the condition gate {_f(h['mean_nll'].get('generated_condition_gate'))} "
                  f"(no harm {_pct(h.get('no_harm_generated_condition_gate'))}%), with the output gate "
                  f"{_f(h['mean_nll'].get('generated_output_gate'))} (no harm {_pct(h.get('no_harm_generated_output_gate'))}%)")

@@ -15,16 +15,26 @@ Two features, one table each (``GateTable.kind``):
   generator builds alike sit together, whatever their prompts look like on the surface.
 
 The table stores, per calibration task, its feature (the centroid of ``pooled`` over its prompt
-pool, or the generator's ``output_feature`` for its prompts) and its best scale. Which feature a
-unit uses is chosen on its own calibration tasks (``loo_nll``: each task's scale predicted from the
-others, the NLL that scale gives, averaged), never on evaluation targets. A query is centred by the table's mean centroid, cosine-compared
-with the centred centroids, and ``g`` is the similarity-weighted mean of the scales of the ``k``
-nearest (weights = max(cos, 0) + 1e-6).
+pool, or the generator's ``output_feature`` for its prompts) and its best scale. A query is centred
+by the table's mean centroid, cosine-compared with the centred centroids, and the ``k`` nearest
+tasks are weighted by max(cos, 0) + 1e-6. Two rules turn those neighbours into ``g``:
+
+- ``mean``: the weighted mean of the neighbours' best scales (the first release's rule). One
+  neighbour that gained much pulls ``g`` up even when the others were harmed at every scale;
+- ``risk``: the table also keeps each task's NLL curve on the scale grid, relative to the base
+  model (``curves``, (M, S): NLL at scale s minus NLL at 0, so column 0 is 0). ``g`` is the grid
+  scale with the least weighted mean of ``d + risk * max(d, 0)`` over the neighbours' curves ``d``,
+  the smallest such scale when several are within ``TIE`` of the least: harm counts ``1 + risk``
+  times a gain of the same size, and 0 (the base model) wins unless the neighbours gain on balance.
+
+Which feature, rule and ``risk`` a unit uses is chosen on its own calibration tasks by leave-one-out
+(``loo_metrics``: each task's ``g`` predicted from the others, the NLL that ``g`` gives and whether
+it is above the task's base NLL; ``choose``), never on evaluation targets.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -42,6 +52,11 @@ def pooled(cond: torch.Tensor) -> torch.Tensor:
     return tot / real.sum((-2, -1)).clamp_min(1).unsqueeze(-1)
 
 
+# Expected costs this close are one tie, broken towards the smaller scale (the browser computes in
+# float64, the trainer in float32: the tolerance keeps their choice the same).
+TIE = 1e-6
+
+
 @dataclass
 class GateTable:
     centroids: torch.Tensor  # (M, C) float32, raw (not centred)
@@ -49,6 +64,21 @@ class GateTable:
     names: List[str]
     k: int = 5
     kind: str = "condition"  # condition | output
+    # the "risk" rule (None: the "mean" rule): NLL at each grid scale minus NLL at scale 0, (M, S)
+    curves: Optional[torch.Tensor] = None
+    grid: Optional[List[float]] = None  # the S scales, ascending, grid[0] == 0
+    risk: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.curves is not None:
+            if self.grid is None or len(self.grid) != self.curves.shape[1] or self.curves.shape[0] != self.centroids.shape[0]:
+                raise ValueError("a risk gate needs curves (M, S) and a grid of S scales")
+            if float(self.grid[0]) != 0.0 or any(b <= a for a, b in zip(self.grid, self.grid[1:])):
+                raise ValueError(f"the gate's grid must rise from 0, got {self.grid}")
+
+    @property
+    def rule(self) -> str:
+        return "mean" if self.curves is None else "risk"
 
     @property
     def center(self) -> torch.Tensor:
@@ -58,16 +88,25 @@ class GateTable:
         x = x - self.center.to(x)
         return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-8)
 
+    def _combine(self, top: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """(n, k) similarities and indices of the nearest tasks -> g (n,) by the table's rule."""
+        w = top.clamp_min(0) + 1e-6
+        if self.curves is None:
+            return (w * self.scales.to(w.device)[idx]).sum(1) / w.sum(1)
+        d = self.curves.float().to(w.device)[idx]  # (n, k, S)
+        cost = ((w.unsqueeze(-1) * (d + self.risk * d.clamp_min(0))).sum(1) / w.sum(1, keepdim=True))  # (n, S)
+        near = cost <= cost.min(1, keepdim=True).values + TIE
+        first = near.float().argmax(1)  # the smallest scale among the (near-)least costs
+        return torch.tensor([float(x) for x in self.grid], device=w.device)[first]
+
     def scale(self, feature: torch.Tensor) -> torch.Tensor:
         """(C,) or (n, C) pooled feature(s) -> g (scalar tensor or (n,))."""
         single = feature.dim() == 1
         q = self._unit(feature.float().reshape(-1, feature.shape[-1]))
         c = self._unit(self.centroids.float().to(q.device))
         sim = q @ c.T  # (n, M)
-        k = min(self.k, sim.shape[1])
-        top, idx = sim.topk(k, dim=1)
-        w = top.clamp_min(0) + 1e-6
-        g = (w * self.scales.to(q.device)[idx]).sum(1) / w.sum(1)
+        top, idx = sim.topk(min(self.k, sim.shape[1]), dim=1)
+        g = self._combine(top, idx)
         return g[0] if single else g
 
     def neighbours(self, feature: torch.Tensor) -> List[str]:
@@ -75,22 +114,31 @@ class GateTable:
         sim = (q @ self._unit(self.centroids.float().to(q.device)).T)[0]
         return [self.names[i] for i in sim.topk(min(self.k, len(self.names))).indices.tolist()]
 
+    def with_rule(self, curves: Optional[torch.Tensor], grid: Optional[Sequence[float]], risk: float = 0.0) -> "GateTable":
+        """The same table (features, best scales, k) under another rule."""
+        return GateTable(self.centroids, self.scales, self.names, self.k, self.kind,
+                         None if curves is None else curves.float(), None if grid is None else [float(x) for x in grid], float(risk))
+
     def to_tensors(self, prefix: str = "gate.") -> Dict[str, torch.Tensor]:
-        return {f"{prefix}centroids": self.centroids.float().contiguous().cpu(),
-                f"{prefix}scales": self.scales.float().contiguous().cpu()}
+        out = {f"{prefix}centroids": self.centroids.float().contiguous().cpu(),
+               f"{prefix}scales": self.scales.float().contiguous().cpu()}
+        if self.curves is not None:
+            out[f"{prefix}curves"] = self.curves.float().contiguous().cpu()
+        return out
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "names": self.names, "scales": [round(float(s), 4) for s in self.scales], "k": self.k}
+        out = {"kind": self.kind, "rule": self.rule, "names": self.names, "scales": [round(float(s), 4) for s in self.scales], "k": self.k}
+        if self.curves is not None:
+            out.update(grid=self.grid, risk=self.risk)
+        return out
 
     def loo_scales(self) -> torch.Tensor:
         """Each table task's gate computed from the other tasks only (its own row left out)."""
         c = self._unit(self.centroids.float())
         sim = c @ c.T
         sim.fill_diagonal_(-float("inf"))
-        k = min(self.k, sim.shape[1] - 1)
-        top, idx = sim.topk(k, dim=1)
-        w = top.clamp_min(0) + 1e-6
-        return (w * self.scales[idx]).sum(1) / w.sum(1)
+        top, idx = sim.topk(min(self.k, sim.shape[1] - 1), dim=1)
+        return self._combine(top, idx)
 
 
 def nll_at(nll: torch.Tensor, scales: Sequence[float], g: torch.Tensor) -> torch.Tensor:
@@ -115,3 +163,26 @@ def best_scales(nll: torch.Tensor, scales: Sequence[float]) -> torch.Tensor:
     """nll (tasks, len(scales)) -> the best scale per task (ties: the smaller scale)."""
     idx = nll.argmin(dim=1)
     return torch.tensor([float(scales[i]) for i in idx.tolist()])
+
+
+def relative_curves(nll: torch.Tensor) -> torch.Tensor:
+    """nll (tasks, S) on a grid that starts at 0 -> each row minus its value at 0 (the base model)."""
+    return nll - nll[:, :1]
+
+
+def loo_metrics(table: GateTable, nll: torch.Tensor, scales: Sequence[float], mask: Optional[torch.Tensor] = None) -> dict:
+    """Leave-one-out on the table's tasks (optionally only the rows in ``mask``): mean NLL at each
+    task's predicted ``g``, and the share of tasks whose NLL there is not above their base NLL."""
+    at = nll_at(nll, scales, table.loo_scales())
+    keep = torch.ones(len(at), dtype=torch.bool) if mask is None else mask
+    at, base = at[keep], nll[keep, 0]
+    return {"nll": float(at.mean()), "no_harm": float((at <= base + 1e-9).float().mean()), "tasks": int(keep.sum())}
+
+
+def choose(candidates: Dict[str, dict], no_harm: float) -> str:
+    """The candidate to use, from leave-one-out metrics: the least NLL among those that harm at
+    most ``1 - no_harm`` of the tasks; when none does, the one that harms the fewest (then NLL)."""
+    safe = [n for n, m in candidates.items() if m["no_harm"] >= no_harm]
+    if safe:
+        return min(safe, key=lambda n: (candidates[n]["nll"], n))
+    return min(candidates, key=lambda n: (-candidates[n]["no_harm"], candidates[n]["nll"], n))

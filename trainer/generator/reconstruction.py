@@ -233,6 +233,18 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
             raise ManifestError("gate.k: must be at least 1")
         need(gate, "centroids", str, "gate.")
         need(gate, "scales", str, "gate.")
+        rule = gate.get("rule", "mean")
+        if rule not in ("mean", "risk"):
+            raise ManifestError("gate.rule: must be 'mean' or 'risk'")
+        if rule == "risk":
+            need(gate, "curves", str, "gate.")
+            grid = need(gate, "grid", list, "gate.")
+            if len(grid) < 2 or not all(isinstance(x, (int, float)) for x in grid) or grid[0] != 0 \
+                    or any(b <= a for a, b in zip(grid, grid[1:])) or grid[-1] > 1:
+                raise ManifestError("gate.grid: must rise from 0 to at most 1, at least two scales")
+            risk = gate.get("risk", 0)
+            if not isinstance(risk, (int, float)) or risk < 0:
+                raise ManifestError("gate.risk: must be a number >= 0")
     if tensors is not None:
         n, h, w = feats[-1]
         for key in (toks.get("mean", "tokens.mean"), toks.get("std", "tokens.std")):
@@ -249,6 +261,10 @@ def validate_manifest(m: dict, tensors: Optional[Dict[str, torch.Tensor]] = None
             f = enc["channels"] if gate.get("feature", "condition") == "condition" else 2 * toks["count"]
             if c.dim() != 2 or c.shape[1] != f or tuple(sc.shape) != (c.shape[0],):
                 raise ManifestError(f"gate: centroids must be (M, {f}) and scales (M,)")
+            if gate.get("rule", "mean") == "risk":
+                cv = tensors.get(gate["curves"])
+                if cv is None or tuple(cv.shape) != (c.shape[0], len(gate["grid"])):
+                    raise ManifestError(f"gate: tensor {gate['curves']!r} must be (M, {len(gate['grid'])}) (one NLL curve per task)")
         model = HyperConvGenerator(DecoderConfig.from_dict(dec))
         want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         for k, shp in want.items():

@@ -11,7 +11,10 @@ to do exactly as training did:
   ``gate.centroids`` (M, F) and ``gate.scales`` (M,); ``gate.feature`` says what a query is:
   ``condition`` (F = C: the mean of the condition's non-zero rows) or ``output`` (F = 2 x N_out:
   each decoder output token's mean, then each one's population std, before un-normalisation); the
-  browser multiplies every B matrix (the LoRA delta) by the gate's value.
+  browser multiplies every B matrix (the LoRA delta) by the gate's value. ``gate.rule`` says how the
+  k nearest tasks give that value: ``mean`` (absent: the first releases) or ``risk``, with
+  ``gate.curves`` (M, S) each task's NLL on the scale grid ``gate.grid`` relative to the base model
+  and ``gate.risk`` the extra weight of harm (GateTable in trainer/generator/gate.py).
 """
 from __future__ import annotations
 
@@ -46,7 +49,9 @@ def build_manifest_v2(decoder: HyperConvGenerator, layout: LoraLayout, ccfg: dic
                    "mean": "tokens.mean", "std": "tokens.std"},
         "gate": {"kind": "knn", "k": int(gate.k), "feature": gate.kind,
                  "centroids": "gate.centroids", "scales": "gate.scales", "tasks": len(gate.names),
-                 "applies_to": "B"},
+                 "applies_to": "B", "rule": gate.rule,
+                 **({"curves": "gate.curves", "grid": [float(x) for x in gate.grid], "risk": float(gate.risk)}
+                    if gate.curves is not None else {})},
         "lora": layout.to_manifest(),
         "training": training,
     }
@@ -70,5 +75,8 @@ def load_gate(gen_dir: str) -> GateTable:
     """The gate of a version-2 release (for fixtures and checks)."""
     _, manifest, tensors = load_generator(gen_dir)
     g = manifest["gate"]
+    risk = g.get("rule", "mean") == "risk"
     return GateTable(tensors[g["centroids"]].float(), tensors[g["scales"]].float(),
-                     list(manifest["training"].get("gate_tasks", [])), int(g["k"]), kind=g.get("feature", "condition"))
+                     list(manifest["training"].get("gate_tasks", [])), int(g["k"]), kind=g.get("feature", "condition"),
+                     curves=tensors[g["curves"]].float() if risk else None, grid=g["grid"] if risk else None,
+                     risk=float(g.get("risk", 0.0)) if risk else 0.0)

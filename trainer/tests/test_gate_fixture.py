@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from trainer.fixtures.gate import TASKS, make_inputs, make_output_inputs
+from trainer.fixtures.gate import GRID, RISKS, TASKS, make_curves, make_inputs, make_output_inputs
 from trainer.generator.gate import GateTable, output_feature, pooled
 from trainer.safetensors_io import load_file
 
@@ -60,3 +60,20 @@ def test_all_zero_condition_pools_to_zero():
     cases = json.loads((FIX / "cases.json").read_text())
     empty = [c for c in cases["cases"] if sum(c["lengths"]) == 0]
     assert len(empty) == 1 and all(v == 0.0 for v in empty[0]["pooled"])
+
+
+def test_committed_risk_rule_cases_match_the_trainer_gate():
+    cases = json.loads((FIX / "cases.json").read_text())
+    tensors = load_file(str(FIX / "gate.safetensors"))
+    curves = tensors["curves"]
+    assert torch.equal(curves, make_curves(cases["seed"]))
+    assert cases["risk"]["grid"] == GRID and cases["risk"]["risks"] == list(RISKS)
+    seen = set()
+    for i, case in enumerate(cases["cases"]):
+        feature = pooled(tensors["conditions"][i])
+        for key, want in case["risk_gate"].items():
+            risk, k = key.split("/")
+            t = GateTable(tensors["centroids"], tensors["scales"], TASKS, int(k), curves=curves, grid=GRID, risk=float(risk))
+            assert float(t.scale(feature)) == want and want in GRID
+            seen.add(want)
+    assert len(seen) >= 4 and 0.0 in seen

@@ -63,3 +63,18 @@ def test_a_zero_gate_scale_switches_every_adapter_off(tmp_path):
     write_random_release_v2(schedule, base, str(tmp_path / "gen"), gate_scale=0.0)
     gate = load_gate(str(tmp_path / "gen"))
     assert float(gate.scale(pooled(torch.randn(2, 3, 4)))) == 0.0
+
+
+def test_a_risk_rule_gate_carries_curves_and_gives_their_best_scale(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    write_random_release_v2(schedule, base, str(tmp_path / "gen"), gate_rule="risk", gate_risk=2.0)
+    _, manifest, tensors = load_generator(str(tmp_path / "gen"))
+    validate_manifest(manifest, tensors)
+    assert manifest["gate"]["rule"] == "risk" and manifest["gate"]["risk"] == 2.0
+    assert tuple(tensors["gate.curves"].shape) == (6, 5)
+    gate = load_gate(str(tmp_path / "gen"))
+    assert gate.rule == "risk" and gate.grid == [0.0, 0.25, 0.5, 0.75, 1.0]
+    cond = torch.randn(2, 3, 4)
+    assert float(gate.scale(pooled(cond))) == 0.5
+    cond.numpy().astype("<f4").tofile(tmp_path / "cond.f32")
+    assert gate_of(str(tmp_path / "gen"), str(tmp_path / "cond.f32"))["value"] == 0.5

@@ -70,7 +70,9 @@ def write_config(tmp):
                       "length_buckets": [40], "synthetic_weight": 0.5, "lr": 0.01, "lr_lora": 0.01, "lr_sigma": 0.01,
                       "warmup_steps": 2, "final_lr_ratio": 0.1, "l2_out": 0.001, "cond_noise": 0.1, "grad_clip": 1.0,
                       "sigma_a": 0.3, "sigma_b": 0.02, "seed": 0, "log_every": 100},
-        "gate": {"k": 3, "scales": [0.0, 0.5, 1.0], "calib_rows": 3, "draws": 1},
+        "gate": {"k": 3, "scales": [0.0, 0.5, 1.0], "calib_rows": 3, "draws": 1,
+                 "rules": [{"rule": "mean"}, {"rule": "risk", "risk": 0}, {"rule": "risk", "risk": 4}],
+                 "select_on": "real", "no_harm": 0.9},
         "eval": {"max_prompt_tokens": 96, "budget_tokens": 8192, "max_new_tokens": 3, "max_new_tokens_math": 4,
                  "test_size": 4, "gen_size_math": 2, "draws": 2},
         "diagnostics": {"fit_tasks": 4, "fit_rows": 3, "probe_head_window": True},
@@ -154,6 +156,19 @@ def test_zero_shot_pipeline(toy):
     want_f = 32 if man["gate"]["feature"] == "condition" else 2 * man["tokens"]["count"]
     assert tensors["gate.centroids"].shape[1] == want_f
     assert 0.0 <= float(tensors["gate.scales"].min()) and float(tensors["gate.scales"].max()) <= 1.0
+    # every unit scored every feature x rule by leave-one-out and used what it chose
+    gates = json.loads((tmp / "run2" / "results" / "gates.json").read_text())
+    for unit, g in gates.items():
+        assert set(g["loo"]) == {f"{f}/{r}" for f in ("condition", "output") for r in ("mean", "risk0", "risk4")}, unit
+        assert g["choice"] in g["loo"] and g["choice"].split("/")[0] == g["selected"]
+        assert all(0.0 <= m["no_harm"] <= 1.0 and m["tasks"] > 0 for m in g["loo"].values())
+    rel = gates["release"]["choice"].split("/")[1]
+    assert man["gate"]["rule"] == ("mean" if rel == "mean" else "risk")
+    if rel != "mean":
+        assert man["gate"]["risk"] == float(rel[4:]) and man["gate"]["grid"] == [0.0, 0.5, 1.0]
+        assert tuple(tensors["gate.curves"].shape) == (tensors["gate.scales"].shape[0], 3)
+        assert torch.equal(tensors["gate.curves"][:, 0], torch.zeros(tensors["gate.curves"].shape[0]))
+    assert all(r["gate_choice"] in gates[r["unit"]]["loo"] for r in rows)
     # the release's stored mean/std reproduce the bank's output format: padding std 1
     assert torch.isfinite(tensors["tokens.mean"]).all() and torch.isfinite(tensors["tokens.std"]).all()
 
@@ -169,3 +184,31 @@ def test_gate_leave_one_out_and_interpolation():
     t = GateTable(cents, torch.tensor([1.0, 1.0, 0.0]), ["a", "b", "c"], k=1)
     assert torch.allclose(t.loo_scales(), torch.tensor([1.0, 1.0, 1.0]))
     assert abs(loo_nll(t, nll, scales) - float((0.2 + 0.9 + 3.0) / 3)) < 1e-6
+
+
+def test_risk_gate_keeps_the_base_model_unless_the_neighbours_gain():
+    from trainer.generator.gate import GateTable, choose, loo_metrics, relative_curves
+
+    grid = [0.0, 0.5, 1.0]
+    nll = torch.tensor([[1.0, 0.6, 0.1], [1.0, 1.1, 1.3], [2.0, 2.2, 2.4], [0.5, 0.6, 0.7]])
+    curves = relative_curves(nll)
+    assert torch.equal(curves[:, 0], torch.zeros(4))
+    cents = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+    mean = GateTable(cents, torch.tensor([1.0, 0.0, 0.0, 0.0]), list("abcd"), k=2)
+    q = torch.tensor([1.0, 1.0])  # as near to a (gains much at 1) as to b (loses at every scale)
+    assert abs(float(mean.scale(q)) - 0.5) < 1e-5
+    assert float(mean.with_rule(curves, grid, 0.0).scale(q)) == 1.0  # -0.9 + 0.3 < 0: the gain wins
+    assert float(mean.with_rule(curves, grid, 4.0).scale(q)) == 0.0  # harm weighs 5x: the base model
+    # ties go to the smaller scale: equal costs at 0.5 and 1
+    flat = GateTable(cents, torch.zeros(4), list("abcd"), k=4, curves=torch.tensor([[0.0, -0.5, -0.5]] * 4), grid=grid)
+    assert float(flat.scale(q)) == 0.5
+    with pytest.raises(ValueError):
+        GateTable(cents, torch.zeros(4), list("abcd"), curves=curves, grid=[0.5, 1.0, 1.5])
+    # leave-one-out: each task predicted from the others; no harm counts tasks not above their base NLL
+    m = loo_metrics(mean.with_rule(curves, grid, 4.0), nll, grid)
+    assert m["tasks"] == 4 and 0.0 <= m["no_harm"] <= 1.0
+    only_real = loo_metrics(mean, nll, grid, torch.tensor([True, False, True, False]))
+    assert only_real["tasks"] == 2
+    # choose: the least NLL among the candidates that harm few enough, else the least harm
+    c = {"x": {"nll": 1.0, "no_harm": 0.8}, "y": {"nll": 1.2, "no_harm": 0.95}, "z": {"nll": 1.1, "no_harm": 0.9}}
+    assert choose(c, 0.9) == "z" and choose(c, 0.0) == "x" and choose(c, 0.99) == "y"
