@@ -60,6 +60,8 @@ def add_args(p):
     p.add_argument("--device", default=None)
     p.add_argument("--commit", default=None)
     p.add_argument("--time-limit", type=float, default=None, help="seconds for the generator training loop")
+    p.add_argument("--train-steps", type=int, default=None,
+                   help="at most this many generator training steps in this call; the next call continues from the checkpoint")
     p.add_argument("--deadline", type=float, default=None,
                    help="seconds after the start: evaluation loops stop before a unit past it (resumable; the report says what is missing)")
 
@@ -564,8 +566,14 @@ def stage_generators(r: Run) -> None:
           f"{sorted({d.bucket for d in data.values()})}")
     t_train = time.time()
     train_info = train_bank(r.model, bank, data, ecfg, cond_std, r.rank, r.alpha, r.log, onehot_index,
-                            time_limit=r.args.time_limit)
+                            time_limit=r.args.time_limit, checkpoint=str(r.run_dir / "bank-checkpoint.pt"),
+                            stop_after=r.args.train_steps)
     r.timed("generators.train", time.time() - t_train)
+    if train_info["steps"] < int(g["steps"]):
+        # a half-trained bank is never calibrated, evaluated or released: the next call continues it
+        r.log(f"[e2e] {train_info['steps']}/{g['steps']} steps done: rerun --stages generators to continue "
+              f"from {r.run_dir / 'bank-checkpoint.pt'}")
+        return
     r.write("bank.json", {**train_info, "decoder": dcfg.to_dict(), "parameters": dcfg.num_parameters(),
                           "cond_std": cond_std})
     # gates: every all_tasks fold and the release calibrate on their inner halves; a paper unit

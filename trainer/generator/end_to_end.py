@@ -24,6 +24,7 @@ gradients are clipped per member.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -205,8 +206,17 @@ def lr_factor(step: int, total: int, warmup: int, final: float) -> float:
 
 def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict, cond_std: float,
                rank: int, alpha: float, log: Callable = print, onehot_index: Optional[Dict[str, int]] = None,
-               time_limit: Optional[float] = None) -> dict:
-    """Trains every member of ``bank`` for ``ecfg['steps']`` steps. Returns per-member loss curves."""
+               time_limit: Optional[float] = None, checkpoint: Optional[str] = None,
+               stop_after: Optional[int] = None) -> dict:
+    """Trains every member of ``bank`` for ``ecfg['steps']`` steps. Returns per-member loss curves
+    (``steps``: how many are done; fewer than asked when ``time_limit`` cut the loop).
+
+    ``checkpoint``: a file that holds the whole training state (bank, optimiser, both random
+    generators, loss curves) after the loop stops, for whatever reason; when it exists at the start
+    the loop continues from it, drawing the same batches an uninterrupted run would. So a GPU call
+    that runs out of time is continued by the next one (the file stays on the machine while it is
+    held), and a call after the last step trains nothing. ``stop_after``: at most this many steps in
+    this call (a plan for GPU calls that does not depend on the clock)."""
     device = next(model.parameters()).device
     specs = module_specs(model.cfg, bank_targets(bank.vl))
     nl = model.cfg.num_hidden_layers
@@ -235,9 +245,25 @@ def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict
     t0 = time.time()
     tokens = 0
     done = 0
-    for step in range(steps):
+    resumed = 0
+    if checkpoint and os.path.exists(checkpoint):
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        if state["steps"] != steps or state["members"] != [m.id for m in bank.members]:
+            raise ValueError(f"{checkpoint} is a checkpoint of another training ({state['steps']} steps, "
+                             f"{len(state['members'])} members): delete it to start again")
+        bank.load_state_dict(state["bank"])
+        opt.load_state_dict(state["optimizer"])
+        rng.setstate(state["rng"])
+        gen_rng.set_state(state["gen_rng"])
+        curves, tokens, done = state["curves"], state["tokens"], state["done"]
+        resumed = done
+        log(f"[e2e] resumed from {checkpoint} at step {done}/{steps}")
+    for step in range(done, steps):
         if time_limit is not None and time.time() - t0 > time_limit:
             log(f"[e2e] stopped at the time limit after {step} steps")
+            break
+        if stop_after is not None and step - resumed >= stop_after:
+            log(f"[e2e] stopped after {stop_after} steps of this call ({step}/{steps})")
             break
         f = lr_factor(step, steps, int(ecfg.get("warmup_steps", 50)), float(ecfg.get("final_lr_ratio", 0.1)))
         for g, lr in zip(opt.param_groups, base_lrs):
@@ -298,7 +324,13 @@ def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict
     if device.type == "cuda":
         torch.cuda.synchronize()
     secs = time.time() - t0
-    return {"seconds": round(secs, 2), "steps": done, "padded_tokens": tokens,
+    if checkpoint and done > resumed:
+        tmp = checkpoint + ".tmp"
+        torch.save({"steps": steps, "members": [m.id for m in bank.members], "done": done, "tokens": tokens,
+                    "bank": bank.state_dict(), "optimizer": opt.state_dict(), "rng": rng.getstate(),
+                    "gen_rng": gen_rng.get_state(), "curves": curves}, tmp)
+        os.replace(tmp, checkpoint)  # never a half-written checkpoint
+    return {"seconds": round(secs, 2), "steps": done, "steps_wanted": steps, "resumed_at": resumed, "padded_tokens": tokens,
             "members": {m.id: {"kind": m.kind, "tasks": len(m.tasks),
                                "loss_first50": _mean(curves[m.id][:50]), "loss_last100": _mean(curves[m.id][-100:])}
                         for m in bank.members}}

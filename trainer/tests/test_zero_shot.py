@@ -173,6 +173,29 @@ def test_zero_shot_pipeline(toy):
     assert torch.isfinite(tensors["tokens.mean"]).all() and torch.isfinite(tensors["tokens.std"]).all()
 
 
+def test_generator_training_resumes_where_a_call_stopped(toy):
+    """A generators call cut after 2 of 6 steps leaves a checkpoint and no gate, evaluation or release;
+    the next call continues and ends with the same release as one uninterrupted call."""
+    tmp, _, cfg = toy
+    outs = {}
+    for name, cuts in (("whole", []), ("cut", ["2", "3"])):
+        c = dict(cfg, run_dir=str(tmp / f"run-{name}"), release_dir=str(tmp / f"gen-{name}"))
+        p = tmp / f"zs-{name}.json"
+        p.write_text(json.dumps(c))
+        common = ["zero-shot", "--config", str(p), "--datasets", str(tmp / "data"), "--commit", "test", "--stages", "generators"]
+        for n in cuts:
+            assert main(common + ["--train-steps", n]) == 0
+            assert (tmp / f"run-{name}" / "bank-checkpoint.pt").exists()
+            assert not (tmp / f"run-{name}" / "results" / "gates.json").exists()
+        assert main(common) == 0
+        bank = json.loads((tmp / f"run-{name}" / "results" / "bank.json").read_text())
+        assert bank["steps"] == 6 and bank["resumed_at"] == (5 if cuts else 0)
+        outs[name] = load_generator(str(tmp / f"run-{name}" / "release"))[2]
+    assert outs["whole"].keys() == outs["cut"].keys()
+    for k in outs["whole"]:
+        assert torch.equal(outs["whole"][k], outs["cut"][k]), k
+
+
 def test_gate_leave_one_out_and_interpolation():
     from trainer.generator.gate import GateTable, loo_nll, nll_at
 
