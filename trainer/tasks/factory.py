@@ -1,9 +1,9 @@
-"""Synthetic task factory: 213 seeded tasks in six families for training the parameter generator.
+"""Synthetic task factory: 230 seeded tasks in seven families for training the parameter generator.
 
 The generator maps a batch of a task's prompts (user turn only, no system instruction) to a LoRA, so
-every task states what it wants in the prompt itself: the operation, the answer format, the label set
-or the output wrapper is written in the prompt text, and the response is a deterministic function of
-the prompt. Tasks of one family share a behaviour type; tasks within a family differ in behaviour
+every task but the bare questions states what it wants in the prompt itself: the operation, the
+answer format, the label set or the output wrapper is written in the prompt text, and the response
+is a deterministic function of the prompt. Tasks of one family share a behaviour type; tasks within a family differ in behaviour
 (operation, answer format, label vocabulary, output wrapper), never only in wording, and each task
 has its own instruction text, so no prompt occurs in two tasks.
 
@@ -30,6 +30,11 @@ Families (``FAMILIES`` has one line each):
   largest / smallest / even number, which is an animal / food / colour / city, odd one out) x answer
   format (``[B]`` with four or three options: kind mcq; ``(B)`` or the copied ``B: word`` line: kind
   generation, since only ``[B]`` is scored as mcq). Gold letters are balanced.
+- ``synth-question`` (17): bare yes/no questions, as BoolQ and StrategyQA are in the app's setting: no
+  instruction, every task answers ``[True]`` / ``[False]``, and the tasks differ in what they ask
+  (number comparisons, sums, products, multiples, digit sums, categories, list membership, alphabet
+  order, word lengths, letters, word counts, a fact stated before the question). Half the rows in
+  BoolQ's lower case, half capitalised like StrategyQA. Kind yesno, classes balanced.
 - ``synth-format`` (18): lay out a short text (JSON object or list, numbered or bullet lines, one word
   a line, commas, repeated, HTML / XML / Markdown wrappers, proper sentence, each word bracketed or
   quoted, word count as JSON, a name and city as JSON or CSV). Generation.
@@ -49,8 +54,8 @@ a task and test prompts never occur in that task's train rows. Each task can sup
 distinct prompts (the multiplication tasks hold the fewest, 2,156; most hold tens of thousands);
 ``synthetic_tasks`` raises ``ValueError`` when asked for more than a task holds.
 Texts are short for a 26.5M-parameter model trained at up to 256 tokens. Measured at the defaults
-(seed 0) with the base model's tokenizer: prompts 28 tokens median, 55 at most (under 200
-characters); responses 4 tokens median, 36 at most (under 100 characters), 99.7 % under 30.
+(seed 0) with the base model's tokenizer: prompts 27 tokens median, 55 at most (under 200
+characters); responses 3 tokens median, 36 at most (under 100 characters), 99.7 % under 30.
 Pure code: no files, no network, standard library only.
 """
 from __future__ import annotations
@@ -67,6 +72,7 @@ FAMILIES: Dict[str, str] = {
     "synth-extract": "one or two fields out of a templated sentence (person, city, day, count, colour, items, price, date, time, place)",
     "synth-choice": "multiple choice over A:/B:/C: option lines (lengths, numbers, categories, odd one out), answer format named in the prompt",
     "synth-format": "lay a short text out as JSON, CSV, lists, lines, HTML/XML/Markdown, proper sentence",
+    "synth-question": "bare yes/no questions (numbers, words, categories, a stated fact) answered [True]/[False] with no instruction",
 }
 
 
@@ -760,5 +766,143 @@ def _format_specs() -> List[_Spec]:
     return out
 
 
+# --------------------------------------------------------------------------------------------------
+# synth-question. Bare yes/no questions, as BoolQ and StrategyQA are in the app's setting (the user
+# turn alone): no instruction names the answer format; every task answers [True] / [False], and the
+# tasks differ in what the question asks. Half of the rows are written like BoolQ (lower case, no
+# capital), half like StrategyQA (a capital); class = row index % 2 (True first).
+
+_WORD_POOL = tuple(sorted(set(_NOUNS + PLACES + SPORTS)))
+
+
+def _qa_styled(rng: random.Random, text: str) -> str:
+    return text if rng.random() < 0.5 else text[0].upper() + text[1:]
+
+
+def _q_greater(rng, yes):
+    a, b = rng.sample(range(1, 1000), 2)
+    return f"is {a} greater than {b}?", a > b
+
+
+def _q_even_number(rng, yes):
+    n = rng.randrange(1, 5000)
+    return f"is {n} an even number?", n % 2 == 0
+
+
+def _q_sum(rng, yes):
+    a, b = rng.randrange(2, 100), rng.randrange(2, 100)
+    c = a + b if yes else a + b + rng.choice((-10, -2, -1, 1, 2, 10))
+    return f"is {a} plus {b} equal to {c}?", c == a + b
+
+
+def _q_product(rng, yes):
+    a, b = rng.randrange(2, 30), rng.randrange(2, 30)
+    c = a * b if yes else a * b + rng.choice((-a, -1, 1, b))
+    return f"does {a} times {b} make {c}?", c == a * b
+
+
+def _q_multiple(rng, yes):
+    b = rng.randrange(3, 13)
+    a = b * rng.randrange(2, 90) if yes else rng.randrange(10, 1000)
+    return f"is {a} a multiple of {b}?", a % b == 0
+
+
+def _q_digit_sum(rng, yes):
+    n = rng.randrange(100, 10000)
+    total = sum(int(d) for d in str(n))
+    c = total if yes else total + rng.choice((-2, -1, 1, 2))
+    return f"do the digits of {n} add up to {c}?", c == total
+
+
+def _q_category_word(target: Sequence[str], word: str):
+    others = tuple(w for c in (OBJECTS, SPORTS, PLACES, COLOURS) for w in c)
+
+    def q(rng, yes):
+        noun = rng.choice(target) if yes else rng.choice(others)
+        return f"is {rng.choice(NAMES)}'s {rng.choice(ADJECTIVES)} {noun} {word}?", noun in target
+    return q
+
+
+def _q_in_list(rng, yes):
+    items = rng.sample(_WORD_POOL, 5)
+    w = items[rng.randrange(4)] if yes else items[4]
+    return f"is {w} one of {', '.join(items[:3])} and {items[3]}?", w in items[:4]
+
+
+def _q_before(rng, yes):
+    a, b = rng.sample(_WORD_POOL, 2)
+    return f"does {a} come before {b} in the alphabet?", a < b
+
+
+def _q_longer(rng, yes):
+    a, b = rng.sample(_WORD_POOL, 2)
+    if len(a) == len(b):
+        return None
+    return f"is the word {a} longer than the word {b}?", len(a) > len(b)
+
+
+def _q_same_length(rng, yes):
+    a, b = rng.sample(_WORD_POOL, 2)
+    return f"do {a} and {b} have the same number of letters?", len(a) == len(b)
+
+
+def _q_letter(rng, yes):
+    w = rng.choice(_WORD_POOL)
+    letter = rng.choice(w) if yes else rng.choice([c for c in "abcdefghijklmnoprstuvwy" if c not in w] or ["q"])
+    return f"is there a letter {letter} in {w}?", letter in w
+
+
+def _q_more_words(rng, yes):
+    words = _phrase(rng)
+    k = rng.randrange(3, 10)
+    return f"does \"{' '.join(words)}\" have more than {k} words?", len(words) > k
+
+
+def _q_lives_in(rng, yes):
+    name = rng.choice(NAMES)
+    home, asked = rng.choice(CITIES), rng.choice(CITIES)
+    return f"{name} lives in {home} and works as a {rng.choice(('baker', 'teacher', 'nurse', 'driver', 'painter', 'cook'))}. does {name} live in {asked}?", home == asked
+
+
+def _q_has_more(rng, yes):
+    name, noun = rng.choice(NAMES), rng.choice(FOODS + OBJECTS)
+    have, asked = rng.randrange(1, 20), rng.randrange(1, 20)
+    if have == asked:
+        return None
+    return f"{name} has {have} {_plural(noun)}. does {name} have more than {asked} {_plural(noun)}?", have > asked
+
+
+def _q_weekday(rng, yes):
+    i = rng.randrange(7)
+    j = (i + 1) % 7 if yes else rng.choice([x for x in range(7) if x != (i + 1) % 7])
+    return f"{rng.choice(NAMES)} {rng.choice(('arrives', 'leaves', 'calls', 'visits'))} on {DAYS[i]} at {rng.randrange(1, 12)} o'clock. is the next day {DAYS[j]}?", j == (i + 1) % 7
+
+
+# key -> question draw (rng, wanted answer) -> (question, its answer) or None to draw again
+_YES_NO_QUESTIONS = (
+    ("greater", _q_greater), ("even-number", _q_even_number), ("sum", _q_sum), ("product", _q_product),
+    ("multiple", _q_multiple), ("digit-sum", _q_digit_sum), ("is-animal", _q_category_word(ANIMALS, "an animal")),
+    ("is-food", _q_category_word(FOODS, "something to eat")), ("in-list", _q_in_list), ("alphabet", _q_before),
+    ("longer-word", _q_longer), ("same-length", _q_same_length), ("has-letter", _q_letter),
+    ("more-words", _q_more_words), ("lives-in", _q_lives_in), ("has-more", _q_has_more), ("next-day", _q_weekday),
+)
+
+
+def _question_draw(q) -> Draw:
+    def draw(rng: random.Random, i: int):
+        yes = i % 2 == 0
+        got = q(rng, yes)
+        if got is None or got[1] != yes:
+            return None
+        return _qa_styled(rng, got[0]), "[True]" if yes else "[False]"
+    return draw
+
+
+def _question_specs() -> List[_Spec]:
+    return [_Spec("question", key, "yesno", f"A bare yes/no question ({key}), answered [True] or [False] with no instruction.",
+                  _question_draw(q)) for key, q in _YES_NO_QUESTIONS]
+
+
 def _specs() -> List[_Spec]:
-    return _transform_specs() + _arith_specs() + _label_specs() + _extract_specs() + _choice_specs() + _format_specs()
+    return (_transform_specs() + _arith_specs() + _label_specs() + _extract_specs() + _choice_specs() + _format_specs()
+            + _question_specs())

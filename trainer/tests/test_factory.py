@@ -143,6 +143,17 @@ SENTENCE_RULES = {  # label rule -> predicate on the sentence
 }
 
 
+QUESTION_RULES = {  # bare yes/no question -> predicate on the numbers in it, in order
+    "greater": lambda a, b: a > b,
+    "even-number": lambda n: n % 2 == 0,
+    "sum": lambda a, b, c: a + b == c,
+    "product": lambda a, b, c: a * b == c,
+    "multiple": lambda a, b: a % b == 0,
+    "digit-sum": lambda n, c: sum(map(int, str(n))) == c,
+    "has-more": lambda have, asked: have > asked,
+}
+
+
 def oracle(name: str, prompt: str):
     """The expected answer recomputed from the prompt alone (None: no one-line oracle for this task)."""
     _, family, variant = name.split("/")
@@ -158,6 +169,9 @@ def oracle(name: str, prompt: str):
     if family == "choice" and variant.split("-")[0] in ("largest", "smallest", "even", "longest", "shortest") \
             and variant.endswith(("-mcq4", "-mcq3")):
         return _best_option(variant.split("-")[0], prompt)
+    if family == "question" and variant in QUESTION_RULES:
+        nums = [int(x) for x in re.findall(r"\d+", prompt)]
+        return "[True]" if QUESTION_RULES[variant](*nums) else "[False]"
     rule, _, vocab = variant.partition("-")
     if family == "label" and rule in SENTENCE_RULES and vocab in ("yes-no", "true-false"):
         yes = SENTENCE_RULES[rule](prompt.split("\n")[1])
@@ -176,7 +190,7 @@ def test_answers_match_independent_oracles(tasks):
             got = Task(t.name, "math", [], []).gold(r) if t.kind == "math" else r["response"]
             assert got == want, (t.name, r, want)
             checked[t.name.split("/")[1]] += 1
-    assert set(checked) == {"arith", "transform", "choice", "label"}, checked
+    assert set(checked) == {"arith", "transform", "choice", "label", "question"}, checked
     assert sum(checked.values()) >= 60 * 40
 
 
@@ -234,3 +248,17 @@ def test_larger_pools_and_the_capacity_guard():
         factory._build(tiny, 0, 4, 1)
     with pytest.raises(ValueError):
         synthetic_tasks(train_rows=0)
+
+
+def test_bare_questions_name_no_answer_format(tasks):
+    """synth-question looks like BoolQ / StrategyQA in the app's setting: a question and nothing else."""
+    qs = [t for t in tasks if t.family == "synth-question"]
+    assert len(qs) >= 15 and all(t.kind == "yesno" for t in qs)
+    for t in qs:
+        for r in t.train + t.test:
+            p = r["prompt"]
+            assert p.endswith("?") and "\n" not in p, (t.name, p)
+            assert not re.search(r"true|false|\[|answer|reply", p, re.I), (t.name, p)
+        styles = collections.Counter(r["prompt"][0].isupper() for r in t.train)
+        if not t.name.endswith(("lives-in", "has-more", "next-day")):  # those start with a name
+            assert min(styles.values()) > 100, (t.name, styles)  # both BoolQ's and StrategyQA's look
