@@ -74,6 +74,11 @@ def write_release(out_dir: str, decoder: HyperConvGenerator, mean: torch.Tensor,
 def load_gate(gen_dir: str) -> GateTable:
     """The gate of a version-2 release (for fixtures and checks)."""
     _, manifest, tensors = load_generator(gen_dir)
+    return gate_from_manifest(manifest, tensors)
+
+
+def gate_from_manifest(manifest: dict, tensors: Dict[str, torch.Tensor]) -> GateTable:
+    """The GateTable a version-2 manifest and its tensors describe (either rule)."""
     g = manifest["gate"]
     risk = g.get("rule", "mean") == "risk"
     return GateTable(tensors[g["centroids"]].float(), tensors[g["scales"]].float(),
