@@ -134,7 +134,7 @@ export function EvaluateScreen() {
         <p className="hint">
           Each prompt goes to the model in its chat format (with its system prompt when the file has one), answered greedily, first by the base model, then
           with the adapter; the answer is read and compared as the project&apos;s trainer does (see docs/evaluate.md). On this project&apos;s zero-shot
-          evaluation (reports/zero-shot.md) generated adapters depend on the prompts and help most with multiple-choice and yes/no answers; on a
+          evaluation (reports/zero-shot.md) generated adapters depend on the prompts and help most with multiple-choice answers, little with yes/no questions; on a
           task unlike any the generator trained on they can still be worse than the base model, which is what this tab lets you check.
         </p>
       </section>
