@@ -154,11 +154,6 @@ def nll_at(nll: torch.Tensor, scales: Sequence[float], g: torch.Tensor) -> torch
     return torch.tensor(out)
 
 
-def loo_nll(table: GateTable, nll: torch.Tensor, scales: Sequence[float]) -> float:
-    """Mean NLL over the table's tasks when each one's gate comes from the others."""
-    return float(nll_at(nll, scales, table.loo_scales()).mean())
-
-
 def best_scales(nll: torch.Tensor, scales: Sequence[float]) -> torch.Tensor:
     """nll (tasks, len(scales)) -> the best scale per task (ties: the smaller scale)."""
     idx = nll.argmin(dim=1)

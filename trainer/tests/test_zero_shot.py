@@ -197,7 +197,7 @@ def test_generator_training_resumes_where_a_call_stopped(toy):
 
 
 def test_gate_leave_one_out_and_interpolation():
-    from trainer.generator.gate import GateTable, loo_nll, nll_at
+    from trainer.generator.gate import GateTable, loo_metrics, nll_at
 
     scales = [0.0, 0.5, 1.0]
     nll = torch.tensor([[1.0, 0.5, 0.2], [1.0, 0.8, 0.9], [2.0, 2.5, 3.0]])
@@ -206,7 +206,7 @@ def test_gate_leave_one_out_and_interpolation():
     cents = torch.tensor([[1.0, 0.0], [0.9, 0.1], [-1.0, 0.2]])
     t = GateTable(cents, torch.tensor([1.0, 1.0, 0.0]), ["a", "b", "c"], k=1)
     assert torch.allclose(t.loo_scales(), torch.tensor([1.0, 1.0, 1.0]))
-    assert abs(loo_nll(t, nll, scales) - float((0.2 + 0.9 + 3.0) / 3)) < 1e-6
+    assert abs(loo_metrics(t, nll, scales)["nll"] - float((0.2 + 0.9 + 3.0) / 3)) < 1e-6
 
 
 def test_risk_gate_keeps_the_base_model_unless_the_neighbours_gain():
