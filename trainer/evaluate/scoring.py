@@ -208,3 +208,50 @@ def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraS
         tot, cnt = items["nll_sum"], items["nll_count"]
         res["nll"] = [float(tot[kk].sum() / cnt.sum().clamp_min(1)) for kk in range(tot.shape[0])]
     return res
+
+
+@torch.no_grad()
+def own_rows_nll(model, make_lora, rows: List[List[List[int]]], starts: List[List[int]],
+                 budget_tokens: int = 65536) -> tuple:
+    """Adapter k scores only its own rows (``rows[k]``: token sequences, the response from
+    ``starts[k][j]`` on): (K,) summed response NLL and (K,) token counts. ``make_lora(a, e)`` gives
+    the LoraStack of adapters a..e-1 (built per chunk, so that thousands of adapters need not exist
+    at once). Adapters run in chunks of at most ``budget_tokens`` padded tokens, each adapter on its
+    own sub-batch (trainer/lora/batched.py), so many tasks' adapters share one forward."""
+    device = next(model.parameters()).device
+    k = len(rows)
+    tot = torch.zeros(k, dtype=torch.float64)
+    cnt = torch.zeros(k, dtype=torch.float64)
+    b = max(len(r) for r in rows)
+    lens = [max((len(s) for s in r), default=1) for r in rows]
+    a = 0
+    while a < k:
+        e, t = a, 0
+        while e < k and (e == a or (e - a + 1) * b * max(t, lens[e]) <= budget_tokens):
+            t = max(t, lens[e])
+            e += 1
+        ids = torch.zeros(e - a, b, t, dtype=torch.long)
+        tgt = torch.full((e - a, b, t), -100, dtype=torch.long)
+        for i in range(a, e):
+            for j, (s, st) in enumerate(zip(rows[i], starts[i])):
+                ids[i - a, j, : len(s)] = torch.tensor(s)
+                for p in range(max(1, st), len(s)):
+                    tgt[i - a, j, p - 1] = s[p]
+        ids, tgt = ids.to(device), tgt.to(device)
+        with autocast(device):
+            h = hidden_states(model, ids, make_lora(a, e))
+            sel = tgt != -100
+            ce = F.cross_entropy(logits_at(model, h[sel]).float(), tgt[sel], reduction="none")
+        owner = sel.nonzero()[:, 0]
+        tot[a:e] += torch.zeros(e - a, device=device).index_add_(0, owner, ce).double().cpu()
+        cnt[a:e] += torch.zeros(e - a, device=device).index_add_(0, owner, torch.ones_like(ce)).double().cpu()
+        a = e
+    return tot, cnt
+
+
+def response_rows(tok, rows: List[dict], max_prompt_tokens: int) -> tuple:
+    """(sequences, starts) of rows as ``evaluate_items`` scores their NLL: the rendered prompt (left-
+    truncated) then the response and ``<|im_end|>``."""
+    im_end = tok.token_to_id("<|im_end|>")
+    pids = [prompt_ids(tok, r, max_prompt_tokens) for r in rows]
+    return [p + tok.encode(r["response"]) + [im_end] for r, p in zip(rows, pids)], [len(p) for p in pids]

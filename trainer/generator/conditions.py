@@ -31,13 +31,22 @@ import torch
 from trainer.lora.batched import hidden_states
 
 
+TEMPLATES = ("plain", "chat", "chat-answer")
+
+
 def condition_text(row_or_prompt, template: str) -> str:
+    """``chat-answer`` (examples mode, issue 16) renders an answered row as the chat the base model
+    was tuned on: the user turn, then the assistant turn with the answer, each closed."""
     prompt = row_or_prompt["prompt"] if isinstance(row_or_prompt, dict) else str(row_or_prompt)
     if template == "plain":
         return prompt
     if template == "chat":
         return f"<|im_start|>user\n{prompt}<|im_end|>\n"
-    raise ValueError(f"unknown condition template {template!r} (plain | chat)")
+    if template == "chat-answer":
+        if not isinstance(row_or_prompt, dict) or "response" not in row_or_prompt:
+            raise ValueError("the chat-answer condition template needs rows with a response")
+        return f"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n{row_or_prompt['response']}<|im_end|>\n"
+    raise ValueError(f"unknown condition template {template!r} ({' | '.join(TEMPLATES)})")
 
 
 def window_of(ccfg: dict) -> str:

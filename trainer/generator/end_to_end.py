@@ -23,6 +23,7 @@ gradients are clipped per member.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -33,10 +34,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+from trainer.generator.batched_decoder import BatchedDecoder
 from trainer.generator.hyperconv import DecoderConfig, HyperConvGenerator
+from trainer.generator.train_data import TrainData
 from trainer.lora.batched import LoraStack, module_specs
 from trainer.lora.tokens import LoraLayout, peft_name
-from trainer.lora.zoo import batch_from_picks, per_adapter_loss
+from trainer.lora.zoo import loss_from_hidden, per_adapter_loss
 
 
 def shared_init(layout: LoraLayout, init_seed: int) -> torch.Tensor:
@@ -124,19 +127,25 @@ class Member:
 
 
 class GeneratorBank(nn.Module):
+    """Every generator of a run as one ``BatchedDecoder`` (stacked weights: one op per layer for all
+    of them), each with its shared LoRA (``center``) and per-matrix scales (``log_sigma``), plus the
+    free multi-task LoRAs. Generators come first in ``members`` order (``gen_index``), then the
+    multi-task LoRAs (``mt_index``)."""
+
     def __init__(self, members: Sequence[Member], dcfg: DecoderConfig, vlayout: ValueLayout, init: torch.Tensor,
                  sigma_a: float, sigma_b: float):
         super().__init__()
         self.members = list(members)
         self.vl = vlayout
         gens = [m for m in self.members if m.kind in ("prompt", "onehot")]
+        if not gens:
+            raise ValueError("a generator bank needs at least one generator")
+        self.gen_members = gens
+        self.mt_members = [m for m in self.members if m.kind == "multitask"]
         self.gen_index = {m.id: i for i, m in enumerate(gens)}
-        self.mt_index = {m.id: i for i, m in enumerate(m for m in self.members if m.kind == "multitask")}
-        self.decoders = nn.ModuleList(HyperConvGenerator(dcfg) for _ in gens)
-        for d in self.decoders:  # start exactly at the shared LoRA
-            last = d.decoder.layers[-1].len_conv
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+        self.mt_index = {m.id: i for i, m in enumerate(self.mt_members)}
+        # drawn one after another from the global generator, as separate HyperConvGenerators would be
+        self.decoder = BatchedDecoder.fresh(dcfg, len(gens), zero_last=True)  # starts exactly at the shared LoRA
         n_ent = len(vlayout.layout.entries)
         is_a = torch.tensor([e.matrix == "A" for e in vlayout.layout.entries])
         ls = torch.where(is_a, torch.full((n_ent,), math.log(sigma_a)), torch.full((n_ent,), math.log(sigma_b)))
@@ -145,27 +154,35 @@ class GeneratorBank(nn.Module):
         ls = ls + torch.log(bound)
         self.log_sigma = nn.Parameter(ls.unsqueeze(0).repeat(len(gens), 1))
         self.center = nn.Parameter(init.unsqueeze(0).repeat(len(gens), 1).clone())
-        n_mt = len(self.mt_index)
-        self.multitask = nn.Parameter(init.unsqueeze(0).repeat(max(n_mt, 0), 1).clone())
+        self.multitask = nn.Parameter(init.unsqueeze(0).repeat(len(self.mt_members), 1).clone())
 
-    def generator_params(self, gi: int) -> List[nn.Parameter]:
-        return list(self.decoders[gi].parameters())
+    def values_from_out(self, out: torch.Tensor, gis: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Decoder outputs (G', n, count, h, w) of generators ``gis`` (all when None) -> values (G', n, V)."""
+        g, n = out.shape[:2]
+        t = self.vl.values_from_tokens(out.reshape(g * n, *out.shape[2:])).view(g, n, -1)
+        ls = self.log_sigma if gis is None else self.log_sigma.index_select(0, gis)
+        ce = self.center if gis is None else self.center.index_select(0, gis)
+        sig = self.vl.expand_entries(ls.exp())  # (G', V)
+        return ce.unsqueeze(1) + sig.unsqueeze(1) * t
 
-    def generate_values(self, gi: int, cond: torch.Tensor, gate: Optional[torch.Tensor] = None,
-                        return_out: bool = False):
+    def decode(self, gi: int, cond: torch.Tensor) -> torch.Tensor:
+        """cond (n, P, L, C) -> generator ``gi``'s raw decoder output (n, count, h, w)."""
+        idx = torch.tensor([gi], device=cond.device)
+        return self.decoder(cond.unsqueeze(0), idx)[0]
+
+    def generate_values(self, gi: int, cond: torch.Tensor, return_out: bool = False):
         """cond (n, P, L, C) -> values (n, V) of generator ``gi`` (and the decoder output)."""
-        out = self.decoders[gi](cond)  # (n, count, h, w)
-        t = self.vl.values_from_tokens(out)
-        sig = self.vl.expand_entries(self.log_sigma[gi].exp())
-        vals = self.center[gi].unsqueeze(0) + sig.unsqueeze(0) * t
-        return (vals, out) if return_out else vals
+        idx = torch.tensor([gi], device=cond.device)
+        out = self.decoder(cond.unsqueeze(0), idx)
+        vals = self.values_from_out(out, idx)[0]
+        return (vals, out[0]) if return_out else vals
 
     def export(self, gi: int) -> Tuple[HyperConvGenerator, torch.Tensor, torch.Tensor]:
         """(decoder, tokens.mean, tokens.std) of generator ``gi`` in the manifest's form."""
         mean = self.vl.tokens_from_values(self.center[gi].detach().float().cpu())
         std = self.vl.tokens_from_values(self.vl.expand_entries(self.log_sigma[gi].detach().exp().float().cpu()))
         std = torch.where(self.vl.layout.mask(), std, torch.ones_like(std))  # padding: std 1 (never read)
-        return self.decoders[gi], mean, std
+        return self.decoder.member(gi), mean, std
 
 
 def onehot_condition(index: int, shape: Sequence[int]) -> torch.Tensor:
@@ -175,17 +192,6 @@ def onehot_condition(index: int, shape: Sequence[int]) -> torch.Tensor:
     cond = torch.zeros(p, l, c)
     cond[:, (index // c) % l, index % c] = 1.0
     return cond
-
-
-class TaskData:
-    """Per task: encoded training rows (ids, mask), a condition pool (n, L, C) on the device, and a
-    length bucket."""
-
-    def __init__(self, rows: List[Tuple[List[int], List[int]]], cond_pool: torch.Tensor, bucket: int, weight: float = 1.0):
-        self.rows = rows
-        self.cond_pool = cond_pool
-        self.bucket = bucket
-        self.weight = weight  # relative chance of being drawn in a step
 
 
 def length_bucket(rows: List[Tuple[List[int], List[int]]], edges: Sequence[int]) -> int:
@@ -204,48 +210,130 @@ def lr_factor(step: int, total: int, warmup: int, final: float) -> float:
     return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
-def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict, cond_std: float,
+def per_bucket(value, n_buckets: int) -> List[int]:
+    """A config value given once or per length bucket -> one int per bucket."""
+    vals = [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)] * n_buckets
+    if len(vals) < n_buckets:
+        raise ValueError(f"need a value per length bucket ({n_buckets}), got {value}")
+    return vals
+
+
+class StepSampler:
+    """What one training step draws: a length bucket, then for every member its tasks and rows (from
+    that bucket), and for every generator pick its condition mode and P prompts of the task's pool.
+
+    Three random streams, all saved in the checkpoint: ``rng`` (Python: buckets, tasks, rows, modes),
+    ``cpu_gen`` (torch, CPU: which prompts of a pool) and ``dev_gen`` (torch, on the device: the
+    condition noise)."""
+
+    def __init__(self, bank: GeneratorBank, data: TrainData, ecfg: dict, device, onehot_index: Optional[Dict[str, int]]):
+        self.bank, self.data, self.device = bank, data, torch.device(device)
+        seed = int(ecfg.get("seed", 0))
+        self.rng = random.Random(f"e2e-{seed}")
+        self.cpu_gen = torch.Generator(device="cpu").manual_seed(seed)
+        self.dev_gen = torch.Generator(device=self.device).manual_seed(seed)
+        self.p = int(ecfg["prompt_count"])
+        self.examples_fraction = float(ecfg.get("examples_fraction", 0.0))
+        if self.examples_fraction > 0 and "examples" not in data.conds.modes:
+            raise ValueError("examples_fraction > 0 needs the 'examples' condition pools")
+        self.mode_idx = {m: i for i, m in enumerate(data.conds.modes)}
+        self.onehot_index = onehot_index or {}
+        members = bank.gen_members + bank.mt_members  # slot order: generators, then multi-task LoRAs
+        self.order = members
+        buckets = sorted({data.bucket[t] for m in members for t in m.tasks})
+        self.buckets = buckets
+        self.bucket_weights = [sum(1 for m in members for t in m.tasks if data.bucket[t] == bk) for bk in buckets]
+        n_b = max(buckets) + 1
+        self.tasks_per_step = per_bucket(ecfg.get("tasks_per_step", 2), n_b)
+        self.rows_per_task = per_bucket(ecfg.get("rows_per_task", 8), n_b)
+        # per member and bucket: candidate tasks (a member with none in the bucket draws from all its tasks)
+        self.cands = []
+        for m in members:
+            by = {}
+            for bk in buckets:
+                c = [t for t in m.tasks if data.bucket[t] == bk] or list(m.tasks)
+                by[bk] = (c, list(itertools.accumulate(data.weight[t] for t in c)))
+            self.cands.append(by)
+        self.rows = data.rows
+
+    def state(self) -> dict:
+        return {"rng": self.rng.getstate(), "cpu_gen": self.cpu_gen.get_state(), "dev_gen": self.dev_gen.get_state()}
+
+    def load(self, state: dict) -> None:
+        self.rng.setstate(state["rng"])
+        self.cpu_gen.set_state(state["cpu_gen"])
+        self.dev_gen.set_state(state["dev_gen"].to(torch.uint8) if torch.is_tensor(state["dev_gen"]) else state["dev_gen"])
+
+    def draw(self):
+        """-> (bucket, tasks per member, picks (K, b) row indices, conds (G, n, P, L, C), modes (G, n))."""
+        rng = self.rng
+        bk = rng.choices(self.buckets, weights=self.bucket_weights)[0]
+        n, b = self.tasks_per_step[bk], self.rows_per_task[bk]
+        rs = self.rows
+        chosen, picks = [], []
+        for by in self.cands:
+            c, cum = by[bk]
+            ts = rng.choices(c, cum_weights=cum, k=n)
+            chosen.append(ts)
+            for t in ts:
+                i = rs.index[t]
+                s, cnt = rs.start[i], rs.count[i]
+                picks.append([s + rng.randrange(cnt) for _ in range(b)])
+        g = len(self.bank.gen_members)
+        modes = [[self.mode_idx["examples"] if (m.kind == "prompt" and self.examples_fraction > 0
+                                                and rng.random() < self.examples_fraction) else 0 for _ in range(n)]
+                 for m in self.bank.gen_members]
+        cs = self.data.conds
+        prompt_idx = torch.rand(g * n, cs.pool_size, generator=self.cpu_gen).argsort(1)[:, : self.p]
+        task_idx = [cs.index[t] for ts in chosen[:g] for t in ts]
+        cond = cs.gather([x for row in modes for x in row], task_idx, prompt_idx).view(g, n, self.p, cs.length, cs.channels)
+        for gi, m in enumerate(self.bank.gen_members):
+            if m.kind == "onehot":
+                cond[gi] = torch.stack([onehot_condition(self.onehot_index[t], (self.p, cs.length, cs.channels))
+                                        for t in chosen[gi]]).to(cond.device)
+        return bk, chosen, picks, cond, modes
+
+
+def train_bank(model, bank: GeneratorBank, data: TrainData, ecfg: dict, cond_std: float,
                rank: int, alpha: float, log: Callable = print, onehot_index: Optional[Dict[str, int]] = None,
                time_limit: Optional[float] = None, checkpoint: Optional[str] = None,
                stop_after: Optional[int] = None) -> dict:
-    """Trains every member of ``bank`` for ``ecfg['steps']`` steps. Returns per-member loss curves
-    (``steps``: how many are done; fewer than asked when ``time_limit`` cut the loop).
+    """Trains every member of ``bank`` for ``ecfg['steps']`` steps, all members in one batched step:
+    one decoder forward for every generator, one multi-adapter forward of the base model for every
+    member's rows (adapter k on its own sub-batch), one optimiser step. Returns per-member loss
+    curves, rows seen per task and throughput (``steps``: how many are done; fewer than asked when
+    ``time_limit`` or ``stop_after`` cut the loop).
 
-    ``checkpoint``: a file that holds the whole training state (bank, optimiser, both random
-    generators, loss curves) after the loop stops, for whatever reason; when it exists at the start
-    the loop continues from it, drawing the same batches an uninterrupted run would. So a GPU call
-    that runs out of time is continued by the next one (the file stays on the machine while it is
-    held), and a call after the last step trains nothing. ``stop_after``: at most this many steps in
-    this call (a plan for GPU calls that does not depend on the clock)."""
+    ``checkpoint``: a file that holds the whole training state (bank, optimiser, the sampler's three
+    random streams, curves, counters) after the loop stops, for whatever reason; when it exists at
+    the start the loop continues from it, drawing the same batches an uninterrupted run would. So a
+    GPU call that runs out of time is continued by the next one (the file stays on the machine
+    while it is held), and a call after the last step trains nothing."""
     device = next(model.parameters()).device
     specs = module_specs(model.cfg, bank_targets(bank.vl))
     nl = model.cfg.num_hidden_layers
     steps = int(ecfg["steps"])
-    n_tasks = int(ecfg.get("tasks_per_step", 2))
-    b = int(ecfg.get("rows_per_task", 8))
-    p = int(ecfg["prompt_count"])
     l2 = float(ecfg.get("l2_out", 1e-3))
     noise = float(ecfg.get("cond_noise", 0.1)) * cond_std
     clip = float(ecfg.get("grad_clip", 1.0))
-    rng = random.Random(f"e2e-{ecfg.get('seed', 0)}")
-    gen_rng = torch.Generator(device="cpu").manual_seed(int(ecfg.get("seed", 0)))
-    groups = []
-    for m in bank.members:
-        if m.kind == "multitask":
-            continue
-        gi = bank.gen_index[m.id]
-        groups.append({"params": bank.generator_params(gi), "lr": float(ecfg.get("lr", 1e-3)), "name": m.id})
-    groups.append({"params": [bank.center, bank.multitask], "lr": float(ecfg.get("lr_lora", 1e-3)), "name": "loras"})
-    groups.append({"params": [bank.log_sigma], "lr": float(ecfg.get("lr_sigma", 1e-2)), "name": "sigma"})
-    opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), weight_decay=float(ecfg.get("weight_decay", 0.0)))
+    sampler = StepSampler(bank, data, ecfg, device, onehot_index)
+    caps = per_bucket(ecfg["bucket_caps"], max(sampler.buckets) + 1) if ecfg.get("bucket_caps") else None
+    compiled = bool(ecfg.get("compile")) and device.type == "cuda" and hasattr(torch, "compile")
+    fixed = compiled and caps is not None  # one shape per bucket: compiled once each
+    loss_fn = _compiled_loss(model, bank.vl, rank, alpha, specs, nl) if compiled else None
+    prompt_gen = torch.tensor([m.kind == "prompt" for m in bank.gen_members], device=device)
+    opt_kw = {"fused": True} if device.type == "cuda" else {}
+    groups = [{"params": list(bank.decoder.parameters()), "lr": float(ecfg.get("lr", 1e-3)), "name": "decoders"},
+              {"params": [bank.center, bank.multitask], "lr": float(ecfg.get("lr_lora", 1e-3)), "name": "loras"},
+              {"params": [bank.log_sigma], "lr": float(ecfg.get("lr_sigma", 1e-2)), "name": "sigma"}]
+    opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), weight_decay=float(ecfg.get("weight_decay", 0.0)), **opt_kw)
     base_lrs = [g["lr"] for g in opt.param_groups]
-    buckets = sorted({data[t].bucket for m in bank.members for t in m.tasks})
-    weights = [sum(1 for m in bank.members for t in m.tasks if data[t].bucket == bk) for bk in buckets]
+    order = sampler.order
+    n_members = len(order)
     curves: Dict[str, List[float]] = {m.id: [] for m in bank.members}
-    t0 = time.time()
-    tokens = 0
-    done = 0
-    resumed = 0
+    counters = {"padded_tokens": 0, "real_tokens": 0, "target_tokens": 0, "rows": 0, "examples_picks": 0, "picks": 0}
+    rows_seen: Dict[str, Dict[str, int]] = {m.id: {} for m in bank.members}
+    done = resumed = 0
     if checkpoint and os.path.exists(checkpoint):
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         if state["steps"] != steps or state["members"] != [m.id for m in bank.members]:
@@ -253,11 +341,13 @@ def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict
                              f"{len(state['members'])} members): delete it to start again")
         bank.load_state_dict(state["bank"])
         opt.load_state_dict(state["optimizer"])
-        rng.setstate(state["rng"])
-        gen_rng.set_state(state["gen_rng"])
-        curves, tokens, done = state["curves"], state["tokens"], state["done"]
+        sampler.load(state["sampler"])
+        curves, counters, rows_seen, done = state["curves"], state["counters"], state["rows_seen"], state["done"]
         resumed = done
         log(f"[e2e] resumed from {checkpoint} at step {done}/{steps}")
+    t0 = time.time()
+    step_losses: List[torch.Tensor] = []  # per step (members,), on the device until the end: no sync per step
+    run_tokens = 0
     for step in range(done, steps):
         if time_limit is not None and time.time() - t0 > time_limit:
             log(f"[e2e] stopped at the time limit after {step} steps")
@@ -268,72 +358,88 @@ def train_bank(model, bank: GeneratorBank, data: Dict[str, TaskData], ecfg: dict
         f = lr_factor(step, steps, int(ecfg.get("warmup_steps", 50)), float(ecfg.get("final_lr_ratio", 0.1)))
         for g, lr in zip(opt.param_groups, base_lrs):
             g["lr"] = lr * f
-        bk = rng.choices(buckets, weights=weights)[0]
-        picks, owners, conds_by_gen = [], [], {}
-        for m in bank.members:
-            cand = [t for t in m.tasks if data[t].bucket == bk] or m.tasks
-            chosen = rng.choices(cand, weights=[data[t].weight for t in cand], k=n_tasks)
-            for t in chosen:
-                rows = data[t].rows
-                picks.append([rows[rng.randrange(len(rows))] for _ in range(b)])
-                owners.append(m.id)
-            if m.kind == "multitask":
-                continue
-            cs = []
-            for t in chosen:
-                if m.kind == "onehot":
-                    cs.append(onehot_condition(onehot_index[t], (p,) + tuple(data[t].cond_pool.shape[1:])).to(device))
-                else:
-                    pool = data[t].cond_pool
-                    idx = torch.randperm(pool.shape[0], generator=gen_rng)[:p]
-                    cs.append(pool[idx.to(pool.device)])
-            conds_by_gen[m.id] = torch.stack(cs).float()
-        ids, tgt = batch_from_picks(picks)
-        tokens += int(ids.numel())
-        ids, tgt = ids.to(device), tgt.to(device)
-        vals, l2_terms = [], []
-        for m in bank.members:
-            if m.kind == "multitask":
-                vals.append(bank.multitask[bank.mt_index[m.id]].unsqueeze(0).expand(n_tasks, -1))
-                continue
-            c = conds_by_gen[m.id]
-            if noise > 0 and m.kind == "prompt":
-                c = c + noise * torch.randn(c.shape, generator=gen_rng).to(c.device)
-            v, out = bank.generate_values(bank.gen_index[m.id], c, return_out=True)
-            vals.append(v)
-            l2_terms.append(out.float().pow(2).mean())
-        values = torch.cat(vals)
-        lora = bank.vl.stack(values, rank, alpha, specs, nl)
+        bk, chosen, picks, cond, modes = sampler.draw()
+        n = len(chosen[0])
+        ids, tgt, real, targets = data.rows.batch(picks, caps[bk] if caps else None, fixed)
+        counters["padded_tokens"] += int(ids.numel())
+        counters["real_tokens"] += real
+        counters["target_tokens"] += targets
+        counters["rows"] += len(picks) * len(picks[0])
+        counters["examples_picks"] += sum(x != 0 for row in modes for x in row)
+        counters["picks"] += sum(len(row) for row in modes)
+        run_tokens += int(ids.numel())
+        for m, ts in zip(order, chosen):
+            seen = rows_seen[m.id]
+            for t in ts:
+                seen[t] = seen.get(t, 0) + len(picks[0])
+        if noise > 0:
+            eps = torch.randn(cond.shape, generator=sampler.dev_gen, device=cond.device)
+            cond = cond + noise * eps * prompt_gen.view(-1, 1, 1, 1, 1).to(cond.dtype)
+        out = bank.decoder(cond)  # (G, n, count, h, w), float32
+        vals = bank.values_from_out(out)  # (G, n, V)
+        parts = [vals.reshape(-1, vals.shape[-1])]
+        if bank.mt_members:
+            parts.append(bank.multitask.unsqueeze(1).expand(-1, n, -1).reshape(-1, vals.shape[-1]))
+        values = torch.cat(parts)
         with _autocast(device):
-            loss_k = per_adapter_loss(model, lora, ids, tgt)
-        loss = loss_k.sum() / n_tasks + l2 * (torch.stack(l2_terms).sum() if l2_terms else 0.0)
+            if loss_fn is not None:
+                loss_k = loss_fn(values, ids, tgt)
+            else:
+                loss_k = per_adapter_loss(model, bank.vl.stack(values, rank, alpha, specs, nl), ids, tgt)
+        l2_term = out.float().pow(2).mean(dim=(1, 2, 3, 4)).sum()
+        loss = loss_k.sum() / n + l2 * l2_term
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        for g in opt.param_groups:
-            if g["name"] not in ("loras", "sigma"):
-                torch.nn.utils.clip_grad_norm_(g["params"], clip)
+        bank.decoder.clip_member_grads_(clip)
         opt.step()
-        lk = loss_k.detach().float().view(-1, n_tasks).mean(1).cpu().tolist()
-        for m, v in zip(bank.members, lk):
-            curves[m.id].append(v)
+        step_losses.append(loss_k.detach().float().view(n_members, n).mean(1))
         done = step + 1
-        if step == 0 or (step + 1) % int(ecfg.get("log_every", 100)) == 0 or step + 1 == steps:
-            gen_l = [curves[m.id][-1] for m in bank.members if m.kind == "prompt"]
-            log(f"[e2e] step {step + 1}/{steps} bucket {bk}: prompt generators {sum(gen_l) / max(1, len(gen_l)):.4f}"
-                f" ({time.time() - t0:.1f}s, {tokens / max(1e-9, time.time() - t0) / 1e3:.0f}k padded tok/s)")
+        if step == resumed or (step + 1) % int(ecfg.get("log_every", 100)) == 0 or step + 1 == steps:
+            lk = step_losses[-1].cpu()
+            gen_l = [float(lk[i]) for i, m in enumerate(order) if m.kind == "prompt"]
+            el = time.time() - t0
+            log(f"[e2e] step {step + 1}/{steps} bucket {bk} ({n}x{len(picks[0])} rows a member): prompt generators "
+                f"{sum(gen_l) / max(1, len(gen_l)):.4f} ({el:.1f}s, {run_tokens / max(1e-9, el) / 1e3:.0f}k padded tok/s)")
     if device.type == "cuda":
         torch.cuda.synchronize()
     secs = time.time() - t0
+    if step_losses:
+        hist = torch.stack(step_losses).cpu()
+        for i, m in enumerate(order):
+            curves[m.id].extend(float(v) for v in hist[:, i])
     if checkpoint and done > resumed:
         tmp = checkpoint + ".tmp"
-        torch.save({"steps": steps, "members": [m.id for m in bank.members], "done": done, "tokens": tokens,
-                    "bank": bank.state_dict(), "optimizer": opt.state_dict(), "rng": rng.getstate(),
-                    "gen_rng": gen_rng.get_state(), "curves": curves}, tmp)
+        torch.save({"steps": steps, "members": [m.id for m in bank.members], "done": done, "counters": counters,
+                    "bank": bank.state_dict(), "optimizer": opt.state_dict(), "sampler": sampler.state(),
+                    "curves": curves, "rows_seen": rows_seen}, tmp)
         os.replace(tmp, checkpoint)  # never a half-written checkpoint
-    return {"seconds": round(secs, 2), "steps": done, "steps_wanted": steps, "resumed_at": resumed, "padded_tokens": tokens,
+    return {"seconds": round(secs, 2), "steps": done, "steps_wanted": steps, "resumed_at": resumed,
+            "this_call": {"steps": done - resumed, "seconds": round(secs, 2), "padded_tokens": run_tokens,
+                          "padded_tokens_per_s": round(run_tokens / max(secs, 1e-9), 1)},
+            **counters,
+            "rows_per_task": {m.id: _spread(rows_seen[m.id], m.tasks) for m in bank.members},
             "members": {m.id: {"kind": m.kind, "tasks": len(m.tasks),
                                "loss_first50": _mean(curves[m.id][:50]), "loss_last100": _mean(curves[m.id][-100:])}
                         for m in bank.members}}
+
+
+def _compiled_loss(model, vl: ValueLayout, rank: int, alpha: float, specs, nl: int):
+    """``per_adapter_loss`` with the multi-adapter forward of the base model compiled
+    (``torch.compile``: element-wise work fused) from plain tensors, so that one compiled graph
+    serves every step of a shape; the loss head (data-dependent: only target positions) stays eager."""
+    from trainer.lora.batched import hidden_states
+
+    def hidden(values, ids):
+        return hidden_states(model, ids, vl.stack(values, rank, alpha, specs, nl))
+
+    hidden_c = torch.compile(hidden, dynamic=False)
+    return lambda values, ids, tgt: loss_from_hidden(model, hidden_c(values, ids), tgt)
+
+
+def _spread(seen: Dict[str, int], tasks: Sequence[str]) -> dict:
+    """Rows a member saw per training task: min, mean, max over its tasks."""
+    xs = [seen.get(t, 0) for t in tasks]
+    return {"min": min(xs), "mean": round(sum(xs) / len(xs), 1), "max": max(xs)} if xs else {}
 
 
 def bank_targets(vl: ValueLayout) -> List[str]:

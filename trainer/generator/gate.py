@@ -6,18 +6,25 @@ adapter can make the base model worse (docs/zero-shot.md). The gate sizes the ad
 like the dropped prompts, and for each of those tasks ``g`` is the scale that worked best when that
 task was *held out* from a generator (the unit's inner halves: trainer/tasks/pool.py).
 
-Two features, one table each (``GateTable.kind``):
+Three features, one table each (``GateTable.kind``):
 
 - ``condition`` (``pooled``): the condition's real rows (P prompts x up to L tokens x C) averaged
   into one C-vector (rows that are all zero are padding);
 - ``output`` (``output_feature``): what the generator makes of the prompts: the mean and the
   standard deviation of each of its output tokens (2 x N_out values). Tasks whose adapters the
-  generator builds alike sit together, whatever their prompts look like on the surface.
+  generator builds alike sit together, whatever their prompts look like on the surface;
+- ``answer`` (trainer/generator/answer_features.py): how the base model starts to answer the
+  prompts and how the adapter changes that (its entropy, the adapter's entropy, their divergence,
+  the adapter's loss on the base model's own first tokens, how often they agree): 5 values. A base
+  model that already answers in a firm format (it was tuned on such tasks) is one an adapter
+  trained elsewhere tends to harm.
 
-The table stores, per calibration task, its feature (the centroid of ``pooled`` over its prompt
-pool, or the generator's ``output_feature`` for its prompts) and its best scale. A query is centred
-by the table's mean centroid, cosine-compared with the centred centroids, and the ``k`` nearest
-tasks are weighted by max(cos, 0) + 1e-6. Two rules turn those neighbours into ``g``:
+The table stores, per calibration task, its feature (measured with a generator that never trained
+on the task) and its best scale. ``metric`` says what "near" means: ``cosine`` (a query is centred by
+the table's mean centroid and cosine-compared with the centred centroids; weights max(cos, 0) +
+1e-6) or ``euclidean`` (every feature standardised by the table's mean and standard deviation,
+weights 1 / (1 + distance^2): for the few, differently scaled ``answer`` values). The ``k``
+nearest tasks give ``g`` by one of two rules:
 
 - ``mean``: the weighted mean of the neighbours' best scales (the first release's rule). One
   neighbour that gained much pulls ``g`` up even when the others were harmed at every scale;
@@ -52,6 +59,10 @@ def pooled(cond: torch.Tensor) -> torch.Tensor:
     return tot / real.sum((-2, -1)).clamp_min(1).unsqueeze(-1)
 
 
+METRICS = ("cosine", "euclidean")
+# the metric each feature uses: few, differently scaled values want standardising, not a direction
+METRIC_OF = {"condition": "cosine", "output": "cosine", "answer": "euclidean"}
+
 # Expected costs this close are one tie, broken towards the smaller scale (the browser computes in
 # float64, the trainer in float32: the tolerance keeps their choice the same).
 TIE = 1e-6
@@ -68,8 +79,11 @@ class GateTable:
     curves: Optional[torch.Tensor] = None
     grid: Optional[List[float]] = None  # the S scales, ascending, grid[0] == 0
     risk: float = 0.0
+    metric: str = "cosine"  # cosine | euclidean
 
     def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown gate metric {self.metric!r} ({' | '.join(METRICS)})")
         if self.curves is not None:
             if self.grid is None or len(self.grid) != self.curves.shape[1] or self.curves.shape[0] != self.centroids.shape[0]:
                 raise ValueError("a risk gate needs curves (M, S) and a grid of S scales")
@@ -84,9 +98,26 @@ class GateTable:
     def center(self) -> torch.Tensor:
         return self.centroids.mean(0)
 
+    @property
+    def spread(self) -> torch.Tensor:
+        """(F,) the standard deviation of each feature over the table (1 where it is 0): the euclidean
+        metric's scale."""
+        s = self.centroids.float().std(0, unbiased=False) if self.centroids.shape[0] > 1 else torch.ones(self.centroids.shape[1])
+        return torch.where(s > 1e-8, s, torch.ones_like(s))
+
     def _unit(self, x: torch.Tensor) -> torch.Tensor:
         x = x - self.center.to(x)
         return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+
+    def similarity(self, q: torch.Tensor) -> torch.Tensor:
+        """(n, F) queries -> (n, M) similarities to the table's tasks (larger is nearer)."""
+        if self.metric == "cosine":
+            return self._unit(q.float()) @ self._unit(self.centroids.float().to(q.device)).T
+        mu, sd = self.center.to(q.device), self.spread.to(q.device)
+        zq = (q.float() - mu) / sd
+        zc = (self.centroids.float().to(q.device) - mu) / sd
+        d2 = (zq.unsqueeze(1) - zc.unsqueeze(0)).pow(2).sum(-1)
+        return 1.0 / (1.0 + d2)
 
     def _combine(self, top: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """(n, k) similarities and indices of the nearest tasks -> g (n,) by the table's rule."""
@@ -100,42 +131,43 @@ class GateTable:
         return torch.tensor([float(x) for x in self.grid], device=w.device)[first]
 
     def scale(self, feature: torch.Tensor) -> torch.Tensor:
-        """(C,) or (n, C) pooled feature(s) -> g (scalar tensor or (n,))."""
+        """(F,) or (n, F) feature(s) -> g (scalar tensor or (n,))."""
         single = feature.dim() == 1
-        q = self._unit(feature.float().reshape(-1, feature.shape[-1]))
-        c = self._unit(self.centroids.float().to(q.device))
-        sim = q @ c.T  # (n, M)
+        sim = self.similarity(feature.float().reshape(-1, feature.shape[-1]))  # (n, M)
         top, idx = sim.topk(min(self.k, sim.shape[1]), dim=1)
         g = self._combine(top, idx)
         return g[0] if single else g
 
     def neighbours(self, feature: torch.Tensor) -> List[str]:
-        q = self._unit(feature.float().reshape(1, -1))
-        sim = (q @ self._unit(self.centroids.float().to(q.device)).T)[0]
+        sim = self.similarity(feature.float().reshape(1, -1))[0]
         return [self.names[i] for i in sim.topk(min(self.k, len(self.names))).indices.tolist()]
 
     def with_rule(self, curves: Optional[torch.Tensor], grid: Optional[Sequence[float]], risk: float = 0.0) -> "GateTable":
         """The same table (features, best scales, k) under another rule."""
         return GateTable(self.centroids, self.scales, self.names, self.k, self.kind,
-                         None if curves is None else curves.float(), None if grid is None else [float(x) for x in grid], float(risk))
+                         None if curves is None else curves.float(), None if grid is None else [float(x) for x in grid], float(risk),
+                         self.metric)
 
     def to_tensors(self, prefix: str = "gate.") -> Dict[str, torch.Tensor]:
         out = {f"{prefix}centroids": self.centroids.float().contiguous().cpu(),
                f"{prefix}scales": self.scales.float().contiguous().cpu()}
+        if self.metric == "euclidean":  # stored, so the browser uses exactly these (not its own mean of fp32 data)
+            out[f"{prefix}feature_mean"] = self.center.float().contiguous().cpu()
+            out[f"{prefix}feature_std"] = self.spread.float().contiguous().cpu()
         if self.curves is not None:
             out[f"{prefix}curves"] = self.curves.float().contiguous().cpu()
         return out
 
     def to_json(self) -> dict:
-        out = {"kind": self.kind, "rule": self.rule, "names": self.names, "scales": [round(float(s), 4) for s in self.scales], "k": self.k}
+        out = {"kind": self.kind, "rule": self.rule, "metric": self.metric, "names": self.names,
+               "scales": [round(float(s), 4) for s in self.scales], "k": self.k}
         if self.curves is not None:
             out.update(grid=self.grid, risk=self.risk)
         return out
 
     def loo_scales(self) -> torch.Tensor:
         """Each table task's gate computed from the other tasks only (its own row left out)."""
-        c = self._unit(self.centroids.float())
-        sim = c @ c.T
+        sim = self.similarity(self.centroids.float())
         sim.fill_diagonal_(-float("inf"))
         top, idx = sim.topk(min(self.k, sim.shape[1] - 1), dim=1)
         return self._combine(top, idx)

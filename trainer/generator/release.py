@@ -14,18 +14,24 @@ to do exactly as training did:
   browser multiplies every B matrix (the LoRA delta) by the gate's value. ``gate.rule`` says how the
   k nearest tasks give that value: ``mean`` (absent: the first releases) or ``risk``, with
   ``gate.curves`` (M, S) each task's NLL on the scale grid ``gate.grid`` relative to the base model
-  and ``gate.risk`` the extra weight of harm (GateTable in trainer/generator/gate.py).
+  and ``gate.risk`` the extra weight of harm (GateTable in trainer/generator/gate.py). Feature
+  ``answer`` (F = 5, trainer/generator/answer_features.py: ``gate.answer`` says how many answer tokens
+  and how long a prompt) compares standardised features (``gate.metric: "euclidean"``, with the
+  table's ``gate.feature_mean`` / ``gate.feature_std``);
+- ``examples`` (optional): the generator also reads answered rows (template ``chat-answer``), and
+  its adapter is then sized by the validation gate: the scale of ``examples.grid`` with the least
+  NLL on up to ``examples.validation_rows`` answered rows that are not in the condition.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 
 from trainer.generator.gate import GateTable
 from trainer.generator.hyperconv import HyperConvGenerator, load_generator, save_generator
-from trainer.generator.reconstruction import FORMAT, validate_manifest
+from trainer.generator.manifest import FORMAT, validate_manifest
 from trainer.generator.conditions import input_length, window_of
 from trainer.lora.tokens import LoraLayout
 
@@ -33,7 +39,8 @@ VERSION = 2
 
 
 def build_manifest_v2(decoder: HyperConvGenerator, layout: LoraLayout, ccfg: dict, base_id: str, base_sha256: str,
-                      channels: int, gate: GateTable, training: dict) -> dict:
+                      channels: int, gate: GateTable, training: dict, examples: Optional[dict] = None,
+                      answer: Optional[dict] = None) -> dict:
     n_out, h, w = decoder.config.features[-1]
     p = decoder.config.features[0][0]
     return {
@@ -49,20 +56,27 @@ def build_manifest_v2(decoder: HyperConvGenerator, layout: LoraLayout, ccfg: dic
                    "mean": "tokens.mean", "std": "tokens.std"},
         "gate": {"kind": "knn", "k": int(gate.k), "feature": gate.kind,
                  "centroids": "gate.centroids", "scales": "gate.scales", "tasks": len(gate.names),
-                 "applies_to": "B", "rule": gate.rule,
+                 "applies_to": "B", "rule": gate.rule, "metric": gate.metric,
                  **({"curves": "gate.curves", "grid": [float(x) for x in gate.grid], "risk": float(gate.risk)}
-                    if gate.curves is not None else {})},
+                    if gate.curves is not None else {}),
+                 **({"feature_mean": "gate.feature_mean", "feature_std": "gate.feature_std"} if gate.metric == "euclidean" else {}),
+                 **({"answer": dict(answer)} if gate.kind == "answer" else {})},
+        **({"examples": dict(examples)} if examples else {}),
         "lora": layout.to_manifest(),
         "training": training,
     }
 
 
 def write_release(out_dir: str, decoder: HyperConvGenerator, mean: torch.Tensor, std: torch.Tensor, gate: GateTable,
-                  layout: LoraLayout, ccfg: dict, base_id: str, base_sha256: str, channels: int, training: dict) -> dict:
+                  layout: LoraLayout, ccfg: dict, base_id: str, base_sha256: str, channels: int, training: dict,
+                  examples: Optional[dict] = None, answer: Optional[dict] = None) -> dict:
     """generator.json + generator.safetensors (decoder fp16; token statistics and gate fp32), validated
-    after writing by reading them back."""
+    after writing by reading them back. ``answer``: the answer feature's settings (used when the gate's
+    feature is ``answer``); ``examples``: the examples mode's settings (absent: prompts only)."""
+    if gate.kind == "answer" and not answer:
+        raise ValueError("an answer-feature gate needs its settings (tokens, max_prompt_tokens)")
     manifest = build_manifest_v2(decoder, layout, ccfg, base_id, base_sha256, channels, gate,
-                                 {**training, "gate_tasks": gate.names})
+                                 {**training, "gate_tasks": gate.names}, examples, answer)
     import copy
 
     save_generator(out_dir, copy.deepcopy(decoder).cpu(), manifest, mean, std, extra_tensors=gate.to_tensors())
@@ -84,4 +98,4 @@ def gate_from_manifest(manifest: dict, tensors: Dict[str, torch.Tensor]) -> Gate
     return GateTable(tensors[g["centroids"]].float(), tensors[g["scales"]].float(),
                      list(manifest["training"].get("gate_tasks", [])), int(g["k"]), kind=g.get("feature", "condition"),
                      curves=tensors[g["curves"]].float() if risk else None, grid=g["grid"] if risk else None,
-                     risk=float(g.get("risk", 0.0)) if risk else 0.0)
+                     risk=float(g.get("risk", 0.0)) if risk else 0.0, metric=g.get("metric", "cosine"))

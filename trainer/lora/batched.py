@@ -85,6 +85,11 @@ class LoraStack:
     def parameters(self) -> List[torch.Tensor]:
         return [t for pair in self.ab.values() for t in pair]
 
+    def select(self, start: int, end: int) -> "LoraStack":
+        """Adapters start..end-1 (views)."""
+        return LoraStack({key: (a[start:end], b[start:end]) for key, (a, b) in self.ab.items()}, self.rank, self.alpha,
+                         self.specs, self.num_layers)
+
     def adapter(self, i: int) -> Dict[str, torch.Tensor]:
         """Adapter ``i`` as a PEFT-named dict (detached, on the stack's device)."""
         out = {}

@@ -67,15 +67,17 @@ def batch_from_picks(picks):
 
 def per_adapter_loss(model, lora: LoraStack, ids: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
     """(K,) mean token loss of each adapter on its own sub-batch; logits only where there are targets."""
-    k = ids.shape[0]
-    h = hidden_states(model, ids, lora)  # (K, b, T, C)
+    return loss_from_hidden(model, hidden_states(model, ids, lora), tgt)
+
+
+def loss_from_hidden(model, h: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """(K,) mean token loss per adapter from final hidden states h (K, b, T, C) and targets (K, b, T)."""
+    k = tgt.shape[0]
     sel = tgt != -100
-    hs = h[sel]
-    logits = logits_at(model, hs).float()
-    ce = F.cross_entropy(logits, tgt[sel], reduction="none")
+    ce = F.cross_entropy(logits_at(model, h[sel]).float(), tgt[sel], reduction="none")
     owner = sel.nonzero()[:, 0]
-    tot = torch.zeros(k, device=ids.device).index_add_(0, owner, ce)
-    cnt = torch.zeros(k, device=ids.device).index_add_(0, owner, torch.ones_like(ce))
+    tot = torch.zeros(k, device=tgt.device).index_add_(0, owner, ce)
+    cnt = torch.zeros(k, device=tgt.device).index_add_(0, owner, torch.ones_like(ce))
     return tot / cnt.clamp_min(1)
 
 

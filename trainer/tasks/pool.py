@@ -19,12 +19,17 @@ task whose parent is not held out. Protocols:
 - ``all_tasks``: k folds over the staged parents (stratified by family); every staged dataset is
   held out exactly once, with all its sub-tasks; synthetic tasks always train;
 - ``paper``: leave-one-out over the common-sense tasks (DESIGN.md §5);
+- ``synthetic``: each factory family held out in turn (its tasks nowhere in that unit's training,
+  normalisation, gate or selection): the behaviours a person's prompts show;
 - ``release``: nothing held out.
 
 Each unit's training parents are split once more into ``inner_folds`` groups (``inner_halves``, two by
 default) for the gate's calibration (trainer/generator/gate.py): a generator trained without one
 group is measured on that group's tasks, so the gate learns how much an adapter helps a task the
-generator never saw.
+generator never saw. ``inner_generators`` (per protocol) says how many of those inner generators a
+unit trains: all of them (every training task calibrated), fewer (only the first groups calibrated,
+a cheaper gate) or none (the release is calibrated on the all_tasks and synthetic units' own held-out
+tasks instead: those generators never saw them; paper units use their fold's gate).
 """
 from __future__ import annotations
 
@@ -64,7 +69,7 @@ class Unit:
     """One generator's split: ``held_out`` parents are evaluation targets, ``train`` its task names."""
 
     id: str
-    protocol: str  # all_tasks | paper | release
+    protocol: str  # all_tasks | paper | synthetic | release
     held_out: List[str]
     train: List[str]
     inner_halves: List[List[str]] = field(default_factory=list)  # inner folds: lists of task names
@@ -189,7 +194,7 @@ def _unit(pool: Dict[str, PoolTask], uid: str, protocol: str, held_out: Sequence
 
 def make_units(pool: Dict[str, PoolTask], ucfg: dict) -> List[Unit]:
     """The units of every protocol in ``ucfg`` (``folds``: k of all_tasks; ``paper``: the LOO task
-    list; ``release``: bool)."""
+    list; ``synthetic``: bool, one unit per factory family; ``release``: bool)."""
     seed = str(ucfg.get("seed", 0))
     units: List[Unit] = []
     real = parents(pool, real_only=True)
@@ -202,9 +207,22 @@ def make_units(pool: Dict[str, PoolTask], ucfg: dict) -> List[Unit]:
     for t in ucfg.get("paper", []):
         if t in real:
             units.append(_unit(pool, f"loo-{t}", "paper", [t], seed, inner))
+    if ucfg.get("synthetic", False):
+        for family in sorted({t.parent for t in pool.values() if not t.real}):
+            units.append(_unit(pool, family, "synthetic", [family], seed, inner))
     if ucfg.get("release", True):
         units.append(_unit(pool, "release", "release", [], seed, inner))
     return units
+
+
+def inner_generator_count(unit: Unit, ucfg: dict) -> int:
+    """How many inner generators (the first n of ``unit.inner_halves``) a unit trains for its gate
+    (``units.inner_generators``, per protocol; default: one per inner fold for all_tasks and the
+    release, none for paper units, which use their fold's gate)."""
+    default = {"all_tasks": len(unit.inner_halves), "release": len(unit.inner_halves), "paper": 0,
+               "synthetic": len(unit.inner_halves)}
+    n = int(ucfg.get("inner_generators", {}).get(unit.protocol, default[unit.protocol]))
+    return max(0, min(n, len(unit.inner_halves)))
 
 
 def check_no_leak(pool: Dict[str, PoolTask], unit: Unit) -> None:
@@ -226,11 +244,15 @@ def check_no_leak(pool: Dict[str, PoolTask], unit: Unit) -> None:
 
 
 def mismatched_task(pool: Dict[str, PoolTask], unit: Unit, target: str) -> str:
-    """A staged task of another family whose prompts feed the ``mismatched`` control: another held-out
-    task of the unit when there is one (prompts the generator never saw either), else the first
-    staged task of another family in name order."""
+    """A task of another family whose prompts feed the ``mismatched`` control. For a staged target:
+    another held-out task of the unit when there is one (prompts the generator never saw either),
+    else a staged task of another family; for a synthetic target, a synthetic task of another
+    factory family; in both cases the first after the target in name order."""
     fam = pool[target].family
-    cands = [p for p in unit.held_out if p != target and pool[p].family != fam]
+    if not pool[target].real:  # synthetic protocol: a task of another factory family
+        cands = [n for n in sorted(pool) if not pool[n].real and pool[n].family != fam]
+    else:
+        cands = [p for p in unit.held_out if p in pool and p != target and pool[p].family != fam]
     if not cands:
         cands = [n for n in sorted(pool) if pool[n].source == "staged" and pool[n].family != fam]
     if not cands:

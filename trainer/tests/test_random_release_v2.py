@@ -7,7 +7,7 @@ from trainer.export.onnx_model import sha256_file
 from trainer.fixtures.random_release_v2 import gate_of, write_random_release_v2
 from trainer.generator.gate import output_feature, pooled
 from trainer.generator.hyperconv import load_generator
-from trainer.generator.reconstruction import validate_manifest
+from trainer.generator.manifest import validate_manifest
 from trainer.generator.release import load_gate
 
 

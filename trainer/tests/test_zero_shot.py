@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from trainer.__main__ import main
-from trainer.generator.reconstruction import validate_manifest
+from trainer.generator.manifest import validate_manifest
 from trainer.generator.hyperconv import load_generator
 from trainer.tasks.pool import build_pool, check_no_leak, make_units, mismatched_task
 from trainer.tasks.staged import load_tasks
@@ -59,7 +59,8 @@ def write_config(tmp):
         "pool": {"train_rows": 24, "test_rows": 10, "subjects": True, "subject_min_rows": 4, "label_pairs": True,
                  "pair_min_rows_per_label": 4, "pair_max_rows": 12,
                  "synthetic": {"seed": 0, "train_rows": 8, "test_rows": 4, "max_tasks": 6}},
-        "units": {"seed": 0, "folds": 2, "release": True, "paper": ["ToyMCQ"]},
+        "units": {"seed": 0, "folds": 2, "release": True, "paper": ["ToyMCQ"], "synthetic": True,
+                  "inner_generators": {"all_tasks": 2, "synthetic": 1, "release": 0}},
         "lora": {"rank": 2, "alpha": 4, "targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], "init_seed": 0},
         "zoo": {"steps": 4, "batch_size": 2, "max_len": 96, "max_train_examples": 12, "lr": 0.01, "warmup_steps": 1,
                 "adapters_per_group": 64, "log_every": 100},
@@ -69,10 +70,13 @@ def write_config(tmp):
                       "steps": 6, "tasks_per_step": 2, "rows_per_task": 2, "max_len": 96, "max_train_examples": 12,
                       "length_buckets": [40], "synthetic_weight": 0.5, "lr": 0.01, "lr_lora": 0.01, "lr_sigma": 0.01,
                       "warmup_steps": 2, "final_lr_ratio": 0.1, "l2_out": 0.001, "cond_noise": 0.1, "grad_clip": 1.0,
-                      "sigma_a": 0.3, "sigma_b": 0.02, "seed": 0, "log_every": 100},
+                      "sigma_a": 0.3, "sigma_b": 0.02, "seed": 0, "log_every": 100, "examples_fraction": 0.5},
         "gate": {"k": 3, "scales": [0.0, 0.5, 1.0], "calib_rows": 3, "draws": 1,
                  "rules": [{"rule": "mean"}, {"rule": "risk", "risk": 0}, {"rule": "risk", "risk": 4}],
-                 "select_on": "real", "no_harm": 0.9},
+                 "select_on": {"all_tasks": "real", "synthetic": "synthetic", "release": "real"}, "no_harm": 0.9,
+                 "answer_tokens": 2},
+        "examples": {"enabled": True, "validation_rows": 3},
+        "throughput": {"steps": 2, "warmup": 1},
         "eval": {"max_prompt_tokens": 96, "budget_tokens": 8192, "max_new_tokens": 3, "max_new_tokens_math": 4,
                  "test_size": 4, "gen_size_math": 2, "draws": 2},
         "diagnostics": {"fit_tasks": 4, "fit_rows": 3, "probe_head_window": True},

@@ -6,7 +6,7 @@ import random
 import torch
 
 from trainer.__main__ import main
-from trainer.generator.reconstruction import validate_manifest
+from trainer.generator.manifest import validate_manifest
 from trainer.base.model import LlamaLM, ModelConfig
 from trainer.safetensors_io import load_file, save_file
 from trainer.evaluate.reconstruction_pipeline import COLUMNS

@@ -20,9 +20,14 @@ class DatasetError(RuntimeError):
 
 
 def messages_for(example: dict) -> list[dict]:
+    """System turn (when non-empty), earlier (prompt, response) turns from ``history`` (in-context
+    examples), then the user turn."""
     msgs = []
     if example.get("system"):
         msgs.append({"role": "system", "content": example["system"]})
+    for prompt, response in example.get("history") or []:
+        msgs.append({"role": "user", "content": prompt})
+        msgs.append({"role": "assistant", "content": response})
     msgs.append({"role": "user", "content": example["prompt"]})
     return msgs
 
