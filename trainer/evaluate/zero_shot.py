@@ -570,6 +570,7 @@ def stage_generators(r: Run) -> None:
 
         r.write("throughput.json", compare(r, members, dcfg, init, data, rows, ecfg, cond_std, onehot_index))
         r.timed("generators.throughput", time.time() - t0)
+    ecfg["steps"] = planned_steps(r)
     torch.manual_seed(int(g.get("seed", 0)))
     bank = GeneratorBank(members, dcfg, r.vl, init, float(g.get("sigma_a", 0.3)), float(g.get("sigma_b", 0.02))).to(r.device)
     r.log(f"[e2e] {len(members)} members ({len(bank.gen_members)} generators of {dcfg.num_parameters():,} parameters, "
@@ -582,9 +583,9 @@ def stage_generators(r: Run) -> None:
     r.timed("generators.train", time.time() - t_train)
     calls = (r.read("bank-calls.json") or []) + [{"commit": r.commit, "device": r.device_name, **train_info["this_call"]}]
     r.write("bank-calls.json", calls)
-    if train_info["steps"] < int(g["steps"]):
+    if train_info["steps"] < ecfg["steps"]:
         # a half-trained bank is never calibrated, evaluated or released: the next call continues it
-        r.log(f"[e2e] {train_info['steps']}/{g['steps']} steps done: rerun --stages generators to continue from {ckpt}")
+        r.log(f"[e2e] {train_info['steps']}/{ecfg['steps']} steps done: rerun --stages generators to continue from {ckpt}")
         return
     r.write("bank.json", {**train_info, "calls": calls, "decoder": dcfg.to_dict(), "parameters": dcfg.num_parameters(),
                           "cond_std": cond_std, "modes": r.modes})
@@ -595,8 +596,14 @@ def stage_generators(r: Run) -> None:
     rel_gate = gates["release"]
     export_release(r, bank, rel_gate["tables"][rel_gate["selected"]], dcfg, train_info)
     t_diag = time.time()
-    r.write("diag-generators.json", {"fit_heldout": fit_heldout(r, bank),
-                                     "probe": probe_task_identity(r, names, conds, head_conds(r, names))})
+    diag = {}
+    for name, fn in (("fit_heldout", lambda: fit_heldout(r, bank)), ("probe", lambda: probe_task_identity(r, names, conds, head_conds(r, names)))):
+        try:
+            diag[name] = fn()
+        except Exception as exc:  # a diagnostic that fails is reported; the evaluation still runs
+            r.log(f"[diagnostics] {name} failed: {type(exc).__name__}: {exc}")
+            diag[name] = None
+    r.write("diag-generators.json", diag)
     r.timed("generators.diagnostics", time.time() - t_diag)
     t_eval = time.time()
     for u in r.eval_units():
@@ -607,6 +614,28 @@ def stage_generators(r: Run) -> None:
         r.write(f"generated-{u.id}.json", evaluate_unit(r, bank, u, gates[u.id]))
     r.timed("generators.eval", time.time() - t_eval)
     r.timed("generators", time.time() - t0)
+
+
+def planned_steps(r: Run) -> int:
+    """The bank's step count: ``generator.steps``, or with ``"auto"`` as many as
+    ``generator.train_seconds`` allow at the batched loop's measured pace (results/throughput.json),
+    decided once and kept in results/bank-plan.json so that every call trains to the same schedule."""
+    g = r.cfg["generator"]
+    if g["steps"] != "auto":
+        return int(g["steps"])
+    plan = r.read("bank-plan.json")
+    if plan:
+        return int(plan["steps"])
+    thr = r.read("throughput.json")
+    if not thr:
+        raise ValueError("generator.steps 'auto' needs the throughput measurement (config 'throughput') first")
+    b = thr["batched"]
+    per_step = b["seconds"] / max(1, b["steps"])
+    steps = max(1, int(float(g["train_seconds"]) / per_step))
+    r.write("bank-plan.json", {"steps": steps, "train_seconds": g["train_seconds"], "seconds_per_step": round(per_step, 4),
+                               "from": "throughput.json batched loop"})
+    r.log(f"[e2e] planned {steps} steps: {g['train_seconds']} s at {per_step:.3f} s a step")
+    return steps
 
 
 def head_conds(r: Run, names: List[str]) -> Optional[Dict[str, torch.Tensor]]:

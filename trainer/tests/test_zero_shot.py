@@ -58,7 +58,7 @@ def write_config(tmp):
         "release_dir": str(tmp / "gen"), "reports_dir": str(tmp / "reports"),
         "pool": {"train_rows": 24, "test_rows": 10, "subjects": True, "subject_min_rows": 4, "label_pairs": True,
                  "pair_min_rows_per_label": 4, "pair_max_rows": 12,
-                 "synthetic": {"seed": 0, "train_rows": 8, "test_rows": 4, "max_tasks": 6}},
+                 "synthetic": {"seed": 0, "train_rows": 12, "test_rows": 4, "max_tasks": 6}},
         "units": {"seed": 0, "folds": 2, "release": True, "paper": ["ToyMCQ"], "synthetic": True,
                   "inner_generators": {"all_tasks": 2, "synthetic": 1, "release": 0}},
         "lora": {"rank": 2, "alpha": 4, "targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], "init_seed": 0},
@@ -137,35 +137,68 @@ def test_zero_shot_pipeline(toy):
     rows = rep["protocols"]["all_tasks"]["rows"]
     assert sorted(r["task"] for r in rows) == sorted(["ToyMCQ", "ToyYesNo", "ToyMath", "ToyCls", "ToyGen", "ToyMCQ2"])
     for r in rows:
-        assert set(r["nll"]) >= {"base", "mean_lora", "multitask_lora", "retrieval", "generated", "mismatched", "oracle"}
+        assert set(r["nll"]) >= {"base", "mean_lora", "multitask_lora", "retrieval", "generated", "mismatched", "oracle",
+                                 "oracle_gate", "examples", "examples_ungated", "examples_mismatched", "icl_k"}
         assert all(v is not None and v > 0 for v in r["nll"].values())
         assert r["mismatched_from"] != r["task"]
-        assert r["nll"]["generated_condition_gate"] is not None and r["nll"]["generated_output_gate"] is not None
-        assert r["gate_kind"] in ("condition", "output")
+        assert all(r["nll"][f"generated_{k}_gate"] is not None for k in ("condition", "output", "answer"))
+        assert r["gate_kind"] in ("condition", "output", "answer")
         assert r["nll"]["generated"] == r["nll"][f"generated_{r['gate_kind']}_gate"]
-    assert [r["task"] for r in rep["protocols"]["paper"]["rows"]] == ["ToyMCQ"]
+        assert r["nll"]["oracle_gate"] == min(r["nll"]["base"], r["nll"]["generated_ungated"])
+        assert len(r["answer_features"]) == 2 and all(len(f) == 5 for f in r["answer_features"])
+        assert all(g in (0.0, 0.5, 1.0) for g in r["examples_gate"])  # the validation gate picks a grid scale
+    # paper: the LOO unit, with its own multitask LoRA
+    paper = rep["protocols"]["paper"]["rows"]
+    assert [r["task"] for r in paper] == ["ToyMCQ"] and paper[0]["nll"]["multitask_lora"] is not None
+    # synthetic: each factory family held out in turn, every task of it scored, mismatched from another family
+    syn = rep["protocols"]["synthetic"]["rows"]
+    assert {r["unit"] for r in syn} == {f"synth-{f}" for f in ("arith", "choice", "format", "label", "transform")}
+    for r in syn:
+        assert r["source"] == "synthetic" and r["family"] == r["unit"]
+        assert r["mismatched_from"].split("/")[1] != r["task"].split("/")[1]
+        assert r["nll"]["multitask_lora"] is not None and r["acc"]["generated"] is None  # NLL and loglik only
     h = rep["protocols"]["all_tasks"]["headline"]
-    for key in ("generated_beats_mismatched", "no_harm", "gap_closed", "acc_delta"):
+    for key in ("generated_beats_mismatched", "no_harm", "no_harm_oracle_gate", "no_harm_by_base_tuning", "gap_closed",
+                "gap_closed_oracle_gate", "acc_delta", "examples"):
         assert key in h
-    assert {t["target"][:9] for t in rep["targets"]} >= {"all_tasks", "paper: me"}
+    assert {t["issue"] for t in rep["targets"]} == {15, 16}
+    names = " ".join(t["target"] for t in rep["targets"])
+    for want in ("throughput", "one-hot", "synthetic", "paper: gated", "examples"):
+        assert want in names
+    thr = rep["throughput"]
+    assert thr["tokens_per_s"] > 0 and thr["baseline_tokens_per_s"] > 0 and thr["baseline"]["rows_per_member_step"] == 16
+    fit = rep["diagnostics"]["fit_heldout"]
+    assert fit["tasks"] > 0 and all(fit[k] is not None for k in ("own_lora", "onehot", "prompt", "multitask"))
+    assert rep["rows_per_task"]["gen-release"]["mean"] > 0
     md = (tmp / "reports" / "zero-shot.md").read_text()
-    assert "## Targets" in md and "ToyYesNo" in md and "Linear probe" in md
-    # the base control is the base model exactly: its NLL equals a direct base evaluation
-    # (the zero adapter scales B to 0); the oracle differs from it
+    assert "## Targets" in md and "ToyYesNo" in md and "Linear probe" in md and "Protocol `synthetic`" in md
+    assert "examples mode" in md and "Throughput" in md
     assert any(r["nll"]["oracle"] != r["nll"]["base"] for r in rows)
-    # release: manifest v2 with a gate, validated, copied where the config says
+    # release: manifest v2 with a gate and the examples mode, validated, copied where the config says
     model, man, tensors = load_generator(str(tmp / "gen"))
     validate_manifest(man, tensors)
     assert man["version"] == 2 and man["encoder"]["window"] == "tail" and man["gate"]["kind"] == "knn"
-    want_f = 32 if man["gate"]["feature"] == "condition" else 2 * man["tokens"]["count"]
+    assert man["examples"] == {"template": "chat-answer", "validation_rows": 3, "grid": [0.0, 0.5, 1.0]}
+    feature = man["gate"]["feature"]
+    want_f = {"condition": 32, "output": 2 * man["tokens"]["count"], "answer": 5}[feature]
     assert tensors["gate.centroids"].shape[1] == want_f
+    assert man["gate"]["metric"] == ("euclidean" if feature == "answer" else "cosine")
+    if feature == "answer":
+        assert man["gate"]["answer"] == {"tokens": 2, "max_prompt_tokens": 96}
+        assert tensors["gate.feature_std"].shape == (5,) and bool((tensors["gate.feature_std"] > 0).all())
     assert 0.0 <= float(tensors["gate.scales"].min()) and float(tensors["gate.scales"].max()) <= 1.0
     # every unit scored every feature x rule by leave-one-out and used what it chose
     gates = json.loads((tmp / "run2" / "results" / "gates.json").read_text())
+    assert set(gates) == {"fold0", "fold1", "loo-ToyMCQ", "release"} | {f"synth-{f}" for f in ("arith", "choice", "format", "label", "transform")}
+    fold = next(u for u in ("fold0", "fold1") if "ToyMCQ" in {r["task"] for r in rows if r["unit"] == u})
+    assert gates["loo-ToyMCQ"] == gates[fold]  # a paper unit uses the gate of the fold that holds its task out
     for unit, g in gates.items():
-        assert set(g["loo"]) == {f"{f}/{r}" for f in ("condition", "output") for r in ("mean", "risk0", "risk4")}, unit
+        assert set(g["loo"]) == {f"{f}/{r}" for f in ("condition", "output", "answer") for r in ("mean", "risk0", "risk4")}, unit
         assert g["choice"] in g["loo"] and g["choice"].split("/")[0] == g["selected"]
         assert all(0.0 <= m["no_harm"] <= 1.0 and m["tasks"] > 0 for m in g["loo"].values())
+    # the release is calibrated by the all_tasks and synthetic generators on the tasks they held out (no inner generators)
+    assert set(gates["release"]["measured_by"]) == {"gen-fold0", "gen-fold1"} | {f"gen-synth-{f}" for f in ("arith", "choice", "format", "label", "transform")}
+    assert gates["fold0"]["measured_by"] == ["inner0-fold0", "inner1-fold0"] and gates["synth-arith"]["measured_by"] == ["inner0-synth-arith"]
     rel = gates["release"]["choice"].split("/")[1]
     assert man["gate"]["rule"] == ("mean" if rel == "mean" else "risk")
     if rel != "mean":
@@ -173,7 +206,6 @@ def test_zero_shot_pipeline(toy):
         assert tuple(tensors["gate.curves"].shape) == (tensors["gate.scales"].shape[0], 3)
         assert torch.equal(tensors["gate.curves"][:, 0], torch.zeros(tensors["gate.curves"].shape[0]))
     assert all(r["gate_choice"] in gates[r["unit"]]["loo"] for r in rows)
-    # the release's stored mean/std reproduce the bank's output format: padding std 1
     assert torch.isfinite(tensors["tokens.mean"]).all() and torch.isfinite(tensors["tokens.std"]).all()
 
 
