@@ -261,8 +261,9 @@ class StepSampler:
 
     def load(self, state: dict) -> None:
         self.rng.setstate(state["rng"])
-        self.cpu_gen.set_state(state["cpu_gen"])
-        self.dev_gen.set_state(state["dev_gen"].to(torch.uint8) if torch.is_tensor(state["dev_gen"]) else state["dev_gen"])
+        # torch.load(map_location=cuda) moves the saved states to the GPU; set_state takes CPU bytes
+        self.cpu_gen.set_state(state["cpu_gen"].cpu())
+        self.dev_gen.set_state(state["dev_gen"].cpu())
 
     def draw(self):
         """-> (bucket, tasks per member, picks (K, b) row indices, conds (G, n, P, L, C), modes (G, n))."""
