@@ -45,7 +45,7 @@ import torch
 from trainer.config import DEFAULT_DATASETS, load_config, resolve
 from trainer.evaluate import examples_eval
 from trainer.evaluate.diagnostics import fit_nll, fit_sample, heldout_rows, probe_task_identity, zoo_diagnostics
-from trainer.evaluate.gate_calibration import calibration_parts, gates_json, measure, select_gate
+from trainer.evaluate.gate_calibration import calibration_parts, gates_json, measure, save_calibration, select_gate
 from trainer.evaluate.reconstruction_pipeline import _commit, load_base, log_to
 from trainer.evaluate.scoring import evaluate_items
 from trainer.export.onnx_model import sha256_file
@@ -451,6 +451,7 @@ def calibrate_gates(r: Run, bank: GeneratorBank) -> Dict[str, dict]:
     for u in r.units:
         if u.protocol in ("all_tasks", "synthetic", "release"):
             cal = measure(r, bank, calibration_parts(r, u))
+            save_calibration(r, u.id, cal)
             where = select_on.get(u.protocol, "real") if isinstance(select_on, dict) else select_on
             gates[u.id] = g = select_gate(r, cal, where)
             r.log(f"[gate] {u.id}: {len(cal.names)} tasks ({where} for the choice), leave-one-out "

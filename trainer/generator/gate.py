@@ -165,10 +165,17 @@ class GateTable:
             out.update(grid=self.grid, risk=self.risk)
         return out
 
-    def loo_scales(self) -> torch.Tensor:
-        """Each table task's gate computed from the other tasks only (its own row left out)."""
+    def loo_scales(self, groups: Optional[Sequence[str]] = None) -> torch.Tensor:
+        """Each table task's gate computed from the other tasks only: its own row left out, and with
+        ``groups`` (each task's parent dataset) every task of its group too. A held-out dataset comes
+        to the gate with none of its sub-tasks in the table, so leave-one-group-out is the honest
+        estimate: siblings (MMLU subjects, label pairs of one dataset) predict each other too well."""
         sim = self.similarity(self.centroids.float())
         sim.fill_diagonal_(-float("inf"))
+        if groups is not None:
+            g = list(groups)
+            same = torch.tensor([[a == b for b in g] for a in g])
+            sim = sim.masked_fill(same, -float("inf"))
         top, idx = sim.topk(min(self.k, sim.shape[1] - 1), dim=1)
         return self._combine(top, idx)
 
@@ -197,10 +204,12 @@ def relative_curves(nll: torch.Tensor) -> torch.Tensor:
     return nll - nll[:, :1]
 
 
-def loo_metrics(table: GateTable, nll: torch.Tensor, scales: Sequence[float], mask: Optional[torch.Tensor] = None) -> dict:
-    """Leave-one-out on the table's tasks (optionally only the rows in ``mask``): mean NLL at each
-    task's predicted ``g``, and the share of tasks whose NLL there is not above their base NLL."""
-    at = nll_at(nll, scales, table.loo_scales())
+def loo_metrics(table: GateTable, nll: torch.Tensor, scales: Sequence[float], mask: Optional[torch.Tensor] = None,
+                groups: Optional[Sequence[str]] = None) -> dict:
+    """Leave-one-out (leave-one-group-out with ``groups``) on the table's tasks, scored on the rows in
+    ``mask`` (all when None): mean NLL at each task's predicted ``g``, and the share of tasks whose
+    NLL there is not above their base NLL."""
+    at = nll_at(nll, scales, table.loo_scales(groups))
     keep = torch.ones(len(at), dtype=torch.bool) if mask is None else mask
     at, base = at[keep], nll[keep, 0]
     return {"nll": float(at.mean()), "no_harm": float((at <= base + 1e-9).float().mean()), "tasks": int(keep.sum())}

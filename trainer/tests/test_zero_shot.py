@@ -192,7 +192,11 @@ def test_zero_shot_pipeline(toy):
     assert set(gates) == {"fold0", "fold1", "loo-ToyMCQ", "release"} | {f"synth-{f}" for f in ("arith", "choice", "format", "label", "transform")}
     fold = next(u for u in ("fold0", "fold1") if "ToyMCQ" in {r["task"] for r in rows if r["unit"] == u})
     assert gates["loo-ToyMCQ"] == gates[fold]  # a paper unit uses the gate of the fold that holds its task out
+    cal = torch.load(tmp / "run2" / "results" / "calibration" / "release.pt")
+    assert cal["nll"].shape == (len(cal["names"]), 3) and cal["features"]["answer"].shape == (len(cal["names"]), 5)
+    assert len(cal["parents"]) == len(cal["names"])
     for unit, g in gates.items():
+        assert g["loo_unit"] == "parent"
         assert set(g["loo"]) == {f"{f}/{r}" for f in ("condition", "output", "answer") for r in ("mean", "risk0", "risk4")}, unit
         assert g["choice"] in g["loo"] and g["choice"].split("/")[0] == g["selected"]
         assert all(0.0 <= m["no_harm"] <= 1.0 and m["tasks"] > 0 for m in g["loo"].values())
@@ -271,3 +275,20 @@ def test_risk_gate_keeps_the_base_model_unless_the_neighbours_gain():
     # choose: the least NLL among the candidates that harm few enough, else the least harm
     c = {"x": {"nll": 1.0, "no_harm": 0.8}, "y": {"nll": 1.2, "no_harm": 0.95}, "z": {"nll": 1.1, "no_harm": 0.9}}
     assert choose(c, 0.9) == "z" and choose(c, 0.0) == "x" and choose(c, 0.99) == "y"
+
+
+def test_leave_one_parent_out_hides_siblings():
+    """Sub-tasks of one dataset predict each other: left out one task at a time, a sibling that gained
+    lifts the gate; left out with its whole parent, the other dataset's tasks decide."""
+    from trainer.generator.gate import GateTable, loo_metrics
+
+    grid = [0.0, 1.0]
+    # a and a2 are siblings (parent A) that gain at scale 1; b, c (other parents) are harmed
+    nll = torch.tensor([[1.0, 0.5], [1.0, 0.5], [1.0, 1.5], [1.0, 1.5]])
+    cents = torch.tensor([[1.0, 0.0], [0.99, 0.01], [0.5, 0.5], [0.4, 0.6]])
+    t = GateTable(cents, torch.tensor([1.0, 1.0, 0.0, 0.0]), ["a", "a2", "b", "c"], k=1)
+    assert torch.equal(t.loo_scales(), torch.tensor([1.0, 1.0, 0.0, 0.0]))
+    assert torch.equal(t.loo_scales(["A", "A", "B", "C"]), torch.tensor([0.0, 0.0, 0.0, 0.0]))
+    per_task = loo_metrics(t, nll, grid)
+    per_parent = loo_metrics(t, nll, grid, groups=["A", "A", "B", "C"])
+    assert per_task["nll"] < per_parent["nll"]  # the per-task estimate was the optimistic one
