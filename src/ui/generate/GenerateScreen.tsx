@@ -73,7 +73,7 @@ export function GenerateScreen() {
         The parameter generator turns {P} of your prompts into a LoRA adapter for the base model in one pass, in this browser (on the GPU
         or the CPU: see where the model runs, below). On this project’s
         zero-shot evaluation (tasks the generator never saw) the adapter depends on your prompts: it helps most with multiple-choice
-        answers, little with yes/no questions (its gate turns it down there); where your task looks like nothing it trained on, its gate turns the adapter down, though not always enough (on 43% of those
+        answers, little with yes/no questions (its gate turns it down there); where your task looks like nothing it trained on, its gate turns the adapter down, though not always enough (on 30% of those
         tasks it was still worse than the base model).
       </p>
 
