@@ -42,11 +42,12 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
+from trainer.base.load import load_base
 from trainer.config import DEFAULT_DATASETS, load_config, resolve
 from trainer.evaluate import examples_eval
 from trainer.evaluate.diagnostics import fit_nll, fit_sample, heldout_rows, probe_task_identity, zoo_diagnostics
 from trainer.evaluate.gate_calibration import calibration_parts, gates_json, measure, save_calibration, select_gate
-from trainer.evaluate.reconstruction_pipeline import _commit, load_base, log_to
+from trainer.evaluate.run_support import commit_of as _commit, log_to
 from trainer.evaluate.scoring import evaluate_items
 from trainer.export.onnx_model import sha256_file
 from trainer.generator.answer_features import answer_features_each

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
 
     from trainer.lora.batched import LoraStack, hidden_states, logits_at, module_specs
     from trainer.safetensors_io import load_file
-    from trainer.evaluate.reconstruction_pipeline import load_base
+    from trainer.base.load import load_base
 
     cfg = json.load(open(f"{args.adapter}/adapter_config.json"))
     hf = AutoModelForCausalLM.from_pretrained(args.model_dir, torch_dtype=torch.float32)
