@@ -86,16 +86,17 @@ def staged_task(t: Task, train_rows: int, test_rows: int) -> PoolTask:
                     list(t.labels) if t.kind == "classification" else [])
 
 
-def subject_subtasks(t: Task, pool_train: List[dict], min_rows: int) -> List[PoolTask]:
+def subject_subtasks(t: Task, pool_train: List[dict], pool_test: List[dict], min_rows: int) -> List[PoolTask]:
     """MMLU-style subjects named in ``system`` ("Subject: X. ..."), each with at least ``min_rows``
-    rows of the parent's training pool."""
+    rows of the parent's training pool; test rows from the parent's evaluation subsample
+    (``pool_test``), so the staged copy (trainer/tasks/staging.py) gives the same ones."""
     groups: Dict[str, List[dict]] = {}
     for r in pool_train:
         m = _SUBJECT_RE.match(r["system"])
         if m:
             groups.setdefault(m.group(1).strip(), []).append(r)
     tests: Dict[str, List[dict]] = {}
-    for r in t.test:
+    for r in pool_test:
         m = _SUBJECT_RE.match(r["system"])
         if m:
             tests.setdefault(m.group(1).strip(), []).append(r)
@@ -110,9 +111,11 @@ def subject_subtasks(t: Task, pool_train: List[dict], min_rows: int) -> List[Poo
     return out
 
 
-def label_pair_subtasks(t: Task, pool_train: List[dict], min_rows_per_label: int, max_rows: int) -> List[PoolTask]:
+def label_pair_subtasks(t: Task, pool_train: List[dict], pool_test: List[dict], min_rows_per_label: int,
+                        max_rows: int) -> List[PoolTask]:
     """For a classification task with >= 3 labels: one sub-task per pair of labels that each have at
-    least ``min_rows_per_label`` rows in the parent's training pool."""
+    least ``min_rows_per_label`` rows in the parent's training pool; test rows from the parent's
+    evaluation subsample (``pool_test``)."""
     if t.kind != "classification":
         return []
     by: Dict[str, List[dict]] = {}
@@ -128,7 +131,7 @@ def label_pair_subtasks(t: Task, pool_train: List[dict], min_rows_per_label: int
             rows = [r for r in pool_train if r["response"].strip() in (a, b)]
             rows = subsample(rows, max_rows, f"pair-{t.name}-{a}-{b}")
             slug = "+".join(re.sub(r"[^a-z0-9]+", "-", x.strip("[]").lower()).strip("-") for x in (a, b))
-            test = [r for r in t.test if r["response"].strip() in (a, b)][:50]
+            test = [r for r in pool_test if r["response"].strip() in (a, b)][:50]
             out.append(PoolTask(f"{t.name}/{slug}", t.name, "cls", "classification", "subtask", rows, test, [a, b]))
     return out
 
@@ -144,9 +147,9 @@ def build_pool(staged: Dict[str, Task], pcfg: dict, synthetic: Optional[Sequence
         pool[name] = pt
         subs = []
         if pcfg.get("subjects", True):
-            subs += subject_subtasks(t, pt.train, int(pcfg.get("subject_min_rows", 30)))
+            subs += subject_subtasks(t, pt.train, pt.test, int(pcfg.get("subject_min_rows", 30)))
         if pcfg.get("label_pairs", True):
-            subs += label_pair_subtasks(t, pt.train, int(pcfg.get("pair_min_rows_per_label", 60)),
+            subs += label_pair_subtasks(t, pt.train, pt.test, int(pcfg.get("pair_min_rows_per_label", 60)),
                                         int(pcfg.get("pair_max_rows", 400)))
         for s in subs:
             pool[s.name] = s
