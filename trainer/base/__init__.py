@@ -1,1 +1,1 @@
-"""The base language model: architecture, training loop, the `base` command, release export, samples."""
+"""The base language model: architecture, training loop, the `base` command, release export, loading a release, samples."""

@@ -1,1 +1,1 @@
-"""Evaluation: batched scoring of adapters on tasks, the zero-shot pipelines and reports."""
+"""Evaluation: batched scoring of adapters on tasks, the zero-shot pipeline and its reports, what a run records (commit, log)."""

@@ -191,25 +191,6 @@ def evaluate_items(model, tok, task: Task, rows: List[dict], lora: Optional[Lora
     return res
 
 
-def evaluate_task(model, tok, task: Task, rows: List[dict], lora: Optional[LoraStack], ecfg: dict,
-                  metrics: Sequence[str] = ("gen", "loglik", "nll"), keep_outputs: int = 0) -> Dict[str, list]:
-    """Scores of every adapter in ``lora`` (or the base model) on ``rows``: metric -> list of K floats.
-
-    Metrics that do not apply to the task's kind are left out. ``keep_outputs`` > 0 also returns
-    the first few generated texts of adapter 0 (``samples``)."""
-    items = evaluate_items(model, tok, task, rows, lora, ecfg, metrics, keep_outputs)
-    res: Dict[str, list] = {}
-    for m in ("gen", "loglik"):
-        if m in items:
-            res[m] = [float(v) for v in items[m].mean(1)] if len(rows) else [0.0] * _k(lora)
-    if keep_outputs and "samples" in items:
-        res["samples"] = items["samples"][0]
-    if "nll_sum" in items:
-        tot, cnt = items["nll_sum"], items["nll_count"]
-        res["nll"] = [float(tot[kk].sum() / cnt.sum().clamp_min(1)) for kk in range(tot.shape[0])]
-    return res
-
-
 @torch.no_grad()
 def own_rows_nll(model, make_lora, rows: List[List[List[int]]], starts: List[List[int]],
                  budget_tokens: int = 65536) -> tuple:

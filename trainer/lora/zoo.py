@@ -1,14 +1,12 @@
 """The LoRA zoo: for every task, LoRA adapters trained on its train split, several seeds, the tail
 checkpoints of each trajectory kept; all jobs of a group trained together in one batched step
-(``trainer/lora/batched.py``: adapter k gets its own sub-batch), then each checkpoint scored on its own task's
-test subsample (the ``oracle`` numbers).
+(``trainer/lora/batched.py``: adapter k gets its own sub-batch).
 
 Layout of the run dir::
 
     zoo/<Task>/s<seed>-<step>/adapter_model.safetensors   PEFT format, fp16
     zoo/<Task>/s<seed>-<step>/adapter_config.json
     zoo/index.json        jobs, checkpoints, train losses, seconds, throughput
-    zoo/scores.json       per checkpoint: gen / loglik / nll on its own task (and the base model's)
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from trainer.text.chat import encode_example
-from trainer.evaluate.scoring import autocast, evaluate_task
+from trainer.evaluate.scoring import autocast
 from trainer.lora.batched import LoraStack, hidden_states, logits_at, module_specs, save_peft
 from trainer.safetensors_io import load_file
 from trainer.tasks.staged import Task, subsample
@@ -191,53 +189,5 @@ def train_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, zoo_dir: Path, log
     return index
 
 
-def checkpoints(zoo_dir: Path, task: str) -> List[str]:
-    d = zoo_dir / task
-    return sorted(p.name for p in d.iterdir() if (p / "adapter_model.safetensors").is_file()) if d.is_dir() else []
-
-
 def load_adapter(zoo_dir: Path, task: str, name: str) -> Dict[str, torch.Tensor]:
     return {k: v.float() for k, v in load_file(str(zoo_dir / task / name / "adapter_model.safetensors")).items()}
-
-
-def load_task_stack(model, zoo_dir: Path, task: str, zcfg: dict, names=None) -> LoraStack:
-    names = names or checkpoints(zoo_dir, task)
-    device = next(model.parameters()).device
-    ads = [load_adapter(zoo_dir, task, n) for n in names]
-    return LoraStack.from_adapters(ads, int(zcfg["rank"]), float(zcfg["alpha"]), module_specs(model.cfg, zcfg["targets"]),
-                                   model.cfg.num_hidden_layers, device)
-
-
-def score_zoo(model, tok, tasks: Dict[str, Task], zcfg: dict, ecfg: dict, zoo_dir: Path, log=print,
-              deadline: float = None) -> dict:
-    """Each checkpoint on its own task's test subsample (``ecfg['zoo_test_size']`` items), plus base.
-
-    Resumable per task; stops before a task once ``time.time()`` passes ``deadline``."""
-    path = zoo_dir / "scores.json"
-    scores = json.loads(path.read_text()) if path.exists() else {}
-    n = ecfg.get("zoo_test_size")
-    t0 = time.time()
-    for name in sorted(tasks):
-        if name in scores:
-            continue
-        if deadline is not None and time.time() > deadline:
-            log(f"[zoo] scoring stopped at the time limit before {name}")
-            break
-        task = tasks[name]
-        rows = subsample(task.test, n, f"eval-{name}")
-        names = checkpoints(zoo_dir, name)
-        lora = load_task_stack(model, zoo_dir, name, zcfg, names)
-        r = evaluate_task(model, tok, task, rows, lora, ecfg)
-        base = evaluate_task(model, tok, task, rows, None, ecfg)
-        scores[name] = {"kind": task.kind, "test_size": len(rows), "checkpoints": names,
-                        **{m: r[m] for m in r if m != "samples"},
-                        "base": {m: base[m][0] for m in base if m != "samples"}}
-        path.write_text(json.dumps(scores, indent=1))
-        log(f"[zoo] scored {name} ({len(names)} ckpts, {len(rows)} items): "
-            + ", ".join(f"{m} {_mean(scores[name][m])}" for m in ("gen", "loglik", "nll") if m in scores[name])
-            + f" | base " + ", ".join(f"{m} {v:.4f}" for m, v in scores[name]["base"].items()))
-    scores["_complete"] = all(n in scores for n in tasks)
-    scores.setdefault("_seconds", 0)
-    scores["_seconds"] = round(scores["_seconds"] + time.time() - t0, 2)
-    path.write_text(json.dumps(scores, indent=1))
-    return scores

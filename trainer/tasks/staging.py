@@ -1,11 +1,10 @@
-"""``python -m trainer zoo-data``: stage the rows the zoo-and-generator run reads into a small,
+"""``python -m trainer zoo-data``: stage the rows ``python -m trainer zero-shot`` reads into a small,
 gzip-compressed copy (``.zoo-data/<Task>/{train,test}.jsonl.gz`` + ``manifest.json``) that can travel
 to the GPU machine (the working tree limit leaves about 10 MB; the full datasets are 58 MB).
 
-For each task it keeps exactly the rows the pipeline samples (``trainer.tasks.staged.subsample`` selects by
-content hash, so the same rows come out of the staged copy): the zoo's training examples, the
-train-prompt condition pool, the evaluation subsample (largest size used) and the test-prompt
-condition pool, plus every row of the classification label set it needs. The copy lives in an
+For each task it keeps exactly the rows the pool samples (``trainer.tasks.staged.subsample`` selects by
+content hash, so the same rows come out of the staged copy): the training pool and the evaluation
+subsample of ``pool`` in the config, plus one row of every classification label. The copy lives in an
 ignored folder and is never committed (dataset content stays out of the repository)."""
 from __future__ import annotations
 
@@ -14,37 +13,20 @@ import json
 import shutil
 from pathlib import Path
 
-from trainer.config import DEFAULT_DATASETS, load_config, merge, resolve
+from trainer.config import DEFAULT_DATASETS, load_config, resolve
 from trainer.tasks.staged import load_tasks, subsample
 
 
 def add_args(p):
-    p.add_argument("--config", default="trainer/configs/zero-shot.json",
-                   help="a zero-shot config (pool) or a zoo-and-generator config (zoo.json)")
+    p.add_argument("--config", default="trainer/configs/zero-shot.json", help="a zero-shot config (its `pool`)")
     p.add_argument("--datasets", default=None)
     p.add_argument("--out", default=".zoo-data")
 
 
-def stage(cfg: dict, gcfg: dict, datasets: Path, out: Path) -> dict:
-    tasks = load_tasks(datasets, cfg.get("tasks") or None)
-    z, e, ev = cfg["zoo"], cfg["eval"], cfg["evaluation"]
-    pool = int(gcfg["condition"].get("pool_size", 64))
-    n_eval = max(int(ev.get("test_size") or 10 ** 9), int(ev.get("cross_test_size") or 0), int(e.get("zoo_test_size") or 0))
-    keep = {}
-    for name, t in tasks.items():
-        keep_train = subsample(t.train, z.get("max_train_examples"), f"zoo-{name}") + subsample(t.train, pool, f"cond-train-{name}")
-        keep_test = subsample(t.test, n_eval, f"eval-{name}") + subsample(t.test, pool, f"cond-test-{name}")
-        if t.kind == "classification":  # the label set is read from the train responses
-            for lab in t.labels:
-                keep_train.append(next(r for r in t.train if r["response"].strip() == lab))
-        keep[name] = (keep_train, keep_test)
-    return _write(tasks, keep, out)
-
-
 def stage_pool(cfg: dict, datasets: Path, out: Path) -> dict:
     """The rows ``python -m trainer zero-shot`` reads (trainer/tasks/pool.py): each task's training
-    pool and evaluation subsample (by content hash, so the staged superset yields the same rows),
-    plus one row of every classification label."""
+    pool and evaluation subsample (by content hash, so the staged superset yields the same rows; the
+    sub-tasks draw from these), plus one row of every classification label."""
     tasks = load_tasks(datasets, cfg.get("tasks") or None)
     pc = cfg["pool"]
     keep = {}
@@ -81,11 +63,7 @@ def _write(tasks, keep, out: Path) -> dict:
 def run(args) -> int:
     cfg = load_config(args.config)
     datasets = Path(args.datasets) if args.datasets else DEFAULT_DATASETS
-    if "pool" in cfg:  # trainer/configs/zero-shot.json
-        sizes = stage_pool(cfg, datasets, resolve(args.out))
-    else:
-        gcfg = merge(load_config(cfg["generator_config"]), cfg.get("generator", {}))
-        sizes = stage(cfg, gcfg, datasets, resolve(args.out))
+    sizes = stage_pool(cfg, datasets, resolve(args.out))
     total = sum(p.stat().st_size for p in resolve(args.out).rglob("*") if p.is_file())
     print(json.dumps({"tasks": len(sizes), "bytes": total, "rows": sizes}))
     return 0

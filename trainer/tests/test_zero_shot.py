@@ -12,7 +12,7 @@ from trainer.generator.manifest import validate_manifest
 from trainer.generator.hyperconv import load_generator
 from trainer.tasks.pool import build_pool, check_no_leak, make_units, mismatched_task
 from trainer.tasks.staged import load_tasks
-from trainer.tests.test_zoo_pipeline import write_model
+from trainer.tests.toy_model import write_model
 
 COLORS = ["red", "blue", "green", "black", "white", "pink"]
 
