@@ -47,7 +47,7 @@ from trainer.config import DEFAULT_DATASETS, load_config, resolve
 from trainer.evaluate import examples_eval
 from trainer.evaluate.diagnostics import fit_nll, fit_sample, heldout_rows, probe_task_identity, zoo_diagnostics
 from trainer.evaluate.gate_calibration import calibration_parts, gates_json, measure, save_calibration, select_gate
-from trainer.evaluate.run_support import commit_of as _commit, log_to
+from trainer.evaluate.run_support import commit_of, log_to
 from trainer.evaluate.scoring import evaluate_items
 from trainer.export.onnx_model import sha256_file
 from trainer.generator.answer_features import answer_features_each
@@ -119,7 +119,7 @@ class Run:
             torch.backends.cuda.matmul.allow_tf32 = True  # the decoders' float32 matmuls
             torch.backends.cudnn.allow_tf32 = True
         self.call = "-".join(x.strip() for x in args.stages.split(",") if x.strip())
-        self.commit = _commit(args)
+        self.commit = commit_of(args)
         self.timings = (self.read(f"call-{self.call}.json") or {}).get("timings", {})
         self.t_start = time.time()
         self.conds: Dict[str, Dict[str, torch.Tensor]] = {}
