@@ -6,15 +6,17 @@ import { usePromptSets } from '../../store/promptSets';
 import { adapterOptionLabel, describeOrigin } from './format';
 import { ModelLoader } from './ModelLoader';
 import { MaxTokensField } from './MaxTokensField';
+import { addPiece, finishStream, shownText, startStream, type StreamedText } from './streamedText';
 
 interface Side {
-  text: string;
+  /** The answer's text as streamed, then the result's (src/ui/model/streamedText.ts). */
+  stream: StreamedText;
   state: 'waiting' | 'running' | 'done' | 'stopped' | 'error';
   result: GenerateResult | null;
   error: ReadableError | null;
 }
 
-const EMPTY: Side = { text: '', state: 'waiting', result: null, error: null };
+const EMPTY: Side = { stream: startStream(0), state: 'waiting', result: null, error: null };
 const MAX_PICKER_PROMPTS = 200;
 
 /** The same prompt through the base model and an adapter, one after the other, side by side. */
@@ -30,6 +32,8 @@ export function CompareScreen() {
   const [base, setBase] = useState<Side>(EMPTY);
   const [adapted, setAdapted] = useState<Side>(EMPTY);
   const stopped = useRef(false);
+  // Numbers each side's runs, so a late token event of an earlier run never lands in a later one.
+  const runCount = useRef(0);
   // Another screen (Generate) asked to compare with a given adapter.
   const compareRequest = useNavigation((s) => s.compareRequest);
   useEffect(() => {
@@ -42,10 +46,15 @@ export function CompareScreen() {
   const pickable = sets.flatMap((set) => set.result.records.slice(0, MAX_PICKER_PROMPTS).map((r, i) => ({ key: `${set.id}:${i}`, text: r.prompt, set: set.name })));
 
   const runSide = async (adapter: string | null, update: (fn: (s: Side) => Side) => void): Promise<boolean> => {
-    update(() => ({ ...EMPTY, state: 'running' }));
+    const run = ++runCount.current;
+    update(() => ({ ...EMPTY, stream: startStream(run), state: 'running' }));
     try {
-      const result = await getEngineClient().generate(prompt, { adapter, maxTokens, chat }, (t) => update((s) => ({ ...s, text: s.text + t.text })));
-      update((s) => ({ ...s, text: result.text, result, state: result.stopReason === 'cancelled' ? 'stopped' : 'done' }));
+      // Token events may arrive out of order and after the result (they travel on their own port):
+      // they are placed by index, and the result's text (the decoded ids) is what stays shown.
+      const result = await getEngineClient().generate(prompt, { adapter, maxTokens, chat }, (t) =>
+        update((s) => ({ ...s, stream: addPiece(s.stream, run, t.index, t.text) })),
+      );
+      update((s) => ({ ...s, stream: finishStream(s.stream, run, result.text), result, state: result.stopReason === 'cancelled' ? 'stopped' : 'done' }));
       return result.stopReason !== 'cancelled';
     } catch (error) {
       const e = readableError(error);
@@ -182,7 +191,7 @@ function Answer({ title, side, testId, note }: { title: string; side: Side; test
       <h3>{title}</h3>
       {note && side.state === 'waiting' && <p className="hint">{note}</p>}
       <pre className="answer__text" data-testid={`${testId}-text`}>
-        {side.text}
+        {shownText(side.stream)}
         {side.state === 'running' && <span className="answer__cursor" aria-hidden="true">▍</span>}
       </pre>
       {side.error && (
