@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type RefObject } from 'react';
 import { KIND_LABELS, defaultMaxTokens } from '../../evaluate/scoring';
 import { useEngine } from '../../store/engine';
 import {
@@ -46,8 +46,19 @@ export function EvaluateScreen() {
   const n = Math.min(Math.max(1, count), Math.max(1, total));
   const canRun = ready && !running && chosen !== null && total > 0 && set !== undefined;
 
+  // Run is disabled while the run goes on: focus moves from it to the results once they are shown.
+  const runButton = useRef<HTMLButtonElement>(null);
+  const resultsHeading = useRef<HTMLHeadingElement>(null);
+  const focusResults = useRef(false);
+  useEffect(() => {
+    if (!focusResults.current || !run) return;
+    focusResults.current = false;
+    resultsHeading.current?.focus();
+  }, [run]);
+
   const run_ = () => {
     if (!canRun || !set || !chosen) return;
+    focusResults.current = document.activeElement === runButton.current;
     rememberEvaluateAdapter(set.id, chosen);
     void startEvaluation({ setId: set.id, setName: set.name, records: set.result.records, count: n, adapterId: chosen.id, adapterName: chosen.name, maxTokens });
   };
@@ -125,7 +136,7 @@ export function EvaluateScreen() {
               </div>
               <MaxTokensField id={ids.max} label="Max new tokens per answer" value={maxTokens} max={512} testId="evaluate-max-tokens" onChange={setMaxTokens} />
               <div className="button-row evaluate-form__buttons">
-                <button type="submit" className="button button--primary" data-testid="evaluate-run" disabled={!canRun}>
+                <button ref={runButton} type="submit" className="button button--primary" data-testid="evaluate-run" disabled={!canRun}>
                   Run
                 </button>
                 <button type="button" className="button" data-testid="evaluate-stop" disabled={!running || run?.status === 'stopping'} onClick={stopEvaluation}>
@@ -158,12 +169,12 @@ export function EvaluateScreen() {
           task unlike any the generator trained on they can still be worse than the base model, which is what this tab lets you check.
         </p>
       </section>
-      {run && <RunResults run={run} />}
+      {run && <RunResults run={run} headingRef={resultsHeading} />}
     </div>
   );
 }
 
-function RunResults({ run }: { run: EvaluationRun }) {
+function RunResults({ run, headingRef }: { run: EvaluationRun; headingRef: RefObject<HTMLHeadingElement | null> }) {
   const summary = summarize(run);
   const total = run.items.length;
   const n = summary.complete.length;
@@ -171,7 +182,7 @@ function RunResults({ run }: { run: EvaluationRun }) {
   const partial = run.items.filter((it) => (it.base === null) !== (it.adapted === null)).length;
   return (
     <section className="card" aria-labelledby="evaluate-results-heading" data-testid="evaluate-results" data-status={run.status}>
-      <h3 id="evaluate-results-heading">
+      <h3 id="evaluate-results-heading" ref={headingRef} tabIndex={-1} data-testid="evaluate-results-heading">
         Results: {run.setName}, base model vs {run.adapterName}
       </h3>
       <p className="hint">

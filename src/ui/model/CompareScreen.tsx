@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject } from 'react';
 import type { GenerateResult } from '../../worker/engineClient';
 import { getEngineClient, readableError, useEngine, type ReadableError } from '../../store/engine';
 import { useNavigation } from '../../store/navigation';
@@ -36,8 +36,14 @@ export function CompareScreen() {
   const runCount = useRef(0);
   // Another screen (Generate) asked to compare with a given adapter.
   const compareRequest = useNavigation((s) => s.compareRequest);
+  const adapterSelect = useRef<HTMLSelectElement>(null);
+  const baseAnswer = useRef<HTMLElement>(null);
+  const runButton = useRef<HTMLButtonElement>(null);
   useEffect(() => {
-    if (compareRequest) setAdapterId(compareRequest.adapterId);
+    if (!compareRequest) return;
+    setAdapterId(compareRequest.adapterId);
+    // The button that asked is on a tab now hidden: focus goes to what changed, not to the top of the page.
+    if (compareRequest.focus) adapterSelect.current?.focus();
   }, [compareRequest]);
   const ids = { prompt: useId(), adapter: useId(), max: useId(), pick: useId(), chat: useId(), origin: useId() };
 
@@ -66,6 +72,8 @@ export function CompareScreen() {
   const run = async () => {
     if (!ready || running || prompt.trim() === '') return;
     stopped.current = false;
+    // Run is disabled while the answers stream: focus moves from it to the base model's answer.
+    if (document.activeElement === runButton.current) baseAnswer.current?.focus();
     setRunning(true);
     setAdapted(chosen ? EMPTY : { ...EMPTY });
     try {
@@ -137,6 +145,7 @@ export function CompareScreen() {
               <label htmlFor={ids.adapter}>Adapter</label>
               <select
                 id={ids.adapter}
+                ref={adapterSelect}
                 data-testid="compare-adapter"
                 value={chosen ? chosen.id : ''}
                 aria-describedby={chosen ? ids.origin : undefined}
@@ -162,7 +171,7 @@ export function CompareScreen() {
             </div>
           </div>
           <div className="button-row">
-            <button type="submit" className="button button--primary" data-testid="compare-run" disabled={!ready || running || prompt.trim() === ''}>
+            <button ref={runButton} type="submit" className="button button--primary" data-testid="compare-run" disabled={!ready || running || prompt.trim() === ''}>
               Run
             </button>
             <button type="button" className="button" data-testid="compare-stop" disabled={!running} onClick={stop}>
@@ -173,7 +182,7 @@ export function CompareScreen() {
         </form>
       </section>
       <div className="compare-answers">
-        <Answer title="Base model" side={base} testId="answer-base" />
+        <Answer title="Base model" side={base} testId="answer-base" focusRef={baseAnswer} />
         <Answer title={chosen ? `With ${chosen.name}` : 'With an adapter'} side={adapted} testId="answer-adapted" note={chosen ? undefined : 'Choose an adapter (import one on the Adapters tab) to compare.'} />
       </div>
       <p className="hint">
@@ -184,10 +193,19 @@ export function CompareScreen() {
   );
 }
 
-function Answer({ title, side, testId, note }: { title: string; side: Side; testId: string; note?: string }) {
+interface AnswerProps {
+  title: string;
+  side: Side;
+  testId: string;
+  note?: string;
+  /** Set on the answer that takes focus when Run is pressed (it is focusable from script only). */
+  focusRef?: RefObject<HTMLElement | null>;
+}
+
+function Answer({ title, side, testId, note, focusRef }: AnswerProps) {
   const r = side.result;
   return (
-    <section className="card answer" aria-label={title} data-testid={testId} data-state={side.state}>
+    <section ref={focusRef} tabIndex={focusRef ? -1 : undefined} className="card answer" aria-label={title} data-testid={testId} data-state={side.state}>
       <h3>{title}</h3>
       {note && side.state === 'waiting' && <p className="hint">{note}</p>}
       <pre className="answer__text" data-testid={`${testId}-text`}>
