@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import { OUTPUT, fixtureAdapterZip, openApp, type AppPage } from './appPage';
+import { OUTPUT, fixtureAdapterZip, loadModelFrom, openApp, type AppPage } from './appPage';
 import { loadBaseTokenizer } from '../test/setup/baseTokenizer';
 import { installStreamRaces, readWire, type WireRecord } from './streamRaces';
 
@@ -57,10 +57,8 @@ describe('Compare with token messages delayed and reordered (WASM)', () => {
   afterAll(async () => app?.close());
 
   it('shows exactly the decoded output of every run, however the messages interleave', async () => {
-    await page.getByTestId('tab-adapters').click();
+    await loadModelFrom(page, 'adapters');
     const adapters = page.getByTestId('panel-adapters');
-    await adapters.getByTestId('load-model').click();
-    await expect.poll(() => adapters.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     await adapters.getByTestId('adapter-file-input').setInputFiles({ name: 'fixture.zip', mimeType: 'application/zip', buffer: fixtureAdapterZip() });
     await expect.poll(() => page.getByTestId('adapter-row').count(), { timeout: 60_000 }).toBe(1);
     const adapterId = (await page.getByTestId('adapter-row').first().getAttribute('data-adapter-id'))!;

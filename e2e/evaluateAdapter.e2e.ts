@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { OUTPUT, openApp, type AppPage } from './appPage';
+import { OUTPUT, loadModelFrom, openApp, type AppPage } from './appPage';
 
 const line = (prompt: string, response: string) => JSON.stringify({ prompt, response });
 const ARITH = ['Compute 3 * 4.', 'Compute 5 + 6.', 'Compute 9 - 2.', 'Compute 8 / 2.', 'Compute 7 + 7.'].map((p, i) => line(p, ['12', '11', '7', '4', '14'][i]!));
@@ -31,14 +31,6 @@ async function chooseSet(page: Page, name: string): Promise<void> {
   await page.getByTestId('tab-prompts').click();
   await page.locator('.prompt-set-item__select', { hasText: name }).click();
   await expect.poll(() => page.getByTestId('prompt-set-name').textContent()).toBe(name);
-}
-
-async function loadModel(page: Page): Promise<void> {
-  await page.getByTestId('tab-evaluate').click();
-  const panel = page.getByTestId('panel-evaluate');
-  const loader = panel.getByTestId('model-loader');
-  if ((await loader.getAttribute('data-status')) === 'idle') await panel.getByTestId('load-model').click();
-  await expect.poll(() => loader.getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
 }
 
 async function generate(page: Page): Promise<void> {
@@ -75,7 +67,7 @@ describe('Evaluate offers the adapter of the chosen prompt set (WASM)', () => {
   it('defaults to the adapter generated from (or last used with) the set, says which, and keeps it after a reload', async () => {
     await addFile(page, 'arith.jsonl', ARITH);
     await addFile(page, 'quiz.jsonl', QUIZ);
-    await loadModel(page);
+    await loadModelFrom(page, 'evaluate');
     await chooseSet(page, 'arith.jsonl');
     await generate(page);
     await chooseSet(page, 'quiz.jsonl');
@@ -92,7 +84,7 @@ describe('Evaluate offers the adapter of the chosen prompt set (WASM)', () => {
 
     // After a reload (the sets and adapters come back, with new engine ids): the same.
     await page.reload();
-    await loadModel(page);
+    await loadModelFrom(page, 'evaluate');
     quiz = await offered(page, 'quiz.jsonl', 2);
     expect(quiz.option).toContain('quiz (generated)');
     expect(quiz.reason).toBe('generated');
@@ -114,7 +106,7 @@ describe('Evaluate offers the adapter of the chosen prompt set (WASM)', () => {
     expect(arith.reason).toBe('generated');
 
     await page.reload();
-    await loadModel(page);
+    await loadModelFrom(page, 'evaluate');
     quiz = await offered(page, 'quiz.jsonl', 2);
     expect(quiz.option).toContain('arith (generated)');
     expect(quiz.reason).toBe('last-used');
