@@ -3,7 +3,7 @@
  * fixture PEFT adapter as a zip, and the tensor names of a safetensors header.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { zipSync } from 'fflate';
 import { launchChromium } from './browser';
@@ -43,6 +43,14 @@ export async function openApp({ webgpu, acceptDownloads = false, width = 1366 }:
       await browser.close();
     },
   };
+}
+
+/** Opens `tab` (e.g. 'adapters'), presses its Load model unless the model is loading or loaded, and waits until it is ready. */
+export async function loadModelFrom(page: Page, tab: string): Promise<void> {
+  await page.getByTestId(`tab-${tab}`).click();
+  const loader = page.getByTestId(`panel-${tab}`).getByTestId('model-loader');
+  if ((await loader.getAttribute('data-status')) === 'idle') await loader.getByTestId('load-model').click();
+  await expect.poll(() => loader.getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
 }
 
 /** The committed fixture adapter (adapter_config.json + adapter_model.safetensors) as a PEFT zip. */

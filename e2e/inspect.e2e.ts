@@ -259,7 +259,7 @@ describe('Adapter inspector (WASM)', () => {
       const limit = document.documentElement.clientWidth;
       return [...document.querySelectorAll('[data-testid="adapter-inspector"], [data-testid="adapter-inspector"] *')]
         // wide tables scroll inside their own box, which must fit
-        .filter((e) => e.getBoundingClientRect().right > limit + 1 && !e.parentElement?.closest('.inspect-table-scroll'))
+        .filter((e) => e.getBoundingClientRect().right > limit + 1 && !e.parentElement?.closest('.wide-table__scroll'))
         .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
         .slice(0, 8);
     });

@@ -19,7 +19,8 @@ export interface ReadableError {
 
 /** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
 export type AdapterOrigin =
-  | { kind: 'generated'; promptSet: string | null; at: number | null }
+  /** `promptSetId`: the set's id (kept across reloads with the set); absent in records saved before it was kept. */
+  | { kind: 'generated'; promptSet: string | null; promptSetId?: string; at: number | null }
   | { kind: 'imported'; file: string | null; at: number | null };
 
 export interface AdapterRow extends AdapterSummary {
@@ -253,8 +254,8 @@ export async function removeAdapter(id: string): Promise<void> {
  * IndexedDB labelled 'generated', with the prompt set it came from. A failure is returned as a
  * readable error; the adapter still works in this session.
  */
-export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: string): Promise<ReadableError | null> {
-  const origin: AdapterOrigin = { kind: 'generated', promptSet, at: Date.now() };
+export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: { id: string; name: string }): Promise<ReadableError | null> {
+  const origin: AdapterOrigin = { kind: 'generated', promptSet: promptSet.name, promptSetId: promptSet.id, at: Date.now() };
   originOf.set(adapter.id, origin);
   try {
     const zip = await getEngineClient().exportAdapter(adapter.id);

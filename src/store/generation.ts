@@ -184,7 +184,7 @@ export async function startGeneration({ prompts, promptSet, repeated }: Generati
     useGeneration.setState({ status: 'done', adapter, nameDraft: null, pausedLayer: null, totalMs: performance.now() - started });
     // Chosen on the Compare tab right away; saved so it survives a reload.
     useNavigation.getState().selectAdapter(adapter.id);
-    const saved = persistGeneratedAdapter(adapter, promptSetName);
+    const saved = persistGeneratedAdapter(adapter, { id: promptSet.id, name: promptSetName });
     persisting = saved;
     const saveError = await saved;
     if (id === runId) useGeneration.setState({ saveError });

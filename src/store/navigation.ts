@@ -8,6 +8,8 @@ import type { SectionId } from '../ui/SectionTabs';
 /** A request to open Compare with an adapter chosen; a new object each time, so the same id twice still applies. */
 export interface CompareRequest {
   adapterId: string;
+  /** Move keyboard focus to Compare's adapter select (when the tab is opened for it). */
+  focus: boolean;
 }
 
 interface NavigationState {
@@ -16,7 +18,7 @@ interface NavigationState {
   goTo: (section: SectionId) => void;
   /** Chooses this adapter on the Compare tab without opening it. */
   selectAdapter: (adapterId: string) => void;
-  /** Opens the Compare tab with this adapter selected. */
+  /** Opens the Compare tab with this adapter selected, keyboard focus on the select. */
   compareWith: (adapterId: string) => void;
 }
 
@@ -24,6 +26,6 @@ export const useNavigation = create<NavigationState>()((set) => ({
   section: 'prompts',
   compareRequest: null,
   goTo: (section) => set({ section }),
-  selectAdapter: (adapterId) => set({ compareRequest: { adapterId } }),
-  compareWith: (adapterId) => set({ section: 'compare', compareRequest: { adapterId } }),
+  selectAdapter: (adapterId) => set({ compareRequest: { adapterId, focus: false } }),
+  compareWith: (adapterId) => set({ section: 'compare', compareRequest: { adapterId, focus: true } }),
 }));

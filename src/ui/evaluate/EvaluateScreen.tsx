@@ -1,16 +1,18 @@
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type RefObject } from 'react';
 import { KIND_LABELS, defaultMaxTokens } from '../../evaluate/scoring';
 import { useEngine } from '../../store/engine';
 import {
   clearEvaluation, isRunning, planFor, scorableRecords, startEvaluation, stopEvaluation, summarize, useEvaluation, type EvaluationRun,
 } from '../../store/evaluation';
 import { useSelectedPromptSet } from '../../store/promptSets';
+import { chooseEvaluateAdapter, rememberEvaluateAdapter, useEvaluateAdapters } from '../../store/evaluateAdapter';
 import { ModelLoader } from '../model/ModelLoader';
 import { AccuracyChart } from './AccuracyChart';
 import { EvaluationTable } from './EvaluationTable';
 import './evaluate.css';
 import { adapterOptionLabel } from '../model/format';
 import { MaxTokensField } from '../model/MaxTokensField';
+import { adapterChoiceNote } from './adapterNote';
 
 const DEFAULT_COUNT = 20;
 
@@ -22,13 +24,14 @@ export function EvaluateScreen() {
   const run = useEvaluation((s) => s.run);
   const startError = useEvaluation((s) => s.startError);
   const running = isRunning(run);
-  const ids = { count: useId(), adapter: useId(), max: useId() };
+  const ids = { count: useId(), adapter: useId(), max: useId(), adapterNote: useId() };
 
   const records = set?.result.records;
   const scorable = useMemo(() => (records ? scorableRecords(records) : []), [records]);
   const plan = useMemo(() => (records ? planFor(records) : null), [records]);
   const [count, setCount] = useState(DEFAULT_COUNT);
-  const [adapterId, setAdapterId] = useState('');
+  // The adapter last used with this set, else the newest generated from it, else the first (src/store/evaluateAdapter.ts).
+  const rememberedKey = useEvaluateAdapters((s) => (set ? s.bySet[set.id] : undefined));
   const [maxTokens, setMaxTokens] = useState(8);
 
   // A new set (or a new read of it) brings its own token budget.
@@ -37,13 +40,26 @@ export function EvaluateScreen() {
   }, [plan]);
 
   const ready = status === 'ready';
-  const chosen = adapters.find((a) => a.id === adapterId) ?? adapters[0] ?? null;
+  const choice = set ? chooseEvaluateAdapter(set, adapters, rememberedKey) : null;
+  const chosen = choice?.adapter ?? null;
   const total = scorable.length;
   const n = Math.min(Math.max(1, count), Math.max(1, total));
   const canRun = ready && !running && chosen !== null && total > 0 && set !== undefined;
 
+  // Run is disabled while the run goes on: focus moves from it to the results once they are shown.
+  const runButton = useRef<HTMLButtonElement>(null);
+  const resultsHeading = useRef<HTMLHeadingElement>(null);
+  const focusResults = useRef(false);
+  useEffect(() => {
+    if (!focusResults.current || !run) return;
+    focusResults.current = false;
+    resultsHeading.current?.focus();
+  }, [run]);
+
   const run_ = () => {
     if (!canRun || !set || !chosen) return;
+    focusResults.current = document.activeElement === runButton.current;
+    rememberEvaluateAdapter(set.id, chosen);
     void startEvaluation({ setId: set.id, setName: set.name, records: set.result.records, count: n, adapterId: chosen.id, adapterName: chosen.name, maxTokens });
   };
 
@@ -99,7 +115,17 @@ export function EvaluateScreen() {
               </div>
               <div className="field">
                 <label htmlFor={ids.adapter}>Adapter</label>
-                <select id={ids.adapter} data-testid="evaluate-adapter" value={chosen?.id ?? ''} disabled={adapters.length === 0} onChange={(event) => setAdapterId(event.target.value)}>
+                <select
+                  id={ids.adapter}
+                  data-testid="evaluate-adapter"
+                  value={chosen?.id ?? ''}
+                  disabled={adapters.length === 0}
+                  aria-describedby={choice ? ids.adapterNote : undefined}
+                  onChange={(event) => {
+                    const picked = adapters.find((a) => a.id === event.target.value);
+                    if (picked) rememberEvaluateAdapter(set.id, picked);
+                  }}
+                >
                   {adapters.length === 0 && <option value="">No adapters</option>}
                   {adapters.map((a) => (
                     <option key={a.id} value={a.id}>
@@ -110,7 +136,7 @@ export function EvaluateScreen() {
               </div>
               <MaxTokensField id={ids.max} label="Max new tokens per answer" value={maxTokens} max={512} testId="evaluate-max-tokens" onChange={setMaxTokens} />
               <div className="button-row evaluate-form__buttons">
-                <button type="submit" className="button button--primary" data-testid="evaluate-run" disabled={!canRun}>
+                <button ref={runButton} type="submit" className="button button--primary" data-testid="evaluate-run" disabled={!canRun}>
                   Run
                 </button>
                 <button type="button" className="button" data-testid="evaluate-stop" disabled={!running || run?.status === 'stopping'} onClick={stopEvaluation}>
@@ -118,6 +144,11 @@ export function EvaluateScreen() {
                 </button>
               </div>
             </form>
+            {choice && (
+              <p className="hint" id={ids.adapterNote} data-testid="evaluate-adapter-reason" data-reason={choice.reason}>
+                {adapterChoiceNote(choice, set.name)}
+              </p>
+            )}
             {startError && !running && (
               <p role="alert" className="inline-alert" data-testid="evaluate-start-error" data-code={startError.code}>
                 <strong>The run did not start.</strong> {startError.message}
@@ -138,12 +169,12 @@ export function EvaluateScreen() {
           task unlike any the generator trained on they can still be worse than the base model, which is what this tab lets you check.
         </p>
       </section>
-      {run && <RunResults run={run} />}
+      {run && <RunResults run={run} headingRef={resultsHeading} />}
     </div>
   );
 }
 
-function RunResults({ run }: { run: EvaluationRun }) {
+function RunResults({ run, headingRef }: { run: EvaluationRun; headingRef: RefObject<HTMLHeadingElement | null> }) {
   const summary = summarize(run);
   const total = run.items.length;
   const n = summary.complete.length;
@@ -151,7 +182,7 @@ function RunResults({ run }: { run: EvaluationRun }) {
   const partial = run.items.filter((it) => (it.base === null) !== (it.adapted === null)).length;
   return (
     <section className="card" aria-labelledby="evaluate-results-heading" data-testid="evaluate-results" data-status={run.status}>
-      <h3 id="evaluate-results-heading">
+      <h3 id="evaluate-results-heading" ref={headingRef} tabIndex={-1} data-testid="evaluate-results-heading">
         Results: {run.setName}, base model vs {run.adapterName}
       </h3>
       <p className="hint">

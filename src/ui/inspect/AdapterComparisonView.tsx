@@ -1,3 +1,4 @@
+import { WideTable } from '../WideTable';
 import { useId, useState } from 'react';
 import { getEngineClient, type AdapterRow } from '../../store/engine';
 import type { AdapterComparison, Similarity } from '../../worker/engineClient';
@@ -99,7 +100,7 @@ function ComparisonResult({ comparison }: { comparison: AdapterComparison }) {
         ))}
       </ul>
       <h5>Per module</h5>
-      <div className="inspect-table-scroll">
+      <WideTable label="Similarity per layer and module">
         <table className="inspect-table inspect-table--grid" data-testid="similarity-modules">
           <caption className="visually-hidden">
             Cosine similarity of {comparison.first.name} and {comparison.second.name} per layer and module
@@ -128,7 +129,7 @@ function ComparisonResult({ comparison }: { comparison: AdapterComparison }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </WideTable>
       {reasons.length > 0 && (
         <div className="hint" data-testid="similarity-reasons">
           <p>

@@ -1,3 +1,4 @@
+import { WideTable } from '../WideTable';
 import type { ModuleNorms } from '../../worker/engineClient';
 import { formatNorm } from './format';
 
@@ -75,7 +76,7 @@ export function NormChart({ layers, modules, norms }: NormChartProps) {
         </p>
         <details className="norm-chart__numbers">
           <summary>Show the numbers</summary>
-          <div className="inspect-table-scroll">
+          <WideTable label="Norms per layer and module">
             <table className="inspect-table" data-testid="norm-table">
               <caption className="visually-hidden">Norms per layer and module</caption>
               <thead>
@@ -107,7 +108,7 @@ export function NormChart({ layers, modules, norms }: NormChartProps) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </WideTable>
         </details>
       </figcaption>
     </figure>

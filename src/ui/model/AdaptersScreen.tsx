@@ -120,34 +120,36 @@ export function AdaptersScreen() {
                   <td data-label="Rank">{a.rank}</td>
                   <td data-label="Size (float32)">{formatBytes(a.bytes)}</td>
                   <td className="adapter-table__actions">
-                    <button
-                      type="button"
-                      className="button"
-                      data-testid="rename-adapter"
-                      aria-label={`Rename ${a.name}`}
-                      aria-expanded={renaming === a.id}
-                      ref={keepIn(renameButtons.current, a.id)}
-                      onClick={() => setRenaming(renaming === a.id ? null : a.id)}
-                    >
-                      Rename
-                    </button>
-                    <button
-                      type="button"
-                      className="button"
-                      data-testid="inspect-adapter"
-                      aria-expanded={inspected === a.id}
-                      aria-label={`Inspect ${a.name}: norms, heatmaps, similarity`}
-                      ref={keepIn(inspectButtons.current, a.id)}
-                      onClick={() => setInspecting(inspected === a.id ? null : a.id)}
-                    >
-                      Inspect
-                    </button>
-                    <button type="button" className="button" data-testid="export-adapter" aria-label={`Download ${a.name} as a PEFT zip`} onClick={() => void exportAdapter(a)}>
-                      Download
-                    </button>
-                    <button type="button" className="button button--quiet" data-testid="remove-adapter" aria-label={`Remove ${a.name}`} onClick={() => void removeAdapter(a.id)}>
-                      Remove
-                    </button>
+                    <div className="adapter-table__buttons">
+                      <button
+                        type="button"
+                        className="button"
+                        data-testid="rename-adapter"
+                        aria-label={`Rename ${a.name}`}
+                        aria-expanded={renaming === a.id}
+                        ref={keepIn(renameButtons.current, a.id)}
+                        onClick={() => setRenaming(renaming === a.id ? null : a.id)}
+                      >
+                        Rename
+                      </button>
+                      <button
+                        type="button"
+                        className="button"
+                        data-testid="inspect-adapter"
+                        aria-expanded={inspected === a.id}
+                        aria-label={`Inspect ${a.name}: norms, heatmaps, similarity`}
+                        ref={keepIn(inspectButtons.current, a.id)}
+                        onClick={() => setInspecting(inspected === a.id ? null : a.id)}
+                      >
+                        Inspect
+                      </button>
+                      <button type="button" className="button" data-testid="export-adapter" aria-label={`Download ${a.name} as a PEFT zip`} onClick={() => void exportAdapter(a)}>
+                        Download
+                      </button>
+                      <button type="button" className="button button--quiet" data-testid="remove-adapter" aria-label={`Remove ${a.name}`} onClick={() => void removeAdapter(a.id)}>
+                        Remove
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ))}

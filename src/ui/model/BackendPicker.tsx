@@ -42,9 +42,9 @@ function useAutoDecision(): BackendDecision | null {
 /**
  * Where the model runs: Auto, WebGPU or WebAssembly, remembered across visits (settings store),
  * what Auto picks here and why, what the loaded model and the generator run on now, and a button
- * to load again when the choice differs from the running model.
+ * to load again when the choice differs from the running model (`onLoad`: the loader card's, which keeps focus).
  */
-export function BackendPicker({ compact = false }: { compact?: boolean }) {
+export function BackendPicker({ compact = false, onLoad = () => void loadModel() }: { compact?: boolean; onLoad?: () => void }) {
   const choice = useSettings((s) => s.backend);
   const setBackend = useSettings((s) => s.setBackend);
   const status = useEngine((s) => s.status);
@@ -85,7 +85,7 @@ export function BackendPicker({ compact = false }: { compact?: boolean }) {
       {stale && (
         <p className="backend-picker__stale">
           The model was loaded with “{labelOf(loaded.backendChoice)}”.{' '}
-          <button type="button" className="button" data-testid="backend-reload" onClick={() => void loadModel()}>
+          <button type="button" className="button" data-testid="backend-reload" onClick={onLoad}>
             Load again with “{labelOf(choice)}”
           </button>
         </p>

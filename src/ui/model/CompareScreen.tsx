@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject } from 'react';
 import type { GenerateResult } from '../../worker/engineClient';
 import { getEngineClient, readableError, useEngine, type ReadableError } from '../../store/engine';
 import { useNavigation } from '../../store/navigation';
@@ -6,15 +6,17 @@ import { usePromptSets } from '../../store/promptSets';
 import { adapterOptionLabel, describeOrigin } from './format';
 import { ModelLoader } from './ModelLoader';
 import { MaxTokensField } from './MaxTokensField';
+import { addPiece, finishStream, shownText, startStream, type StreamedText } from './streamedText';
 
 interface Side {
-  text: string;
+  /** The answer's text as streamed, then the result's (src/ui/model/streamedText.ts). */
+  stream: StreamedText;
   state: 'waiting' | 'running' | 'done' | 'stopped' | 'error';
   result: GenerateResult | null;
   error: ReadableError | null;
 }
 
-const EMPTY: Side = { text: '', state: 'waiting', result: null, error: null };
+const EMPTY: Side = { stream: startStream(0), state: 'waiting', result: null, error: null };
 const MAX_PICKER_PROMPTS = 200;
 
 /** The same prompt through the base model and an adapter, one after the other, side by side. */
@@ -30,10 +32,18 @@ export function CompareScreen() {
   const [base, setBase] = useState<Side>(EMPTY);
   const [adapted, setAdapted] = useState<Side>(EMPTY);
   const stopped = useRef(false);
+  // Numbers each side's runs, so a late token event of an earlier run never lands in a later one.
+  const runCount = useRef(0);
   // Another screen (Generate) asked to compare with a given adapter.
   const compareRequest = useNavigation((s) => s.compareRequest);
+  const adapterSelect = useRef<HTMLSelectElement>(null);
+  const baseAnswer = useRef<HTMLElement>(null);
+  const runButton = useRef<HTMLButtonElement>(null);
   useEffect(() => {
-    if (compareRequest) setAdapterId(compareRequest.adapterId);
+    if (!compareRequest) return;
+    setAdapterId(compareRequest.adapterId);
+    // The button that asked is on a tab now hidden: focus goes to what changed, not to the top of the page.
+    if (compareRequest.focus) adapterSelect.current?.focus();
   }, [compareRequest]);
   const ids = { prompt: useId(), adapter: useId(), max: useId(), pick: useId(), chat: useId(), origin: useId() };
 
@@ -42,10 +52,15 @@ export function CompareScreen() {
   const pickable = sets.flatMap((set) => set.result.records.slice(0, MAX_PICKER_PROMPTS).map((r, i) => ({ key: `${set.id}:${i}`, text: r.prompt, set: set.name })));
 
   const runSide = async (adapter: string | null, update: (fn: (s: Side) => Side) => void): Promise<boolean> => {
-    update(() => ({ ...EMPTY, state: 'running' }));
+    const run = ++runCount.current;
+    update(() => ({ ...EMPTY, stream: startStream(run), state: 'running' }));
     try {
-      const result = await getEngineClient().generate(prompt, { adapter, maxTokens, chat }, (t) => update((s) => ({ ...s, text: s.text + t.text })));
-      update((s) => ({ ...s, text: result.text, result, state: result.stopReason === 'cancelled' ? 'stopped' : 'done' }));
+      // Token events may arrive out of order and after the result (they travel on their own port):
+      // they are placed by index, and the result's text (the decoded ids) is what stays shown.
+      const result = await getEngineClient().generate(prompt, { adapter, maxTokens, chat }, (t) =>
+        update((s) => ({ ...s, stream: addPiece(s.stream, run, t.index, t.text) })),
+      );
+      update((s) => ({ ...s, stream: finishStream(s.stream, run, result.text), result, state: result.stopReason === 'cancelled' ? 'stopped' : 'done' }));
       return result.stopReason !== 'cancelled';
     } catch (error) {
       const e = readableError(error);
@@ -57,6 +72,8 @@ export function CompareScreen() {
   const run = async () => {
     if (!ready || running || prompt.trim() === '') return;
     stopped.current = false;
+    // Run is disabled while the answers stream: focus moves from it to the base model's answer.
+    if (document.activeElement === runButton.current) baseAnswer.current?.focus();
     setRunning(true);
     setAdapted(chosen ? EMPTY : { ...EMPTY });
     try {
@@ -128,6 +145,7 @@ export function CompareScreen() {
               <label htmlFor={ids.adapter}>Adapter</label>
               <select
                 id={ids.adapter}
+                ref={adapterSelect}
                 data-testid="compare-adapter"
                 value={chosen ? chosen.id : ''}
                 aria-describedby={chosen ? ids.origin : undefined}
@@ -153,7 +171,7 @@ export function CompareScreen() {
             </div>
           </div>
           <div className="button-row">
-            <button type="submit" className="button button--primary" data-testid="compare-run" disabled={!ready || running || prompt.trim() === ''}>
+            <button ref={runButton} type="submit" className="button button--primary" data-testid="compare-run" disabled={!ready || running || prompt.trim() === ''}>
               Run
             </button>
             <button type="button" className="button" data-testid="compare-stop" disabled={!running} onClick={stop}>
@@ -164,7 +182,7 @@ export function CompareScreen() {
         </form>
       </section>
       <div className="compare-answers">
-        <Answer title="Base model" side={base} testId="answer-base" />
+        <Answer title="Base model" side={base} testId="answer-base" focusRef={baseAnswer} />
         <Answer title={chosen ? `With ${chosen.name}` : 'With an adapter'} side={adapted} testId="answer-adapted" note={chosen ? undefined : 'Choose an adapter (import one on the Adapters tab) to compare.'} />
       </div>
       <p className="hint">
@@ -175,14 +193,23 @@ export function CompareScreen() {
   );
 }
 
-function Answer({ title, side, testId, note }: { title: string; side: Side; testId: string; note?: string }) {
+interface AnswerProps {
+  title: string;
+  side: Side;
+  testId: string;
+  note?: string;
+  /** Set on the answer that takes focus when Run is pressed (it is focusable from script only). */
+  focusRef?: RefObject<HTMLElement | null>;
+}
+
+function Answer({ title, side, testId, note, focusRef }: AnswerProps) {
   const r = side.result;
   return (
-    <section className="card answer" aria-label={title} data-testid={testId} data-state={side.state}>
+    <section ref={focusRef} tabIndex={focusRef ? -1 : undefined} className="card answer" aria-label={title} data-testid={testId} data-state={side.state}>
       <h3>{title}</h3>
       {note && side.state === 'waiting' && <p className="hint">{note}</p>}
       <pre className="answer__text" data-testid={`${testId}-text`}>
-        {side.text}
+        {shownText(side.stream)}
         {side.state === 'running' && <span className="answer__cursor" aria-hidden="true">▍</span>}
       </pre>
       {side.error && (

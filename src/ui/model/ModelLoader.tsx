@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
 import { BackendPicker } from './BackendPicker';
 import { formatBytes } from './format';
@@ -7,6 +8,10 @@ import { ModelStorage } from './ModelStorage';
  * "Load model" with the backend choice, byte progress and the measured download size (what the
  * loader reported, never a figure written here), the backend notice once loaded, and a readable
  * error with Retry.
+ *
+ * Load, Try again and Load again are replaced by what they start, so the card itself takes focus
+ * when one is pressed: keyboard focus stays on the model's card (whose status line is announced)
+ * while it loads and once it is ready, instead of falling to the top of the page.
  */
 export function ModelLoader() {
   const status = useEngine((s) => s.status);
@@ -16,14 +21,19 @@ export function ModelLoader() {
   const bytes = useEngine((s) => s.bytes);
   const fetched = useEngine((s) => s.fetched);
   const size = downloadSize(fetched);
+  const card = useRef<HTMLElement>(null);
+  const load = () => {
+    card.current?.focus({ preventScroll: true });
+    void loadModel();
+  };
 
   return (
-    <section className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
+    <section ref={card} tabIndex={-1} className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
       {status === 'idle' && (
         <>
           <p data-testid="model-size-note">{idleSizeNote()}</p>
-          <BackendPicker />
-          <button type="button" className="button button--primary" data-testid="load-model" onClick={() => void loadModel()}>
+          <BackendPicker onLoad={load} />
+          <button type="button" className="button button--primary" data-testid="load-model" onClick={load}>
             Load model
           </button>
           <ModelStorage load={null} />
@@ -65,7 +75,7 @@ export function ModelLoader() {
             </p>
           )}
           <ModelStorage load={info.loadedFiles} />
-          <BackendPicker compact />
+          <BackendPicker compact onLoad={load} />
         </div>
       )}
       {status === 'error' && error && (
@@ -74,11 +84,11 @@ export function ModelLoader() {
             <p>
               <strong>{error.code === 'worker-crashed' ? 'Model worker crashed.' : 'The model did not load.'}</strong> {error.message}
             </p>
-            <button type="button" className="button" data-testid="retry-load-model" onClick={() => void loadModel()}>
+            <button type="button" className="button" data-testid="retry-load-model" onClick={load}>
               Try again
             </button>
           </div>
-          <BackendPicker />
+          <BackendPicker onLoad={load} />
         </>
       )}
     </section>

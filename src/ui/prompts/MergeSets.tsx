@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import { mergePromptSets } from '../../store/promptActions';
 import { usePromptSets } from '../../store/promptSets';
 import { plural } from './format';
+import { BreakableName } from '../BreakableName';
 
 /** "Merge sets…": tick two or more loaded sets, name the result; a new set is made, the parts stay. */
 export function MergeSets() {
@@ -49,7 +50,7 @@ export function MergeSets() {
               }}
             />
             <span>
-              {set.name} <span className="muted">({plural(set.result.records.length, 'prompt')})</span>
+              <BreakableName name={set.name} /> <span className="muted">({plural(set.result.records.length, 'prompt')})</span>
             </span>
           </label>
         ))}

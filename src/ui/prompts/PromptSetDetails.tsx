@@ -1,4 +1,5 @@
 import type { PromptSet } from '../../store/promptSets';
+import { BreakableName } from '../BreakableName';
 import { CsvColumnChooser } from './CsvColumnChooser';
 import { formatBytes, formatCount, plural } from './format';
 import { LengthHistogram } from './LengthHistogram';
@@ -15,7 +16,7 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
   return (
     <section className="card prompt-set" aria-labelledby={headingId} data-testid="prompt-set-details">
       <h2 id={headingId} className="prompt-set__name" data-testid="prompt-set-name">
-        {promptSet.name}
+        <BreakableName name={promptSet.name} />
       </h2>
       <p className="muted">
         {promptSet.origin.kind === 'merged' ? `Merged from ${promptSet.origin.parts.join(', ')}` : FORMAT_NAMES[result.format]}

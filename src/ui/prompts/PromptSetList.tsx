@@ -1,6 +1,7 @@
 import { removePromptSet } from '../../store/promptActions';
 import { usePromptSets } from '../../store/promptSets';
 import { plural } from './format';
+import { BreakableName } from '../BreakableName';
 import { MergeSets } from './MergeSets';
 
 /** The loaded sets; choosing one shows its details. */
@@ -24,7 +25,9 @@ export function PromptSetList() {
                 aria-current={current ? 'true' : undefined}
                 onClick={() => select(promptSet.id)}
               >
-                <span className="prompt-set-item__name">{promptSet.name}</span>
+                <span className="prompt-set-item__name">
+                  <BreakableName name={promptSet.name} />
+                </span>
                 <span className="muted">
                   {plural(promptSet.result.records.length, 'prompt')} · {promptSet.result.format.toUpperCase()}
                 </span>
