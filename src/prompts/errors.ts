@@ -63,10 +63,13 @@ export class InvalidUtf8Error extends PromptFileError {
     readonly byteOffset: number,
     /** 1-based line of that byte. */
     readonly line: number,
+    /** Lines that are not valid UTF-8 (>= 1): every line that held a prompt was one of them. */
+    readonly invalidLineCount = 1,
   ) {
     super(
       fileName,
-      `${fileName} is not valid UTF-8: invalid byte at offset ${byteOffset} (line ${line}). ` +
+      `${fileName} is not valid UTF-8: invalid byte at offset ${byteOffset} (line ${line})` +
+        `${invalidLineCount > 1 ? `, and ${invalidLineCount - 1} more line${invalidLineCount === 2 ? '' : 's'} like it` : ''}. ` +
         'It may be saved as Latin-1 or Windows-1252; re-save it as UTF-8 and try again.',
     );
   }
