@@ -255,7 +255,7 @@ describe('a new user on a machine whose only WebGPU adapter is a software one', 
     await page.setViewportSize({ width: 1366, height: 900 });
   });
 
-  it('remembers the backend choice and the measured size after a reload', async () => {
+  it('after a reload the backend choice is remembered and the kept model loads by itself on it', async () => {
     const panel = page.getByTestId('panel-generate');
     await page.getByTestId('tab-generate').click();
     await panel.getByText('Change where the model runs').click();
@@ -263,9 +263,11 @@ describe('a new user on a machine whose only WebGPU adapter is a software one', 
     expect(await panel.getByTestId('backend-reload').isVisible()).toBe(true);
     await page.reload();
     await page.getByTestId('tab-generate').click();
-    expect(await panel.getByTestId('backend-wasm').isChecked()).toBe(true);
     expect(await page.getByTestId('webgpu-badge').textContent()).toBe('CPU (your choice)');
-    expect(await panel.getByTestId('model-size-note').textContent()).toMatch(/the last load in this browser fetched \d+(\.\d)? MB in \d+ files/);
+    await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
+    expect(await panel.getByTestId('model-backend').textContent()).toBe('WebAssembly');
+    expect(await panel.getByTestId('backend-wasm').isChecked()).toBe(true);
+    expect(await panel.getByTestId('model-source').getAttribute('data-source')).toBe('cache');
     expect(app.pageErrors).toEqual([]);
   });
 });

@@ -95,14 +95,21 @@ async function readyMs(page: Page): Promise<number> {
 async function visit(page: Page, url: string, withAdapter: boolean): Promise<Visit> {
   await page.goto(url);
   let adapterMs: number | null = null;
+  // A second visit loads the kept model by itself (src/store/modelAutoLoad.ts): Load model only when asked for.
+  const loadIfAsked = async (panel: string) => {
+    const loader = page.getByTestId(panel).getByTestId('model-loader');
+    await page.waitForFunction((p) => document.querySelector(`[data-testid="${p}"] [data-testid="model-loader"]`) !== null, panel, { timeout: 0, polling: 100 });
+    await page.waitForTimeout(1000); // time for the automatic load to start when the files are kept
+    if ((await loader.getAttribute('data-status')) === 'idle') await page.getByTestId(panel).getByTestId('load-model').click();
+  };
   if (withAdapter) {
     // an example's prompts, then Load model on the Generate tab, then Generate
     await page.locator('[data-testid="example-button"][data-task="ARC-Easy"]').click();
     await page.getByTestId('tab-generate').click();
-    await page.getByTestId('panel-generate').getByTestId('load-model').click();
+    await loadIfAsked('panel-generate');
   } else {
     await page.getByTestId('tab-adapters').click();
-    await page.getByTestId('panel-adapters').getByTestId('load-model').click();
+    await loadIfAsked('panel-adapters');
   }
   const ready = await readyMs(page);
   if (withAdapter) {

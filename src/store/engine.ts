@@ -8,7 +8,10 @@ import { create } from 'zustand';
 import modelManifest from 'virtual:dnd-model-manifest';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
-import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import { deleteSavedAdapter, readSavedAdapters, renameSavedAdapter, saveAdapterZip, type AdapterOrigin, type SavedAdapter } from './savedAdapters';
+
+export type { AdapterOrigin } from './savedAdapters';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -16,11 +19,6 @@ export interface ReadableError {
   code: string;
   message: string;
 }
-
-/** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
-export type AdapterOrigin =
-  | { kind: 'generated'; promptSet: string | null; at: number | null }
-  | { kind: 'imported'; file: string | null; at: number | null };
 
 export interface AdapterRow extends AdapterSummary {
   /** Bytes of the float32 weights (A and B, all layers). */
@@ -96,16 +94,19 @@ export function readableError(error: unknown): ReadableError {
   return readable;
 }
 
+/** The models folder's URL, relative to the page, so a build served from a sub-path finds its models. */
+export function modelsUrl(): string {
+  return new URL(`${import.meta.env.BASE_URL}models/`, window.location.href).href;
+}
+
 /** Loads the base model (or loads it again after a failure); then restores the saved adapters. */
 export async function loadModel(): Promise<void> {
   if (useEngine.getState().status === 'loading') return;
   useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null, fetched: {} });
   try {
-    // relative to the page, so a build served from a sub-path finds its models
-    const modelsUrl = new URL(`${import.meta.env.BASE_URL}models/`, window.location.href).href;
     const info = await getEngineClient().init(
       {
-        modelsUrl,
+        modelsUrl: modelsUrl(),
         // The person's choice (Auto, WebGPU, WebAssembly), remembered in the settings.
         backend: useSettings.getState().backend,
         // sizes and hashes of the served files: they are kept in Cache Storage for the next visit
@@ -113,8 +114,8 @@ export async function loadModel(): Promise<void> {
         // The release generator (models/generator/); without it the base model and adapters still
         // work and the Generate tab says why.
         generator: {
-          manifestUrl: new URL('generator/generator.json', modelsUrl).href,
-          weightsUrl: new URL('generator/generator.safetensors', modelsUrl).href,
+          manifestUrl: new URL('generator/generator.json', modelsUrl()).href,
+          weightsUrl: new URL('generator/generator.safetensors', modelsUrl()).href,
         },
         generatorOptional: true,
       },
@@ -284,63 +285,10 @@ export function dismissAdapterError(): void {
   useEngine.setState({ adapterError: null });
 }
 
-// ---------- IndexedDB: the imported zips, imported again after the model loads ----------
-
-const DB_NAME = 'dnd-lora-adapters';
-const STORE = 'adapters';
-
-interface SavedAdapter {
-  key?: number;
-  name: string;
-  zip: Uint8Array;
-  savedAt: number;
-  /** Absent in records saved before generated adapters were kept: those were imported. */
-  source?: AdapterSource;
-  /** Absent in records saved before origins were kept. */
-  origin?: AdapterOrigin;
-}
-
-function openDb(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'key', autoIncrement: true });
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('IndexedDB did not open'));
-  });
-}
-
-async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  const db = await openDb();
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = run(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-    });
-  } finally {
-    db.close();
-  }
-}
-
-async function saveAdapterZip(name: string, zip: Uint8Array, origin: AdapterOrigin): Promise<number> {
-  const record: SavedAdapter = { name, zip, savedAt: Date.now(), source: origin.kind, origin };
-  return Number(await withStore('readwrite', (store) => store.add(record)));
-}
-
-async function renameSavedAdapter(key: number, name: string): Promise<void> {
-  const record = await withStore('readonly', (store) => store.get(key) as IDBRequest<SavedAdapter | undefined>);
-  if (record) await withStore('readwrite', (store) => store.put({ ...record, name }));
-}
-
-async function deleteSavedAdapter(key: number): Promise<void> {
-  await withStore('readwrite', (store) => store.delete(key));
-}
-
 async function restoreSavedAdapters(): Promise<void> {
   let saved: SavedAdapter[] = [];
   try {
-    saved = await withStore('readonly', (store) => store.getAll() as IDBRequest<SavedAdapter[]>);
+    saved = await readSavedAdapters();
   } catch {
     saved = [];
   }

@@ -1,4 +1,5 @@
 import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
+import { useModelAutoLoad } from '../../store/modelAutoLoad';
 import { BackendPicker } from './BackendPicker';
 import { formatBytes } from './format';
 import { ModelStorage } from './ModelStorage';
@@ -16,6 +17,7 @@ export function ModelLoader() {
   const bytes = useEngine((s) => s.bytes);
   const fetched = useEngine((s) => s.fetched);
   const size = downloadSize(fetched);
+  const autoLoad = useModelAutoLoad((s) => s.started);
 
   return (
     <section className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
@@ -31,6 +33,11 @@ export function ModelLoader() {
       )}
       {status === 'loading' && (
         <div data-testid="model-progress">
+          {autoLoad && (
+            <p data-testid="model-autoload">
+              <strong>Loading the model kept in this browser</strong>: its files are read from this browser&apos;s storage, nothing to download.
+            </p>
+          )}
           <p aria-live="polite">{progress?.message ?? 'Starting the model worker…'}</p>
           {bytes && bytes.total > 0 ? (
             <progress className="model-loader__bar" max={bytes.total} value={bytes.loaded} aria-label={`Downloading ${fileName(bytes.file)}`} />
@@ -39,8 +46,8 @@ export function ModelLoader() {
           )}
           {bytes && (
             <p className="hint" data-testid="model-bytes">
-              {fileName(bytes.file)}: {formatBytes(bytes.loaded)}
-              {bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
+              {fileName(bytes.file)}: {bytes.cached ? `${formatBytes(bytes.loaded)}, read from this browser's storage` : formatBytes(bytes.loaded)}
+              {!bytes.cached && bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
               {size.files > 1 && ` (${formatBytes(size.bytes)} in ${size.files} files so far)`}
             </p>
           )}
