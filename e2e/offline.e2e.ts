@@ -65,7 +65,7 @@ describe('model files from the browser cache (WASM)', () => {
     await loadModel(page);
     const source = page.getByTestId('panel-adapters').getByTestId('model-source');
     expect(await source.getAttribute('data-source')).toBe('network');
-    expect(await source.textContent()).toMatch(/Downloaded [\d.]+ MB of model files; kept in this browser/);
+    expect(await source.textContent()).toMatch(/Model files downloaded and kept in this browser for the next visit/);
     const entries = await cacheEntries(page);
     expect(entries.some((e) => /models\/base\/model\.safetensors\?sha256=[0-9a-f]{64}$/.test(e.url))).toBe(true);
     firstAnswer = await answer(page, 'The capital of France is');
@@ -84,7 +84,7 @@ describe('model files from the browser cache (WASM)', () => {
       await loadsByItself(page);
       const source = page.getByTestId('panel-adapters').getByTestId('model-source');
       expect(await source.getAttribute('data-source')).toBe('cache');
-      expect(await source.textContent()).toMatch(/Loaded from this browser's storage: nothing downloaded/);
+      expect(await source.textContent()).toMatch(/Model files loaded from this browser's storage: none downloaded/);
       expect(modelRequests).toEqual([]);
       await page.screenshot({ path: `${OUTPUT}/offline-second-visit.png` });
       expect(await answer(page, 'The capital of France is')).toBe(firstAnswer);

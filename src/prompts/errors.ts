@@ -3,9 +3,10 @@
  * what happened and what to do; `code` is stable for UI logic and tests.
  */
 
-/** Largest file accepted by default: 200 MB. Bigger inputs would need several copies of the text
- *  in worker memory (bytes, string, records), and no prompt batch needs that much. */
-export const MAX_FILE_BYTES = 200 * 1024 * 1024;
+/** Largest file accepted by default: 200 MB (SI, 200 x 10^6 bytes, like every size the page shows).
+ *  Bigger inputs would need several copies of the text in worker memory (bytes, string, records),
+ *  and no prompt batch needs that much. */
+export const MAX_FILE_BYTES = 200e6;
 
 export type PromptFileErrorCode =
   | 'empty-file'
@@ -152,5 +153,5 @@ export class CsvColumnNotFoundError extends PromptFileError {
 }
 
 function formatMegabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -6,6 +6,7 @@
  */
 import { create } from 'zustand';
 import modelManifest from 'virtual:dnd-model-manifest';
+import { recordDownloads } from './downloads';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
 import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
@@ -31,7 +32,7 @@ interface EngineState {
   progress: InitProgress | null;
   /** The latest byte progress, kept through the later stages (so "101.6 MB of 101.6 MB" stays shown). */
   bytes: NonNullable<InitProgress['bytes']> | null;
-  /** Bytes the loader reported per file in the current (or last) load: the measured download size. */
+  /** Bytes the loader reported per file in the current (or last) load, for its progress line (the download size is src/store/downloads.ts). */
   fetched: Record<string, number>;
   info: EngineInfo | null;
   loadError: ReadableError | null;
@@ -121,8 +122,9 @@ export async function loadModel(): Promise<void> {
       },
       (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes, fetched: addFetched(state.fetched, progress.bytes) })),
     );
+    // what the page and the worker downloaded, measured by the browser, shown with "Model loaded"
+    recordDownloads(await getEngineClient().downloads().catch(() => []));
     useEngine.setState({ status: 'ready', info });
-    rememberDownload(useEngine.getState().fetched);
     // for the load benchmark (scripts/bench-load.ts): navigation start -> model ready
     performance.mark('model-ready', { detail: { ...info.stagesMs, initMs: info.initMs } });
   } catch (error) {
@@ -147,27 +149,6 @@ export interface DownloadSize {
 export function downloadSize(fetched: Record<string, number>): DownloadSize {
   const counts = Object.values(fetched);
   return { bytes: counts.reduce((a, b) => a + b, 0), files: counts.length };
-}
-
-const LAST_DOWNLOAD_KEY = 'dnd-lora-last-model-download';
-
-/** What the last completed load in this browser fetched, so the next visit can say it before loading. */
-function rememberDownload(fetched: Record<string, number>): void {
-  const size = downloadSize(fetched); // 0 files: everything came from this browser's storage
-  try {
-    localStorage.setItem(LAST_DOWNLOAD_KEY, JSON.stringify(size));
-  } catch {
-    // storage disabled: the figure is shown once the files download instead
-  }
-}
-
-export function lastDownloadSize(): DownloadSize | null {
-  try {
-    const saved = JSON.parse(localStorage.getItem(LAST_DOWNLOAD_KEY) ?? 'null') as Partial<DownloadSize> | null;
-    return saved && typeof saved.bytes === 'number' && typeof saved.files === 'number' ? { bytes: saved.bytes, files: saved.files } : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Engine adapter id -> where it came from (the engine knows only 'generated' or 'imported'). */

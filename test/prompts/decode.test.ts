@@ -69,7 +69,7 @@ describe('decodePromptBytes', () => {
   });
 
   it('refuses files over the limit before decoding', () => {
-    expect(MAX_FILE_BYTES).toBe(200 * 1024 * 1024);
+    expect(MAX_FILE_BYTES).toBe(200e6);
     expect(() => decodePromptBytes('big.txt', utf8('hello world'), { maxBytes: 5 })).toThrow(FileTooLargeError);
   });
 });

@@ -1,12 +1,14 @@
-import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
+import { lastFullDownload, useDownloads } from '../../store/downloads';
+import { downloadSize, loadModel, useEngine } from '../../store/engine';
 import { useModelAutoLoad } from '../../store/modelAutoLoad';
 import { BackendPicker } from './BackendPicker';
+import { DownloadSize, describeKinds } from './DownloadSize';
 import { formatBytes } from './format';
 import { ModelStorage } from './ModelStorage';
 
 /**
  * "Load model" with the backend choice, byte progress and the measured download size (what the
- * loader reported, never a figure written here), the backend notice once loaded, and a readable
+ * browser measured, never a figure written here), the backend notice once loaded, and a readable
  * error with Retry.
  */
 export function ModelLoader() {
@@ -18,6 +20,7 @@ export function ModelLoader() {
   const fetched = useEngine((s) => s.fetched);
   const size = downloadSize(fetched);
   const autoLoad = useModelAutoLoad((s) => s.started);
+  const downloaded = useDownloads((s) => s.tally);
 
   return (
     <section className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
@@ -48,7 +51,7 @@ export function ModelLoader() {
             <p className="hint" data-testid="model-bytes">
               {fileName(bytes.file)}: {bytes.cached ? `${formatBytes(bytes.loaded)}, read from this browser's storage` : formatBytes(bytes.loaded)}
               {!bytes.cached && bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
-              {size.files > 1 && ` (${formatBytes(size.bytes)} in ${size.files} files so far)`}
+              {size.files > 1 && ` (${formatBytes(size.bytes)} downloaded in ${size.files} files so far)`}
             </p>
           )}
         </div>
@@ -57,15 +60,9 @@ export function ModelLoader() {
         <div data-testid="model-ready">
           <p>
             <strong>Model loaded</strong> on <span data-testid="model-backend">{info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}</span> in{' '}
-            {(info.initMs / 1000).toFixed(1)} s
-            {size.files > 0 && (
-              <span data-testid="model-download-size" data-bytes={size.bytes}>
-                {' '}
-                ({formatBytes(size.bytes)} fetched in {size.files} {size.files === 1 ? 'file' : 'files'})
-              </span>
-            )}
-            .
+            {(info.initMs / 1000).toFixed(1)} s.
           </p>
+          {downloaded && <DownloadSize tally={downloaded} />}
           {info.notice && (
             <p className="model-loader__notice" data-testid="model-notice">
               {info.notice}
@@ -92,14 +89,12 @@ export function ModelLoader() {
   );
 }
 
-/** Before the first load: the size the last load in this browser measured, or that it will be shown. */
+/** Before a load: what the last load that downloaded the model here measured, or that it will be shown. */
 function idleSizeNote(): string {
-  const last = lastDownloadSize();
+  const last = lastFullDownload();
   const what = 'The base model (which also encodes prompts) and the parameter generator are downloaded once and started in a worker when you ask';
   if (!last) return `${what}; the download size is shown as the files arrive.`;
-  return last.files === 0
-    ? `${what}: the last load in this browser read them from its storage and downloaded nothing.`
-    : `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`;
+  return `${what}: the last time this browser downloaded them, the page downloaded ${formatBytes(last.bytes)} in all (${describeKinds(last)}).`;
 }
 
 function fileName(file: string): string {
