@@ -55,7 +55,9 @@ describe('a reload keeps the model and the adapters in view', () => {
       // before the model is ready: the kept adapter, from IndexedDB, and the load already running
       const kept = panel.getByTestId('kept-adapter-row');
       await expect.poll(() => kept.count(), { timeout: 10_000 }).toBe(1);
-      expect(await status(page)).toBe('loading');
+      // the load starts by itself once the page has found the files in Cache Storage
+      await expect.poll(() => status(page), { timeout: 10_000, interval: 50 }).toBe('loading');
+      expect(await kept.count()).toBe(1);
       expect(await kept.first().getByTestId('kept-adapter-name').textContent()).toBe('tutor');
       expect(await kept.first().textContent()).toMatch(/Imported from tutor\.zip/);
       expect(await panel.textContent()).not.toMatch(/None: the model is not loaded/);

@@ -29,7 +29,7 @@ export function DownloadSize({ tally }: { tally: DownloadTally }) {
     >
       This page has downloaded <strong>{formatBytes(tally.bytes)}</strong> so far: {describeKinds(tally)}. That is what this
       browser received, page and model worker (Resource Timing): compressed where the server compressed, nothing for files it
-      already had; 1 MB = 10<sup>6</sup> bytes.
+      already had; 1 MB = 1,000,000 bytes.
     </p>
   );
 }

@@ -20,7 +20,11 @@ export function KeptAdapterList({ status, restoreFailed }: { status: ModelStatus
     return (
       <>
         <p data-testid="no-adapters">
-          {ready ? 'No adapters yet. Import one above.' : 'None yet: the model is not loaded, and no adapter is kept in this browser.'}
+          {ready
+            ? 'No adapters yet. Import one above.'
+            : status === 'loading'
+              ? 'None yet: no adapter is kept in this browser. Once the model has loaded, import one above or generate one.'
+              : 'None yet: the model is not loaded, and no adapter is kept in this browser.'}
         </p>
         {error && <p className="inline-alert" role="alert">{error}</p>}
       </>
