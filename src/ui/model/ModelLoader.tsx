@@ -51,7 +51,7 @@ export function ModelLoader() {
             <p className="hint" data-testid="model-bytes">
               {fileName(bytes.file)}: {bytes.cached ? `${formatBytes(bytes.loaded)}, read from this browser's storage` : formatBytes(bytes.loaded)}
               {!bytes.cached && bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
-              {size.files > 1 && ` (${formatBytes(size.bytes)} downloaded in ${size.files} files so far)`}
+              {size.files > 1 && ` (model files so far: ${size.files}, ${formatBytes(size.bytes)})`}
             </p>
           )}
         </div>
