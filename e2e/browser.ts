@@ -30,9 +30,13 @@ export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 }
 
-export async function launchChromium({ webgpu, native = false }: LaunchOptions): Promise<Browser> {
-  const args = webgpu
+/** Chromium's command-line flags for these options. */
+export function chromiumArgs({ webgpu, native = false }: LaunchOptions): string[] {
+  return webgpu
     ? [...(native ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan'] : WEBGPU_SWIFTSHADER_FLAGS), ...QUIET_FLAGS]
     : ['--disable-webgpu', '--disable-features=WebGPU', ...QUIET_FLAGS];
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
+}
+
+export async function launchChromium(options: LaunchOptions): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: chromiumArgs(options) });
 }

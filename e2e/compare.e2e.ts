@@ -48,7 +48,7 @@ describe('Compare and Adapters (WASM)', () => {
     // Load: byte progress, then the WASM notice.
     await adaptersPanel.getByTestId('load-model').click();
     const bytesShown = adaptersPanel.getByTestId('model-bytes');
-    await expect.poll(async () => ((await bytesShown.count()) > 0 ? await bytesShown.textContent() : ''), { timeout: 60_000, interval: 50 }).toMatch(/model\.safetensors: [\d.]+ (B|KB|MB)/);
+    await expect.poll(async () => ((await bytesShown.count()) > 0 ? await bytesShown.textContent() : ''), { timeout: 60_000, interval: 50 }).toMatch(/model\.safetensors: [\d.]+ (B|kB|MB)/);
     await page.screenshot({ path: `${OUTPUT}/adapters-loading.png` });
     await expect.poll(() => adaptersPanel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     expect(await adaptersPanel.getByTestId('model-backend').textContent()).toBe('WebAssembly');

@@ -59,6 +59,13 @@ async function loadModelOn(page: Page, tab: 'generate' | 'adapters'): Promise<vo
   await expect.poll(() => page.getByTestId('panel-adapters').getByTestId('model-loader').getAttribute('data-status'), { timeout: 300_000, interval: 500 }).toBe('ready');
 }
 
+/** After a reload with the model files kept in this browser: the model loads with no click. */
+async function loadsByItself(page: Page): Promise<void> {
+  await page.getByTestId('tab-adapters').click();
+  await expect.poll(() => page.getByTestId('panel-adapters').getByTestId('model-loader').getAttribute('data-status'), { timeout: 300_000, interval: 500 }).toBe('ready');
+  expect(await page.getByTestId('panel-adapters').getByTestId('model-source').getAttribute('data-source')).toBe('cache');
+}
+
 describe('Generate (WebGPU on SwiftShader, release generator)', () => {
   let app: AppPage;
   let page: Page;
@@ -238,10 +245,11 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
 
   it('after a reload the generated adapter is restored and still labelled generated', async () => {
     await page.reload();
-    // The backend choice is remembered across visits.
-    await page.getByTestId('tab-adapters').click();
+    // The model files are kept in this browser, so the model loads by itself, on the backend chosen
+    // before the reload (remembered across visits).
+    await loadsByItself(page);
+    expect(await page.getByTestId('panel-adapters').getByTestId('model-backend').textContent()).toBe('WebGPU');
     expect(await page.getByTestId('panel-adapters').getByTestId('backend-webgpu').isChecked()).toBe(true);
-    await loadModelOn(page, 'adapters');
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(2);
     const names = await rows(page).getByTestId('adapter-name').allTextContents();
     const sources = await rows(page).getByTestId('adapter-source').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-source')));
@@ -251,7 +259,7 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await rows(page).first().getByTestId('remove-adapter').click();
     await expect.poll(() => rows(page).count()).toBe(1);
     await page.reload();
-    await loadModelOn(page, 'adapters');
+    await loadsByItself(page);
     await expect.poll(() => rows(page).count(), { timeout: 60_000 }).toBe(1);
     expect(await rows(page).first().getByTestId('adapter-name').textContent()).toBe('round-trip');
     await rows(page).first().getByTestId('remove-adapter').click();

@@ -189,6 +189,17 @@ export async function fetchModelFile(
   return { bytes, source: 'network', networkBytes: bytes.byteLength, keptBytes: kept ? bytes.byteLength : 0, ...(note ? { note } : {}) };
 }
 
+/**
+ * Whether a copy of `entry` (its current hash) is kept in the model cache, without reading it: a
+ * quick look, so the page can load a kept model by itself. The load still checks the bytes' hash
+ * (fetchModelFile) and downloads a damaged copy again, with a note.
+ */
+export async function isModelFileKept(url: string, entry: ModelFile): Promise<boolean> {
+  if (!cacheStorage() || !(await cacheStorage()!.has(MODEL_CACHE).catch(() => false))) return false;
+  const cache = await openCache();
+  return (await cache?.match(cacheKey(url, entry.sha256))) !== undefined;
+}
+
 export interface ModelCacheUsage {
   files: number;
   bytes: number;

@@ -1,12 +1,12 @@
 /**
- * Bytes -> text. Strict UTF-8 (a wrong encoding should be reported, not turned into U+FFFD
- * prompts), byte-order marks honoured, binary files recognised before decoding.
+ * Bytes -> text. Strict UTF-8, line by line: a line that is not valid UTF-8 is reported (with its
+ * byte offset) so the reader skips the prompt on it instead of turning bytes into U+FFFD prompts,
+ * and the other lines are kept. Byte-order marks honoured, binary files recognised before decoding.
  */
 import {
   BinaryFileError,
   EmptyFileError,
   FileTooLargeError,
-  InvalidUtf8Error,
   MAX_FILE_BYTES,
 } from './errors';
 
@@ -32,10 +32,21 @@ export interface DecodeOptions {
   maxBytes?: number;
 }
 
+/** A line that is not valid UTF-8. */
+export interface InvalidLine {
+  /** 1-based line number. */
+  line: number;
+  /** 0-based byte offset (in the file) of the first byte that is not valid UTF-8. */
+  byteOffset: number;
+}
+
 export interface DecodedText {
+  /** The text; on invalid lines, each undecodable byte sequence is U+FFFD (line breaks are kept). */
   text: string;
   encoding: 'utf-8' | 'utf-16le' | 'utf-16be';
   hadBom: boolean;
+  /** Lines that are not valid UTF-8, ascending (empty for a valid file). */
+  invalidLines: InvalidLine[];
 }
 
 /** Decode a dropped file's bytes, or throw a PromptFileError that says why it cannot be read. */
@@ -61,16 +72,37 @@ export function decodePromptBytes(
   if (looksBinary(bytes)) throw new BinaryFileError(fileName);
 
   const hadBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-  let text: string;
   try {
     // ignoreBOM: false (the default) makes the decoder drop a leading UTF-8 BOM.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    // The decoder does not say where it failed; find the offset ourselves (only on this slow path).
-    const offset = findInvalidUtf8(bytes);
-    throw new InvalidUtf8Error(fileName, Math.max(offset, 0), lineOfByte(bytes, Math.max(offset, 0)));
+    return finish(fileName, new TextDecoder('utf-8', { fatal: true }).decode(bytes), 'utf-8', hadBom);
+  } catch (error) {
+    if (error instanceof EmptyFileError) throw error;
   }
-  return finish(fileName, text, 'utf-8', hadBom);
+  // The decoder does not say where it failed; find the lines ourselves (only on this slow path).
+  // The replacing decoder never swallows a line break (an ASCII byte ends a bad sequence), so the
+  // text keeps the file's lines and their numbers.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  return finish(fileName, text, 'utf-8', hadBom, findInvalidLines(bytes));
+}
+
+/** Every line holding a byte sequence that is not valid UTF-8, with the first such byte's offset. */
+export function findInvalidLines(bytes: Uint8Array): InvalidLine[] {
+  const out: InvalidLine[] = [];
+  let line = 1;
+  let counted = 0; // line breaks are counted up to here
+  let from = 0;
+  for (;;) {
+    const offset = findInvalidUtf8(bytes, from);
+    if (offset === -1) return out;
+    for (let i = counted; i < offset; i++) if (bytes[i] === 0x0a) line++;
+    out.push({ line, byteOffset: offset });
+    const end = bytes.indexOf(0x0a, offset);
+    if (end === -1) return out;
+    // a line starts after a line break (ASCII, never inside a sequence): scan it afresh
+    counted = end + 1;
+    line++;
+    from = end + 1;
+  }
 }
 
 /** Pasted text needs no decoding, but gets the same emptiness check and BOM removal. */
@@ -86,9 +118,10 @@ function finish(
   text: string,
   encoding: DecodedText['encoding'],
   hadBom: boolean,
+  invalidLines: InvalidLine[] = [],
 ): DecodedText {
   if (text.trim().length === 0) throw new EmptyFileError(fileName, true);
-  return { text, encoding, hadBom };
+  return { text, encoding, hadBom, invalidLines };
 }
 
 function utf16FromBom(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
@@ -134,12 +167,13 @@ export function looksBinary(bytes: Uint8Array): boolean {
 }
 
 /**
- * Offset of the first byte that starts an invalid UTF-8 sequence, or -1 when all bytes are valid.
- * Follows the Unicode "well-formed UTF-8" table: no overlongs, no surrogates, nothing past U+10FFFF.
+ * Offset of the first byte at or after `from` that starts an invalid UTF-8 sequence, or -1 when all
+ * bytes are valid. Follows the Unicode "well-formed UTF-8" table: no overlongs, no surrogates,
+ * nothing past U+10FFFF. `from` must be the start of a sequence (e.g. after a line break).
  */
-export function findInvalidUtf8(bytes: Uint8Array): number {
+export function findInvalidUtf8(bytes: Uint8Array, from = 0): number {
   const n = bytes.length;
-  let i = 0;
+  let i = from;
   while (i < n) {
     const b = bytes[i]!;
     if (b < 0x80) {
@@ -166,10 +200,4 @@ export function findInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return -1;
-}
-
-function lineOfByte(bytes: Uint8Array, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++;
-  return line;
 }

@@ -3,9 +3,10 @@
  * what happened and what to do; `code` is stable for UI logic and tests.
  */
 
-/** Largest file accepted by default: 200 MB. Bigger inputs would need several copies of the text
- *  in worker memory (bytes, string, records), and no prompt batch needs that much. */
-export const MAX_FILE_BYTES = 200 * 1024 * 1024;
+/** Largest file accepted by default: 200 MB (SI, 200 x 10^6 bytes, like every size the page shows).
+ *  Bigger inputs would need several copies of the text in worker memory (bytes, string, records),
+ *  and no prompt batch needs that much. */
+export const MAX_FILE_BYTES = 200e6;
 
 export type PromptFileErrorCode =
   | 'empty-file'
@@ -63,10 +64,13 @@ export class InvalidUtf8Error extends PromptFileError {
     readonly byteOffset: number,
     /** 1-based line of that byte. */
     readonly line: number,
+    /** Lines that are not valid UTF-8 (>= 1): every line that held a prompt was one of them. */
+    readonly invalidLineCount = 1,
   ) {
     super(
       fileName,
-      `${fileName} is not valid UTF-8: invalid byte at offset ${byteOffset} (line ${line}). ` +
+      `${fileName} is not valid UTF-8: invalid byte at offset ${byteOffset} (line ${line})` +
+        `${invalidLineCount > 1 ? `, and ${invalidLineCount - 1} more line${invalidLineCount === 2 ? '' : 's'} like it` : ''}. ` +
         'It may be saved as Latin-1 or Windows-1252; re-save it as UTF-8 and try again.',
     );
   }
@@ -149,5 +153,5 @@ export class CsvColumnNotFoundError extends PromptFileError {
 }
 
 function formatMegabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -1,7 +1,9 @@
 /** Public surface of prompt reading: pure modules, usable in the page or in a worker. */
 export * from './types';
 export * from './errors';
-export { decodePromptBytes, findInvalidUtf8, looksBinary } from './decode';
+export { decodePromptBytes, findInvalidLines, findInvalidUtf8, looksBinary } from './decode';
+export type { DecodedText, InvalidLine } from './decode';
+export { addSkipped, describeSkipped, describeWarnings, skippedTotal } from './skipped';
 export { detectFormat, sniffFormat } from './detect';
 export { extractPrompt } from './shapes';
 export { parseText, detectTextSplit } from './parsers/text';

@@ -4,6 +4,7 @@
  * duplicates inside one file (first occurrence kept); warnings keep the file they came from.
  */
 import { MAX_STORED_WARNINGS } from './collector';
+import { addSkipped } from './skipped';
 import { dedupeKey, dedupeRecords } from './summary';
 import type { ParseResult, PromptRecord } from './types';
 
@@ -24,6 +25,8 @@ export function mergeResults(name: string, parts: readonly ParseResult[]): Parse
     duplicatesDropped: parts.reduce((sum, part) => sum + part.duplicatesDropped, 0) + deduped.duplicatesDropped,
     warnings,
     warningCount: parts.reduce((sum, part) => sum + part.warningCount, 0),
+    // a part saved before skipped parts were counted makes the sum unknown
+    ...(parts.every((part) => part.skipped) ? { skipped: parts.reduce((sum, part) => addSkipped(sum, part.skipped!), {}) } : {}),
   };
 }
 

@@ -4,13 +4,14 @@
  * variants share every step; the async one only pauses between parsed items.
  */
 import { RecordCollector, runSteps, runStepsAsync, yieldToEventLoop, type ParseSteps } from './collector';
-import { decodePromptBytes, normalisePastedText } from './decode';
+import { decodePromptBytes, normalisePastedText, type InvalidLine } from './decode';
 import { detectFormat, looksLikeJsonl, rejectUnsupportedExtension, sniffFormat } from './detect';
-import { FileTooLargeError, MAX_FILE_BYTES, NoPromptsFoundError } from './errors';
+import { FileTooLargeError, InvalidUtf8Error, MAX_FILE_BYTES, NoPromptsFoundError } from './errors';
 import { parseCsvSteps } from './parsers/csv';
 import { parseJsonSteps } from './parsers/json';
 import { parseJsonlSteps } from './parsers/jsonl';
 import { parseTextSteps } from './parsers/text';
+import { describeSkipped } from './skipped';
 import { dedupeRecords } from './summary';
 import type {
   AsyncReadOptions,
@@ -31,6 +32,8 @@ interface PreparedText {
   formatSource: ParseResult['formatSource'];
   /** Said to the person as a 'format-fallback' warning, e.g. why a .txt was read as JSONL. */
   formatNote?: string;
+  /** Lines of the file that are not valid UTF-8: the parts on them are skipped. */
+  invalidLines: InvalidLine[];
 }
 
 type ParserDetails = Pick<ParseResult, 'textSplit' | 'csv'> & { format: PromptFormat };
@@ -75,7 +78,7 @@ export async function promptFileFromBlob(
 async function readPreparedAsync(prepared: PreparedText, options: AsyncReadOptions): Promise<ParseResult> {
   await yieldToEventLoop();
   options.signal?.throwIfAborted();
-  const out = new RecordCollector(prepared.fileName);
+  const out = new RecordCollector(prepared.fileName, prepared.invalidLines);
   const stepOptions: Parameters<typeof runStepsAsync>[1] = { onStep: progressReporter(prepared, out, options) };
   if (options.signal) stepOptions.signal = options.signal;
   if (options.yieldEvery !== undefined) stepOptions.yieldEvery = options.yieldEvery;
@@ -89,8 +92,8 @@ function prepareFile(file: PromptFileInput, options: ReadOptions): PreparedText 
   if (!options.format) rejectUnsupportedExtension(file.name);
   options.onProgress?.({ phase: 'decode', done: 0, total: file.bytes.length, recordsSoFar: 0 });
   const decodeOptions = options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {};
-  const { text } = decodePromptBytes(file.name, file.bytes, decodeOptions);
-  if (options.format) return { fileName: file.name, text, format: options.format, formatSource: 'option' };
+  const { text, invalidLines } = decodePromptBytes(file.name, file.bytes, decodeOptions);
+  if (options.format) return { fileName: file.name, text, format: options.format, formatSource: 'option', invalidLines };
   const detected = detectFormat(file.name, text);
   if (detected.format === 'text' && looksLikeJsonl(text)) {
     // JSONL saved as .txt: reading each line as a literal prompt would feed "{"prompt": ...}" to the encoder.
@@ -100,9 +103,10 @@ function prepareFile(file: PromptFileInput, options: ReadOptions): PreparedText 
       format: 'jsonl',
       formatSource: 'content',
       formatNote: `${file.name} has a text extension but holds one JSON object per line; it was read as JSONL.`,
+      invalidLines,
     };
   }
-  return { fileName: file.name, text, format: detected.format, formatSource: detected.source };
+  return { fileName: file.name, text, format: detected.format, formatSource: detected.source, invalidLines };
 }
 
 function preparePaste(raw: string, options: ReadOptions & { name?: string }): PreparedText {
@@ -114,8 +118,8 @@ function preparePaste(raw: string, options: ReadOptions & { name?: string }): Pr
     if (bytes > limit) throw new FileTooLargeError(fileName, bytes, limit);
   }
   const text = normalisePastedText(fileName, raw);
-  if (options.format) return { fileName, text, format: options.format, formatSource: 'option' };
-  return { fileName, text, format: sniffFormat(text), formatSource: 'content' };
+  if (options.format) return { fileName, text, format: options.format, formatSource: 'option', invalidLines: [] };
+  return { fileName, text, format: sniffFormat(text), formatSource: 'content', invalidLines: [] };
 }
 
 function* parserSteps(prepared: PreparedText, out: RecordCollector, options: ReadOptions): ParseSteps<ParserDetails> {
@@ -180,19 +184,24 @@ function finishRead(
   parse: (out: RecordCollector) => ParserDetails,
   existing?: RecordCollector,
 ): ParseResult {
-  const out = existing ?? new RecordCollector(prepared.fileName);
+  const out = existing ?? new RecordCollector(prepared.fileName, prepared.invalidLines);
   const details = parse(out);
+  const firstInvalid = prepared.invalidLines[0];
   if (out.records.length === 0) {
-    const first = out.warnings[0];
+    // nothing decodes: the encoding is the problem, and its advice the useful message
+    if (firstInvalid) throw new InvalidUtf8Error(prepared.fileName, firstInvalid.byteOffset, firstInvalid.line, prepared.invalidLines.length);
+    const first = out.warnings.find((w) => w.skipped) ?? out.warnings[0];
+    const skipped = describeSkipped(out.skipped);
     throw new NoPromptsFoundError(
       prepared.fileName,
       first
-        ? `${out.warningCount} entr${out.warningCount === 1 ? 'y was' : 'ies were'} skipped (first: ${first.message.replace(/; skipped\.$/, '')})`
+        ? `${skipped || 'nothing usable was found'} (first: ${first.message.replace(/; skipped\.$/, '')})`
         : details.csv
           ? 'the table has no data rows below its header'
           : 'nothing usable was found',
     );
   }
+  if (firstInvalid) noteInvalidLines(out, prepared.invalidLines);
   const report = (progress: Omit<ReadProgress, 'total'>) =>
     options.onProgress?.({ ...progress, total: prepared.text.length });
   report({ phase: 'dedupe', done: prepared.text.length, recordsSoFar: out.records.length });
@@ -206,9 +215,31 @@ function finishRead(
     duplicatesDropped: deduped.duplicatesDropped,
     warnings: out.warnings,
     warningCount: out.warningCount,
+    skipped: { ...out.skipped },
   };
   if (details.textSplit) result.textSplit = details.textSplit;
   if (details.csv) result.csv = details.csv;
   report({ phase: 'done', done: prepared.text.length, recordsSoFar: deduped.records.length });
   return result;
+}
+
+/**
+ * After a read that kept some prompts of a file with lines that are not valid UTF-8: a note for
+ * each such line no skipped part covered (e.g. a CSV header: its bad bytes stay as U+FFFD), and one
+ * for the file, with the likely cause and the fix.
+ */
+function noteInvalidLines(out: RecordCollector, invalidLines: readonly InvalidLine[]): void {
+  for (const { line, byteOffset } of out.unreportedInvalidLines()) {
+    out.warn({
+      code: 'invalid-utf8',
+      message: `Line ${line} is not valid UTF-8 (invalid byte at offset ${byteOffset}); it holds no prompt of its own, and its undecodable bytes read as "\uFFFD".`,
+      line,
+    });
+  }
+  const n = invalidLines.length;
+  out.warn({
+    code: 'partial-file',
+    message: `${out.fileName} has ${n === 1 ? '1 line that is' : `${n.toLocaleString('en')} lines that are`} not valid UTF-8 (it may be saved as Latin-1 or Windows-1252); `
+      + `the rest of the file was read. Re-save it as UTF-8 to keep ${n === 1 ? 'that line' : 'those lines'}.`,
+  });
 }

@@ -25,15 +25,28 @@ export interface PromptRecord {
 export type ParseWarningCode =
   | 'skipped-item' // a line/item/row that holds no usable prompt
   | 'empty-prompt'
+  | 'invalid-utf8' // a line that is not valid UTF-8: the prompt on it is skipped
+  | 'partial-file' // a note on the whole file: some parts could not be read, the rest was kept
   | 'ragged-row' // CSV row with a different number of fields than the header
   | 'csv-syntax' // quote problems etc. reported by papaparse
   | 'format-fallback'; // e.g. a .json file that is really JSONL
+
+/**
+ * What one skipped part of a file is, in the unit the file was read in: a line (text, JSONL), a
+ * paragraph (text split at blank lines), an item (JSON list) or a row (CSV/TSV).
+ */
+export type SkippedUnit = 'line' | 'paragraph' | 'item' | 'row';
+
+/** How many parts were skipped, per unit (a merged set may mix units). */
+export type SkippedCounts = Partial<Record<SkippedUnit, number>>;
 
 export interface ParseWarning {
   code: ParseWarningCode;
   message: string;
   line?: number;
   item?: number;
+  /** Set when the warning stands for one skipped part (a prompt lost); absent for notes (a changed reading, a file-level remark). */
+  skipped?: SkippedUnit;
 }
 
 /** How a plain-text file was split into prompts. */
@@ -54,6 +67,11 @@ export interface ParseResult {
   /** The first MAX_STORED_WARNINGS warnings; `warningCount` is the full count. */
   warnings: ParseWarning[];
   warningCount: number;
+  /**
+   * Parts of the input skipped, counted in full (not capped like `warnings`), per unit. Absent in
+   * prompt sets saved before it was counted.
+   */
+  skipped?: SkippedCounts;
   /** Set for text files. */
   textSplit?: TextSplitMode;
   /** Set for CSV/TSV: the columns found and the choice used. */

@@ -6,9 +6,13 @@
  */
 import { create } from 'zustand';
 import modelManifest from 'virtual:dnd-model-manifest';
+import { recordDownloads } from './downloads';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
-import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import { deleteSavedAdapter, readSavedAdapters, renameSavedAdapter, saveAdapterZip, type AdapterOrigin, type SavedAdapter } from './savedAdapters';
+
+export type { AdapterOrigin } from './savedAdapters';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -16,12 +20,6 @@ export interface ReadableError {
   code: string;
   message: string;
 }
-
-/** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
-export type AdapterOrigin =
-  /** `promptSetId`: the set's id (kept across reloads with the set); absent in records saved before it was kept. */
-  | { kind: 'generated'; promptSet: string | null; promptSetId?: string; at: number | null }
-  | { kind: 'imported'; file: string | null; at: number | null };
 
 export interface AdapterRow extends AdapterSummary {
   /** Bytes of the float32 weights (A and B, all layers). */
@@ -34,7 +32,7 @@ interface EngineState {
   progress: InitProgress | null;
   /** The latest byte progress, kept through the later stages (so "101.6 MB of 101.6 MB" stays shown). */
   bytes: NonNullable<InitProgress['bytes']> | null;
-  /** Bytes the loader reported per file in the current (or last) load: the measured download size. */
+  /** Bytes the loader reported per file in the current (or last) load, for its progress line (the download size is src/store/downloads.ts). */
   fetched: Record<string, number>;
   info: EngineInfo | null;
   loadError: ReadableError | null;
@@ -97,16 +95,19 @@ export function readableError(error: unknown): ReadableError {
   return readable;
 }
 
+/** The models folder's URL, relative to the page, so a build served from a sub-path finds its models. */
+export function modelsUrl(): string {
+  return new URL(`${import.meta.env.BASE_URL}models/`, window.location.href).href;
+}
+
 /** Loads the base model (or loads it again after a failure); then restores the saved adapters. */
 export async function loadModel(): Promise<void> {
   if (useEngine.getState().status === 'loading') return;
   useEngine.setState({ status: 'loading', loadError: null, progress: null, bytes: null, fetched: {} });
   try {
-    // relative to the page, so a build served from a sub-path finds its models
-    const modelsUrl = new URL(`${import.meta.env.BASE_URL}models/`, window.location.href).href;
     const info = await getEngineClient().init(
       {
-        modelsUrl,
+        modelsUrl: modelsUrl(),
         // The person's choice (Auto, WebGPU, WebAssembly), remembered in the settings.
         backend: useSettings.getState().backend,
         // sizes and hashes of the served files: they are kept in Cache Storage for the next visit
@@ -114,15 +115,16 @@ export async function loadModel(): Promise<void> {
         // The release generator (models/generator/); without it the base model and adapters still
         // work and the Generate tab says why.
         generator: {
-          manifestUrl: new URL('generator/generator.json', modelsUrl).href,
-          weightsUrl: new URL('generator/generator.safetensors', modelsUrl).href,
+          manifestUrl: new URL('generator/generator.json', modelsUrl()).href,
+          weightsUrl: new URL('generator/generator.safetensors', modelsUrl()).href,
         },
         generatorOptional: true,
       },
       (progress) => useEngine.setState((state) => ({ progress, bytes: progress.bytes ?? state.bytes, fetched: addFetched(state.fetched, progress.bytes) })),
     );
+    // what the page and the worker downloaded, measured by the browser, shown with "Model loaded"
+    recordDownloads(await getEngineClient().downloads().catch(() => []));
     useEngine.setState({ status: 'ready', info });
-    rememberDownload(useEngine.getState().fetched);
     // for the load benchmark (scripts/bench-load.ts): navigation start -> model ready
     performance.mark('model-ready', { detail: { ...info.stagesMs, initMs: info.initMs } });
   } catch (error) {
@@ -147,27 +149,6 @@ export interface DownloadSize {
 export function downloadSize(fetched: Record<string, number>): DownloadSize {
   const counts = Object.values(fetched);
   return { bytes: counts.reduce((a, b) => a + b, 0), files: counts.length };
-}
-
-const LAST_DOWNLOAD_KEY = 'dnd-lora-last-model-download';
-
-/** What the last completed load in this browser fetched, so the next visit can say it before loading. */
-function rememberDownload(fetched: Record<string, number>): void {
-  const size = downloadSize(fetched); // 0 files: everything came from this browser's storage
-  try {
-    localStorage.setItem(LAST_DOWNLOAD_KEY, JSON.stringify(size));
-  } catch {
-    // storage disabled: the figure is shown once the files download instead
-  }
-}
-
-export function lastDownloadSize(): DownloadSize | null {
-  try {
-    const saved = JSON.parse(localStorage.getItem(LAST_DOWNLOAD_KEY) ?? 'null') as Partial<DownloadSize> | null;
-    return saved && typeof saved.bytes === 'number' && typeof saved.files === 'number' ? { bytes: saved.bytes, files: saved.files } : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Engine adapter id -> where it came from (the engine knows only 'generated' or 'imported'). */
@@ -285,63 +266,10 @@ export function dismissAdapterError(): void {
   useEngine.setState({ adapterError: null });
 }
 
-// ---------- IndexedDB: the imported zips, imported again after the model loads ----------
-
-const DB_NAME = 'dnd-lora-adapters';
-const STORE = 'adapters';
-
-interface SavedAdapter {
-  key?: number;
-  name: string;
-  zip: Uint8Array;
-  savedAt: number;
-  /** Absent in records saved before generated adapters were kept: those were imported. */
-  source?: AdapterSource;
-  /** Absent in records saved before origins were kept. */
-  origin?: AdapterOrigin;
-}
-
-function openDb(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: 'key', autoIncrement: true });
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error ?? new Error('IndexedDB did not open'));
-  });
-}
-
-async function withStore<T>(mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-  const db = await openDb();
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = run(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-    });
-  } finally {
-    db.close();
-  }
-}
-
-async function saveAdapterZip(name: string, zip: Uint8Array, origin: AdapterOrigin): Promise<number> {
-  const record: SavedAdapter = { name, zip, savedAt: Date.now(), source: origin.kind, origin };
-  return Number(await withStore('readwrite', (store) => store.add(record)));
-}
-
-async function renameSavedAdapter(key: number, name: string): Promise<void> {
-  const record = await withStore('readonly', (store) => store.get(key) as IDBRequest<SavedAdapter | undefined>);
-  if (record) await withStore('readwrite', (store) => store.put({ ...record, name }));
-}
-
-async function deleteSavedAdapter(key: number): Promise<void> {
-  await withStore('readwrite', (store) => store.delete(key));
-}
-
 async function restoreSavedAdapters(): Promise<void> {
   let saved: SavedAdapter[] = [];
   try {
-    saved = await withStore('readonly', (store) => store.getAll() as IDBRequest<SavedAdapter[]>);
+    saved = await readSavedAdapters();
   } catch {
     saved = [];
   }

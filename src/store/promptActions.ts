@@ -5,6 +5,7 @@
  */
 import { FileTooLargeError, MAX_FILE_BYTES } from '../prompts/errors';
 import { mergeResults, sameRecords } from '../prompts/merge';
+import { describeWarnings } from '../prompts/skipped';
 import { newSeed, summarizePrompts } from '../prompts/summary';
 import type { CsvColumnChoice, ReadProgress } from '../prompts/types';
 import { getPromptsClient, type ReadFailure, type ReadOutcome } from '../worker/promptsClient';
@@ -142,7 +143,7 @@ function addOrAppend(name: string, origin: PromptSet['origin'], sizeBytes: numbe
 
 function announceRead(name: string, outcome: ReadSuccess): void {
   const { records, warningCount } = outcome.result;
-  const skipped = warningCount > 0 ? `; ${countOf(warningCount, 'warning')} (lines skipped or changed: see Warnings)` : '';
+  const skipped = warningCount > 0 ? `; ${describeWarnings(outcome.result)} (see Warnings)` : '';
   useNotices.getState().announce(`Read ${name}: ${countOf(records.length, 'prompt')}${skipped}.`);
 }
 

@@ -370,9 +370,9 @@ export class Engine {
       const generation = await files.json<GenerationConfig>(`${base}generation_config.json`).catch(() => ({} as GenerationConfig));
       const f16 = backend === 'webgpu' && options.f16 !== false && device?.features.has('shader-f16') === true;
       let graph = chooseGraph(info, { lora: options.graph !== 'base', f16 });
-      report('model', 'Downloading the base model');
+      report('model', 'Loading the base model');
       let graphBytes = await files.bytes(`${base}${graph}`);
-      const weights = await files.bytes(`${base}${info.weights.file}`, (p) => report('model', 'Downloading the base model', p));
+      const weights = await files.bytes(`${base}${info.weights.file}`, (p) => report('model', 'Loading the base model', p));
       report('tokenizer', 'Loading the tokenizer');
       const tokenizer = tokenizerFromFiles(
         await files.bytes(`${base}tokenizer.json`, (p) => report('tokenizer', 'Loading the tokenizer', p)),
@@ -415,7 +415,7 @@ export class Engine {
         report('session', 'Loading the parameter generator');
         try {
           const manifest = new TextDecoder().decode(await files.bytes(options.generator.manifestUrl));
-          const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
+          const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Loading the parameter generator', p));
           generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
           engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';

@@ -10,6 +10,7 @@
  * `onCrash` listeners, so the page can say so instead of waiting forever.
  */
 import * as Comlink from 'comlink';
+import type { ResourceSize } from '../model/downloadTally';
 import { EngineError, EngineWorkerCrashedError } from '../model/errors';
 import type {
   AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo, EngineInfo,
@@ -107,6 +108,11 @@ export class EngineClient {
 
   async info(): Promise<EngineInfo> {
     return unwrap(await this.remote.info());
+  }
+
+  /** The worker's downloads so far (sizes per response), to add to the page's own. */
+  downloads(): Promise<ResourceSize[]> {
+    return this.remote.downloads();
   }
 
   async tokenize(text: string): Promise<number[]> {

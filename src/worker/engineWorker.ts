@@ -4,6 +4,7 @@
  * typed code back. Callbacks arrive as `Comlink.proxy` functions.
  */
 import * as Comlink from 'comlink';
+import { RESOURCE_BUFFER_SIZE, resourceSizes, type ResourceSize } from '../model/downloadTally';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
   Engine, type AdapterSource, type AdapterSummary, type EncodedPrompts, type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratedAdapterSummary,
@@ -21,6 +22,9 @@ async function wrap<T>(f: () => T | Promise<T>): Promise<Outcome<T>> {
     return { ok: false, error: toFailure(e) };
   }
 }
+
+// every download of this worker (model files, onnxruntime's WebAssembly) stays measurable
+performance.setResourceTimingBufferSize(RESOURCE_BUFFER_SIZE);
 
 const engine = new Engine();
 
@@ -73,6 +77,8 @@ const api = {
     return true;
   },
   deviceLost: (): boolean => engine.deviceLost,
+  /** This worker's responses as Resource Timing measured them (src/model/downloadTally.ts). */
+  downloads: (): ResourceSize[] => resourceSizes(),
 };
 
 export type EngineWorkerApi = typeof api;

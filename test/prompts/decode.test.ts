@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodePromptBytes, findInvalidUtf8, looksBinary } from '../../src/prompts/decode';
+import { decodePromptBytes, findInvalidLines, findInvalidUtf8, looksBinary } from '../../src/prompts/decode';
 import {
   BinaryFileError,
   EmptyFileError,
   FileTooLargeError,
-  InvalidUtf8Error,
   MAX_FILE_BYTES,
 } from '../../src/prompts/errors';
 
@@ -50,25 +49,42 @@ describe('decodePromptBytes', () => {
     expect(looksBinary(utf8('a\tb\r\nc \u001b[31mred\u001b[0m\n'))).toBe(false);
   });
 
-  it('reports invalid UTF-8 with the byte offset and line', () => {
-    // "ok\nbad é" with é in Latin-1 (0xE9) followed by ASCII.
-    const bytes = Uint8Array.from([...utf8('ok\nbad '), 0xe9, 0x20, 0x78]);
-    let caught: unknown;
-    try {
-      decodePromptBytes('latin1.txt', bytes);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(InvalidUtf8Error);
-    const error = caught as InvalidUtf8Error;
-    expect(error.byteOffset).toBe(7);
-    expect(error.line).toBe(2);
-    expect(error.message).toMatch(/offset 7 \(line 2\)/);
+  it('finds the lines that are not valid UTF-8 and keeps every line of the text', () => {
+    // "ok", "bad é x" with é in Latin-1 (0xE9), "fine", a lone 0xFF, then a truncated sequence at the end
+    const bytes = Uint8Array.from([...utf8('ok\nbad '), 0xe9, ...utf8(' x\nfine\n'), 0xff, ...utf8('\nend '), 0xe2, 0x82]);
+    const decoded = decodePromptBytes('latin1.txt', bytes);
+    expect(decoded.invalidLines).toEqual([
+      { line: 2, byteOffset: 7 },
+      { line: 4, byteOffset: 16 },
+      { line: 5, byteOffset: 22 },
+    ]);
+    const lines = decoded.text.split('\n');
+    expect(lines).toHaveLength(5);
+    expect([lines[0], lines[2]]).toEqual(['ok', 'fine']);
+    expect(lines[1]).toBe('bad \uFFFD x');
+  });
+
+  it('reports no invalid line for valid UTF-8', () => {
+    expect(decodePromptBytes('ok.txt', utf8('aé€\n𝄞\n')).invalidLines).toEqual([]);
   });
 
   it('refuses files over the limit before decoding', () => {
-    expect(MAX_FILE_BYTES).toBe(200 * 1024 * 1024);
+    expect(MAX_FILE_BYTES).toBe(200e6);
     expect(() => decodePromptBytes('big.txt', utf8('hello world'), { maxBytes: 5 })).toThrow(FileTooLargeError);
+  });
+});
+
+describe('findInvalidLines', () => {
+  it('gives one entry per bad line, at its first bad byte, and scans each line afresh', () => {
+    const bytes = Uint8Array.from([0xc3, 0x28, 0xff, 0x0a, ...utf8('é\n'), 0x61, 0xed, 0xa0, 0x80, 0x0a]);
+    expect(findInvalidLines(bytes)).toEqual([{ line: 1, byteOffset: 0 }, { line: 3, byteOffset: 8 }]);
+    expect(findInvalidLines(utf8('all\ngood\n'))).toEqual([]);
+  });
+
+  it('starts findInvalidUtf8 at an offset', () => {
+    const bytes = Uint8Array.from([0xff, 0x0a, 0x61, 0xfe]);
+    expect(findInvalidUtf8(bytes)).toBe(0);
+    expect(findInvalidUtf8(bytes, 2)).toBe(3);
   });
 });
 

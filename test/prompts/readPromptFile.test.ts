@@ -153,7 +153,7 @@ describe('readPromptFile: bad inputs give clear, typed errors', () => {
   it('a JSON list of numbers has no prompts, and says why', () => {
     const error = errorOf(() => readPromptFile(fileOf('numbers.json', '[1, 2, 3]')));
     expect(error).toBeInstanceOf(NoPromptsFoundError);
-    expect(error.message).toMatch(/3 entries were skipped \(first: Item 1 is a number, not a prompt\)/);
+    expect(error.message).toMatch(/3 items were skipped \(first: Item 1 is a number, not a prompt\)/);
   });
 
   it('an empty JSON list, and a CSV with only a header', () => {
@@ -235,3 +235,92 @@ describe('readPromptFileAsync', () => {
     await expect(readPromptFileAsync(fileOf('bad.jsonl', '{x\n{"prompt":"a"\n'))).rejects.toBeInstanceOf(MalformedJsonlError);
   });
 });
+
+describe('readPromptFile: lines that are not valid UTF-8 cost only what is on them', () => {
+  const latin1 = (parts: Array<string | number>) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'number' ? [p] : [...new TextEncoder().encode(p)])));
+
+  it('text, one prompt per line: the bad line is skipped, the others kept, with a note on the file', () => {
+    const result = readPromptFile(fileOf('mixed.txt', latin1(['What is two plus two?\nCaf', 0xe9, ' au lait?\nName a colour.\n'])));
+    expect(result.records.map((r) => [r.prompt, r.source.line])).toEqual([['What is two plus two?', 1], ['Name a colour.', 3]]);
+    expect(result.textSplit).toBe('line');
+    expect(result.skipped).toEqual({ line: 1 });
+    expect(result.warnings.map((w) => [w.code, w.skipped])).toEqual([['invalid-utf8', 'line'], ['partial-file', undefined]]);
+    expect(result.warnings[0]!.message).toBe('Line 2 is not valid UTF-8 (invalid byte at offset 25); skipped.');
+    expect(result.warnings[1]!.message).toMatch(/^mixed\.txt has 1 line that is not valid UTF-8 \(it may be saved as Latin-1 or Windows-1252\)/);
+  });
+
+  it('text in paragraphs: the paragraph holding the bad line is skipped', () => {
+    const result = readPromptFile(fileOf('p.txt', latin1(['First\nparagraph.\n\nSecond ', 0xe9, '\nparagraph.\n\nThird\none.\n'])));
+    expect(result.textSplit).toBe('paragraph');
+    expect(result.records.map((r) => r.prompt)).toEqual(['First\nparagraph.', 'Third\none.']);
+    expect(result.skipped).toEqual({ paragraph: 1 });
+    expect(result.warnings[0]!.message).toBe('Line 4 is not valid UTF-8 (invalid byte at offset 25); skipped.');
+  });
+
+  it('JSONL: the bad lines are skipped before parsing (no second warning), counted as lines', () => {
+    const bytes = latin1(['{"prompt": "a"}\n{"prompt": "caf', 0xe9, '"}\n{"prompt": "b"}\n{"prompt": "na', 0xef, 've"}\n']);
+    const result = readPromptFile(fileOf('q.jsonl', bytes));
+    expect(result.records.map((r) => r.prompt)).toEqual(['a', 'b']);
+    expect(result.skipped).toEqual({ line: 2 });
+    expect(result.warningCount).toBe(3);
+    expect(result.warnings.filter((w) => w.code === 'invalid-utf8').map((w) => w.line)).toEqual([2, 4]);
+  });
+
+  it('a JSON list: the item on a bad line is skipped, counted as an item, even when the list parses', () => {
+    const bytes = latin1(['[\n  {"prompt": "a"},\n  {\n    "prompt": "caf', 0xe9, '"\n  },\n  "b"\n]\n']);
+    const result = readPromptFile(fileOf('l.json', bytes));
+    expect(result.records.map((r) => [r.prompt, r.source.item])).toEqual([['a', 1], ['b', 3]]);
+    expect(result.skipped).toEqual({ item: 1 });
+    expect(result.warnings[0]!.message).toMatch(/^Item 2 \(line 4\) is not valid UTF-8 \(invalid byte at offset \d+\); skipped\.$/);
+  });
+
+  it('a JSON document other than a list has no part to skip: refused', () => {
+    const error = errorOf(() => readPromptFile(fileOf('o.json', latin1(['{"data": [\n"a",\n"caf', 0xe9, '"\n]}\n']))));
+    expect(error).toBeInstanceOf(InvalidUtf8Error);
+    expect(error.message).toMatch(/line 3/);
+  });
+
+  it('CSV: the row on a bad line is skipped (a row); a bad header line is a note', () => {
+    const rows = readPromptFile(fileOf('t.csv', latin1(['prompt,response\nhello,hi\ncaf', 0xe9, ',x\nbye,ciao\n'])));
+    expect(rows.records.map((r) => r.prompt)).toEqual(['hello', 'bye']);
+    expect(rows.skipped).toEqual({ row: 1 });
+    const header = readPromptFile(fileOf('h.csv', latin1(['prompt,r', 0xe9, 'ponse\nhello,hi\n'])));
+    expect(header.records.map((r) => r.prompt)).toEqual(['hello']);
+    expect(header.skipped).toEqual({});
+    expect(header.warnings[0]).toMatchObject({ code: 'invalid-utf8', line: 1 });
+    expect(header.warnings[0]!.skipped).toBeUndefined();
+  });
+
+  it('a file with no decodable prompt is refused with the encoding advice and the count', () => {
+    const error = errorOf(() => readPromptFile(fileOf('all.txt', latin1(['caf', 0xe9, '\nna', 0xef, 've\n']))));
+    expect(error).toBeInstanceOf(InvalidUtf8Error);
+    expect(error.message).toBe(
+      'all.txt is not valid UTF-8: invalid byte at offset 3 (line 1), and 1 more line like it. It may be saved as Latin-1 or Windows-1252; re-save it as UTF-8 and try again.',
+    );
+  });
+
+  it('the async reader does the same', async () => {
+    const result = await readPromptFileAsync(fileOf('mixed.txt', latin1(['a\nb', 0xe9, '\nc\n'])));
+    expect(result.records.map((r) => r.prompt)).toEqual(['a', 'c']);
+    expect(result.skipped).toEqual({ line: 1 });
+  });
+});
+
+describe('readPromptFile: what was skipped is counted in the unit read', () => {
+  it('a one-line JSON list cut short: 1 item skipped and the file note, not "2 lines"', () => {
+    const result = readPromptFile(fileOf('truncated.json', '[{"prompt": "a"}, {"pro'));
+    expect(result.records.map((r) => r.prompt)).toEqual(['a']);
+    expect(result.skipped).toEqual({ item: 1 });
+    expect(result.warningCount).toBe(2);
+    expect(result.warnings.map((w) => w.code)).toEqual(['partial-file', 'skipped-item']);
+  });
+
+  it('JSONL lines, CSV rows, and notes that skip nothing', () => {
+    expect(readPromptFile(fileOf('b.jsonl', '{"prompt": "a"}\n{x\n{"id": 1}\n')).skipped).toEqual({ line: 2 });
+    expect(readPromptFile(fileOf('c.csv', 'prompt,response\nhello,hi\n" ",x\n')).skipped).toEqual({ row: 1 });
+    const fallback = readPromptFile(fileOf('lines.json', jsonl([{ prompt: 'a' }, { prompt: 'b' }])));
+    expect(fallback.skipped).toEqual({});
+    expect(fallback.warningCount).toBe(1);
+  });
+});
+

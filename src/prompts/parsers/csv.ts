@@ -221,6 +221,12 @@ export function* parseCsvSteps(
   const firstData = columns.hasHeader ? 1 : 0;
   for (let i = firstData; i < rows.length; i++) {
     const { cells, line } = rows[i]!;
+    // a row runs to the line before the next one (a quoted cell may hold line breaks)
+    const lastLine = (rows[i + 1]?.line ?? Number.MAX_SAFE_INTEGER) - 1;
+    if (out.skipUndecodable({ line }, Math.max(line, lastLine), 'row')) {
+      yield Math.round(((i + 1) / rows.length) * text.length);
+      continue;
+    }
     if (cells.length !== expected) {
       out.warn({
         code: 'ragged-row',
@@ -230,7 +236,7 @@ export function* parseCsvSteps(
     }
     const prompt = cells[promptIndex];
     if (prompt === undefined) {
-      out.warn({ code: 'skipped-item', message: `Line ${line} has no "${columns.columns[promptIndex]!.name}" field; skipped.`, line });
+      out.warn({ code: 'skipped-item', message: `Line ${line} has no "${columns.columns[promptIndex]!.name}" field; skipped.`, line, skipped: 'row' });
     } else {
       const responseCell = responseIndex === undefined ? undefined : cells[responseIndex];
       const systemCell = systemIndex === undefined ? undefined : cells[systemIndex];
@@ -244,6 +250,7 @@ export function* parseCsvSteps(
               ...(systemCell !== undefined && systemCell !== '' ? { system: systemCell } : {}),
             },
         { line },
+        'row',
       );
     }
     yield Math.round(((i + 1) / rows.length) * text.length);

@@ -4,9 +4,11 @@
  * A .json file that is really JSONL (common) is read as JSONL, with a warning. A top-level list
  * that is not valid JSON as a whole keeps the items that are valid on their own, with a warning
  * per bad item (like bad CSV rows and JSONL lines); nothing valid fails the file, naming where.
+ * An item on a line that is not valid UTF-8 is skipped the same way; a document other than a list
+ * with such a line has no part to skip, and is refused (InvalidUtf8Error).
  */
 import { RecordCollector, runSteps, type ParseSteps } from '../collector';
-import { MalformedJsonError, NoPromptsFoundError } from '../errors';
+import { InvalidUtf8Error, MalformedJsonError, NoPromptsFoundError } from '../errors';
 import { describeJsonType, extractPrompt } from '../shapes';
 import type { PromptRecord } from '../types';
 import { describeJsonError, lineAndColumn } from './jsonError';
@@ -51,10 +53,21 @@ export function* parseJsonSteps(
     return { readAsJsonl: false };
   }
 
+  if (out.hasInvalidLines) {
+    // Some lines are not valid UTF-8: the items on them are skipped, which needs each item's lines.
+    const items = Array.isArray(root) ? splitArrayItems(text) : null;
+    if (!items) {
+      const first = out.invalidLineIn(1, Number.MAX_SAFE_INTEGER)!;
+      throw new InvalidUtf8Error(out.fileName, first.byteOffset, first.line);
+    }
+    yield* recoverItems(items, out, null, text.length);
+    return { readAsJsonl: false };
+  }
+
   const items = listItems(root, out.fileName);
   if (items.length === 0) throw new NoPromptsFoundError(out.fileName, 'the list of prompts is empty');
   for (let i = 0; i < items.length; i++) {
-    out.addExtracted(extractPrompt(items[i]), { item: i + 1 });
+    out.addExtracted(extractPrompt(items[i]), { item: i + 1 }, 'item');
     // Progress in characters is not known per item; report a proportional estimate.
     yield Math.round(((i + 1) / items.length) * text.length);
   }
@@ -65,6 +78,8 @@ interface ItemText {
   text: string;
   /** 1-based line where the item starts. */
   line: number;
+  /** 1-based line where it ends. */
+  lastLine: number;
 }
 
 /**
@@ -80,11 +95,15 @@ export function splitArrayItems(text: string): ItemText[] | null {
   for (let k = 0; k < open; k++) if (text[k] === '\n') line++;
   let start = open + 1;
   let startLine = line;
+  const newlines = (s: string) => s.match(/\n/g)?.length ?? 0;
+  // `line` is the line of the character at `end`
   const push = (end: number) => {
     const raw = text.slice(start, end);
-    const lead = raw.length - raw.trimStart().length;
     const item = raw.trim();
-    if (item.length > 0) items.push({ text: item, line: startLine + (raw.slice(0, lead).match(/\n/g)?.length ?? 0) });
+    if (item.length === 0) return;
+    const lead = raw.slice(0, raw.length - raw.trimStart().length);
+    const tail = raw.slice(raw.trimEnd().length);
+    items.push({ text: item, line: startLine + newlines(lead), lastLine: line - newlines(tail) });
   };
   let depth = 0;
   let inString = false;
@@ -116,24 +135,36 @@ export function splitArrayItems(text: string): ItemText[] | null {
   return items;
 }
 
-/** Parses each item on its own: the valid ones become records, each bad one a warning; none valid: `whole`. */
-function* recoverItems(items: readonly ItemText[], out: RecordCollector, whole: MalformedJsonError, length: number): ParseSteps<void> {
+/**
+ * Parses each item on its own: the valid ones become records, each bad one (not JSON, or on a line
+ * that is not valid UTF-8) a warning. `whole` is the error of the file as a whole, when it was not
+ * valid JSON: said once as a note, and thrown when no item is valid.
+ */
+function* recoverItems(items: readonly ItemText[], out: RecordCollector, whole: MalformedJsonError | null, length: number): ParseSteps<void> {
   const parsed: { value: unknown; index: number }[] = [];
   const bad: { index: number; line: number; reason: string }[] = [];
+  const undecodable: { item: ItemText; index: number }[] = [];
   items.forEach((item, index) => {
+    if (out.invalidLineIn(item.line, item.lastLine)) {
+      undecodable.push({ item, index });
+      return;
+    }
     try {
       parsed.push({ value: JSON.parse(item.text), index });
     } catch (error) {
       bad.push({ index, line: item.line, reason: describeJsonError(error).reason });
     }
   });
-  if (parsed.length === 0) throw whole;
-  out.warn({ code: 'skipped-item', message: `${whole.message.replace(/ Fix the file or save it as JSONL\.$/, '')} The items that are valid on their own were kept.` });
+  if (parsed.length === 0 && whole) throw whole;
+  if (whole) {
+    out.warn({ code: 'partial-file', message: `${whole.message.replace(/ Fix the file or save it as JSONL\.$/, '')} The items that are valid on their own were kept.` });
+  }
+  for (const { item, index } of undecodable) out.skipUndecodable({ line: item.line, item: index + 1 }, item.lastLine, 'item');
   for (const b of bad) {
-    out.warn({ code: 'skipped-item', message: `Item ${b.index + 1} (line ${b.line}) is not valid JSON (${b.reason}); skipped.`, item: b.index + 1, line: b.line });
+    out.warn({ code: 'skipped-item', message: `Item ${b.index + 1} (line ${b.line}) is not valid JSON (${b.reason}); skipped.`, item: b.index + 1, line: b.line, skipped: 'item' });
   }
   for (const { value, index } of parsed) {
-    out.addExtracted(extractPrompt(value), { item: index + 1 });
+    out.addExtracted(extractPrompt(value), { item: index + 1 }, 'item');
     yield Math.round(((index + 1) / items.length) * length);
   }
 }

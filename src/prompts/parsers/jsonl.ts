@@ -2,6 +2,7 @@
  * JSONL: one JSON value per line. A malformed line is skipped with a warning naming it (like a bad
  * CSV row), so one typo does not cost the other lines; only a file with no valid line fails, naming
  * the first bad line and how many there are. `malformedLines: 'error'` fails on any malformed line.
+ * A line that is not valid UTF-8 is skipped the same way (RecordCollector.skipUndecodable).
  */
 import { RecordCollector, runSteps, type ParseSteps } from '../collector';
 import { MalformedJsonlError } from '../errors';
@@ -30,7 +31,7 @@ export function* parseJsonlSteps(
     if (end === -1) end = text.length;
     const line = text.slice(start, end).trim();
     start = end + 1;
-    if (line.length > 0) {
+    if (line.length > 0 && !out.skipUndecodable({ line: lineNumber }, lineNumber, 'line')) {
       let value: unknown;
       let parsed = true;
       try {
@@ -42,12 +43,12 @@ export function* parseJsonlSteps(
         badCount++;
         firstBad ??= { line: lineNumber, reason };
         if (skipMalformed) {
-          out.warn({ code: 'skipped-item', message: `Line ${lineNumber} is not valid JSON (${reason}); skipped.`, line: lineNumber });
+          out.warn({ code: 'skipped-item', message: `Line ${lineNumber} is not valid JSON (${reason}); skipped.`, line: lineNumber, skipped: 'line' });
         }
       }
       if (parsed) {
         validLines++;
-        out.addExtracted(extractPrompt(value), { line: lineNumber });
+        out.addExtracted(extractPrompt(value), { line: lineNumber }, 'line');
       }
     }
     yield Math.min(start, text.length);

@@ -22,7 +22,7 @@ export function* parseTextSteps(
       const line = lines[i]!;
       offset += line.length + 1;
       const prompt = line.trim();
-      if (prompt.length > 0) out.addExtracted({ ok: true, prompt }, { line: i + 1 });
+      if (prompt.length > 0 && !out.skipUndecodable({ line: i + 1 }, i + 1, 'line')) out.addExtracted({ ok: true, prompt }, { line: i + 1 }, 'line');
       yield offset;
     }
     return { textSplit: split };
@@ -31,7 +31,11 @@ export function* parseTextSteps(
   let block: string[] = [];
   let blockStart = 0;
   const flush = (): void => {
-    if (block.length > 0) out.addExtracted({ ok: true, prompt: block.join('\n') }, { line: blockStart + 1 });
+    const first = blockStart + 1;
+    const last = blockStart + block.length;
+    if (block.length > 0 && !out.skipUndecodable({ line: first }, last, 'paragraph')) {
+      out.addExtracted({ ok: true, prompt: block.join('\n') }, { line: first }, 'paragraph');
+    }
     block = [];
   };
   for (let i = 0; i < lines.length; i++) {

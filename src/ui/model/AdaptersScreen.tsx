@@ -1,6 +1,7 @@
 import { useId, useRef, useState, type ChangeEvent } from 'react';
 import { dismissAdapterError, exportAdapter, importAdapterFile, removeAdapter, renameAdapter, useEngine, type AdapterRow } from '../../store/engine';
 import { describeOrigin, formatBytes } from './format';
+import { KeptAdapterList } from './KeptAdapterList';
 import { ModelLoader } from './ModelLoader';
 import { RenameField } from './RenameField';
 import { AdapterInspector } from '../inspect/AdapterInspector';
@@ -82,9 +83,9 @@ export function AdaptersScreen() {
         )}
       </section>
       <section className="card" aria-labelledby="adapter-list-heading">
-        <h3 id="adapter-list-heading">Loaded adapters</h3>
+        <h3 id="adapter-list-heading">{ready ? 'Loaded adapters' : 'Your adapters'}</h3>
         {adapters.length === 0 ? (
-          <p data-testid="no-adapters">{ready ? 'No adapters yet. Import one above.' : 'None: the model is not loaded.'}</p>
+          <KeptAdapterList status={status} restoreFailed={restoreErrors.length > 0} />
         ) : (
           <table className="adapter-table" data-testid="adapter-table">
             <thead>

@@ -1,12 +1,15 @@
 import { useRef } from 'react';
-import { downloadSize, lastDownloadSize, loadModel, useEngine } from '../../store/engine';
+import { lastFullDownload, useDownloads } from '../../store/downloads';
+import { downloadSize, loadModel, useEngine } from '../../store/engine';
+import { useModelAutoLoad } from '../../store/modelAutoLoad';
 import { BackendPicker } from './BackendPicker';
+import { DownloadSize, describeKinds } from './DownloadSize';
 import { formatBytes } from './format';
 import { ModelStorage } from './ModelStorage';
 
 /**
  * "Load model" with the backend choice, byte progress and the measured download size (what the
- * loader reported, never a figure written here), the backend notice once loaded, and a readable
+ * browser measured, never a figure written here), the backend notice once loaded, and a readable
  * error with Retry.
  *
  * Load, Try again and Load again are replaced by what they start, so the card itself takes focus
@@ -26,6 +29,8 @@ export function ModelLoader() {
     card.current?.focus({ preventScroll: true });
     void loadModel();
   };
+  const autoLoad = useModelAutoLoad((s) => s.started);
+  const downloaded = useDownloads((s) => s.tally);
 
   return (
     <section ref={card} tabIndex={-1} className="card model-loader" aria-label="Base model" data-testid="model-loader" data-status={status}>
@@ -41,6 +46,11 @@ export function ModelLoader() {
       )}
       {status === 'loading' && (
         <div data-testid="model-progress">
+          {autoLoad && (
+            <p data-testid="model-autoload">
+              <strong>Loading the model kept in this browser</strong>: its files are read from this browser&apos;s storage, nothing to download.
+            </p>
+          )}
           <p aria-live="polite">{progress?.message ?? 'Starting the model worker…'}</p>
           {bytes && bytes.total > 0 ? (
             <progress className="model-loader__bar" max={bytes.total} value={bytes.loaded} aria-label={`Downloading ${fileName(bytes.file)}`} />
@@ -49,9 +59,9 @@ export function ModelLoader() {
           )}
           {bytes && (
             <p className="hint" data-testid="model-bytes">
-              {fileName(bytes.file)}: {formatBytes(bytes.loaded)}
-              {bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
-              {size.files > 1 && ` (${formatBytes(size.bytes)} in ${size.files} files so far)`}
+              {fileName(bytes.file)}: {bytes.cached ? `${formatBytes(bytes.loaded)}, read from this browser's storage` : formatBytes(bytes.loaded)}
+              {!bytes.cached && bytes.total > 0 && ` of ${formatBytes(bytes.total)}`}
+              {size.files > 1 && ` (model files so far: ${size.files}, ${formatBytes(size.bytes)})`}
             </p>
           )}
         </div>
@@ -60,15 +70,9 @@ export function ModelLoader() {
         <div data-testid="model-ready">
           <p>
             <strong>Model loaded</strong> on <span data-testid="model-backend">{info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly'}</span> in{' '}
-            {(info.initMs / 1000).toFixed(1)} s
-            {size.files > 0 && (
-              <span data-testid="model-download-size" data-bytes={size.bytes}>
-                {' '}
-                ({formatBytes(size.bytes)} fetched in {size.files} {size.files === 1 ? 'file' : 'files'})
-              </span>
-            )}
-            .
+            {(info.initMs / 1000).toFixed(1)} s.
           </p>
+          {downloaded && <DownloadSize tally={downloaded} />}
           {info.notice && (
             <p className="model-loader__notice" data-testid="model-notice">
               {info.notice}
@@ -95,14 +99,12 @@ export function ModelLoader() {
   );
 }
 
-/** Before the first load: the size the last load in this browser measured, or that it will be shown. */
+/** Before a load: what the last load that downloaded the model here measured, or that it will be shown. */
 function idleSizeNote(): string {
-  const last = lastDownloadSize();
+  const last = lastFullDownload();
   const what = 'The base model (which also encodes prompts) and the parameter generator are downloaded once and started in a worker when you ask';
   if (!last) return `${what}; the download size is shown as the files arrive.`;
-  return last.files === 0
-    ? `${what}: the last load in this browser read them from its storage and downloaded nothing.`
-    : `${what}: the last load in this browser fetched ${formatBytes(last.bytes)} in ${last.files} files.`;
+  return `${what}: the last time this browser downloaded them, the page downloaded ${formatBytes(last.bytes)} in all (${describeKinds(last)}).`;
 }
 
 function fileName(file: string): string {

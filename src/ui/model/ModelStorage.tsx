@@ -5,7 +5,8 @@ import { formatBytes } from './format';
 
 /**
  * Where the model files came from in this load (downloaded, or this browser's storage with nothing
- * downloaded) and what the browser keeps for the next visit, with "Clear downloaded models".
+ * downloaded) and what the browser keeps for the next visit, with "Clear downloaded models". How many
+ * bytes came over the network is the loader's measured line (DownloadSize), not repeated here.
  */
 export function ModelStorage({ load }: { load: LoadSummary | null }) {
   const usage = useModelStorage((s) => s.usage);
@@ -22,10 +23,10 @@ export function ModelStorage({ load }: { load: LoadSummary | null }) {
       {load && (
         <p className="hint" data-testid="model-source" data-source={load.networkBytes === 0 ? 'cache' : load.cachedBytes === 0 ? 'network' : 'mixed'}>
           {load.networkBytes === 0
-            ? `Loaded from this browser's storage: nothing downloaded (${formatBytes(load.cachedBytes)} of model files).`
+            ? `Model files loaded from this browser's storage: none downloaded (${formatBytes(load.cachedBytes)} kept here).`
             : load.cachedBytes === 0
-              ? `Downloaded ${formatBytes(load.networkBytes)} of model files${load.keptBytes > 0 ? '; kept in this browser for the next visit' : ''}.`
-              : `Downloaded ${formatBytes(load.networkBytes)}; ${formatBytes(load.cachedBytes)} came from this browser's storage.`}
+              ? `Model files downloaded${load.keptBytes > 0 ? ' and kept in this browser for the next visit' : ''}.`
+              : `Some model files came from this browser's storage (${formatBytes(load.cachedBytes)}), the others were downloaded${load.keptBytes > 0 ? ' and kept for the next visit' : ''}.`}
         </p>
       )}
       {load?.notes.map((note) => (

@@ -112,7 +112,7 @@ function indexOf(ref: CsvColumnRef | undefined, list: CsvColumnList): number {
 }
 
 function describeColumn(column: CsvColumnList['columns'][number]): string {
-  return `${column.name} (mean ${Math.round(column.meanLength)} chars)`;
+  return `${column.name} (mean ${plural(Math.round(column.meanLength), 'char')})`;
 }
 
 function describeDelimiter(delimiter: string): string {

@@ -33,7 +33,7 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
         <Stat label="Warnings" value={formatCount(result.warningCount)} testId="warning-count" />
         <Stat
           label="Median length"
-          value={`${formatCount(summary.length.median)} chars`}
+          value={plural(summary.length.median, 'char')}
           detail={`shortest ${formatCount(summary.length.min)}, longest ${formatCount(summary.length.max)}`}
           testId="median-length"
         />
@@ -58,7 +58,7 @@ export function PromptSetDetails({ promptSet }: { promptSet: PromptSet }) {
         </div>
       </div>
 
-      {result.warningCount > 0 && <ParseWarnings warnings={result.warnings} total={result.warningCount} />}
+      {result.warningCount > 0 && <ParseWarnings result={result} />}
 
       <SampledPrompts promptSet={promptSet} />
       <p className="muted">{plural(result.records.length, 'prompt')} kept in this browser only (page memory and IndexedDB); nothing is uploaded.</p>
