@@ -25,17 +25,19 @@ export interface OpenAppOptions {
   webgpu: boolean;
   acceptDownloads?: boolean;
   width?: number;
+  /** Another build of the app (default: the suite's, e2e/globalSetup.ts). */
+  url?: string;
 }
 
 /** Launches Chromium, opens the app's production build and makes sure e2e/output/ exists. */
-export async function openApp({ webgpu, acceptDownloads = false, width = 1366 }: OpenAppOptions): Promise<AppPage> {
+export async function openApp({ webgpu, acceptDownloads = false, width = 1366, url }: OpenAppOptions): Promise<AppPage> {
   mkdirSync(OUTPUT, { recursive: true });
   const browser = await launchChromium({ webgpu });
   const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(inject('appUrl'));
+  await page.goto(url ?? inject('appUrl'));
   return {
     browser, context, page, pageErrors,
     close: async () => {

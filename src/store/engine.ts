@@ -8,7 +8,10 @@ import { create } from 'zustand';
 import modelManifest from 'virtual:dnd-model-manifest';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
-import { EngineClient, EngineError, type AdapterSource, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
+import type { AnsweredRow } from '../prompts/answered';
+import {
+  EngineClient, EngineError, type AdapterSource, type AdapterSummary, type ConditionMode, type EngineInfo, type InitProgress,
+} from '../worker/engineClient';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -17,9 +20,21 @@ export interface ReadableError {
   message: string;
 }
 
+/** How a generated adapter was conditioned (kept with its saved copy; absent in records saved before examples mode). */
+export interface GeneratedMode {
+  /** 'prompts': P prompts; 'examples': P answered rows, sized by the validation gate. */
+  mode: ConditionMode;
+  /** Examples mode: the answered rows in the condition (Evaluate leaves them out). */
+  condition?: AnsweredRow[];
+  /** Examples mode: the validation gate's scale, rows scored and whether they were held out or the condition's own. */
+  validation?: { value: number; rows: number; source: 'held-out' | 'condition' };
+  /** Examples mode: the answered rows the validation gate scored (they stay scorable on Evaluate, which says so). */
+  validationRows?: AnsweredRow[];
+}
+
 /** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
 export type AdapterOrigin =
-  | { kind: 'generated'; promptSet: string | null; at: number | null }
+  | ({ kind: 'generated'; promptSet: string | null; at: number | null } & Partial<GeneratedMode>)
   | { kind: 'imported'; file: string | null; at: number | null };
 
 export interface AdapterRow extends AdapterSummary {
@@ -253,8 +268,8 @@ export async function removeAdapter(id: string): Promise<void> {
  * IndexedDB labelled 'generated', with the prompt set it came from. A failure is returned as a
  * readable error; the adapter still works in this session.
  */
-export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: string): Promise<ReadableError | null> {
-  const origin: AdapterOrigin = { kind: 'generated', promptSet, at: Date.now() };
+export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: string, how?: GeneratedMode): Promise<ReadableError | null> {
+  const origin: AdapterOrigin = { kind: 'generated', promptSet, at: Date.now(), ...how };
   originOf.set(adapter.id, origin);
   try {
     const zip = await getEngineClient().exportAdapter(adapter.id);
