@@ -15,7 +15,9 @@
  * - examples mode (a random generator whose manifest has `examples`): P answered rows in, the
  *   validation gate on the other rows (its value the least-NLL scale, its scale-0 NLL the base model's),
  *   the condition's own rows when there are no others (said to be optimistic), and a generator without
- *   `examples` refusing the mode with a readable message.
+ *   `examples` refusing the mode with a readable message;
+ * - on WebGPU (SwiftShader, about 0.25 tokens/s here, so one prompt and one row): the same measurements
+ *   with the adapter's inputs lent as GPU buffers, against the trainer's per-prompt and per-row numbers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,8 +47,8 @@ interface Fixture {
   tokens: number;
   max_prompt_tokens: number;
   features: { zero: number[]; adapter: number[] };
-  cases: { prompt: string; ids: number[]; base_tokens: number[] }[];
-  validation: { grid: number[]; rows: Row[]; nll: number[]; tokens: number; chosen: number };
+  cases: { prompt: string; ids: number[]; base_tokens: number[]; features: { zero: number[]; adapter: number[] } }[];
+  validation: { grid: number[]; rows: Row[]; nll: number[]; tokens: number; chosen: number; row_nll: number[][]; row_tokens: number[] };
 }
 const fx = JSON.parse(readFileSync('test/fixtures/answer-features/cases.json', 'utf8')) as Fixture;
 /**
@@ -80,14 +82,19 @@ let server: { url: string; close: () => Promise<void> };
 let browser: Browser;
 let page: Page;
 
+async function openPage(b: Browser): Promise<Page> {
+  const p = await b.newPage();
+  p.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
+  await p.goto(server.url);
+  await p.waitForSelector('body[data-ready=true]');
+  return p;
+}
+
 beforeAll(async () => {
   await buildPages();
   server = await servePages();
   browser = await launchChromium({ webgpu: false });
-  page = await browser.newPage();
-  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready=true]');
+  page = await openPage(browser);
 }, 300_000);
 
 afterAll(async () => {
@@ -117,7 +124,9 @@ describe('the answer feature and the validation NLL vs the trainer (WASM, fp32)'
     expect(dz).toBeLessThan(FEATURE_TOL);
     expect(da).toBeLessThan(FEATURE_TOL);
     expect(zero.values[4]).toBeCloseTo(1, 12); // the base model agrees with its own greedy tokens
-    expect(withAdapter.values[4]).toBeCloseTo(fx.features.adapter[4]!, 12); // agreement is a count: exactly the trainer's
+    // agreement is a count of positions (the trainer's mean is float32): exactly the trainer's count
+    const positions = fx.cases.length * fx.tokens;
+    expect(Math.round(withAdapter.values[4]! * positions)).toBe(Math.round(fx.features.adapter[4]! * positions));
   }, 300_000);
 
   it('the validation NLL of the test adapter at every grid scale, and the scale it picks', async () => {
@@ -192,4 +201,36 @@ describe('generators with an answer gate and with examples mode (random weights,
     expect(refused).toMatchObject({ failed: true, code: 'bad-request' });
     expect((refused as Failure).message).toMatch(/reads prompts only/);
   }, 120_000);
+});
+
+describe('the same measurements on WebGPU (SwiftShader): the adapter\'s inputs lent as GPU buffers', () => {
+  let gpuBrowser: Browser;
+  let gpu: Page;
+  let adapter = '';
+  beforeAll(async () => {
+    gpuBrowser = await launchChromium({ webgpu: true });
+    gpu = await openPage(gpuBrowser);
+    const { info } = await call(gpu, 'init', 'webgpu');
+    expect(info).toMatchObject({ backend: 'webgpu' });
+    adapter = ok(await call(gpu, 'importFixtureAdapter', '/fixtures/generation/adapter', 'fixture')).id;
+  }, 300_000);
+  afterAll(async () => {
+    await gpuBrowser?.close();
+  });
+
+  it('one prompt\'s answer feature and one row\'s validation NLL at scales 0 and 1 are the trainer\'s', async () => {
+    const c = fx.cases[0]!;
+    const got = ok(await call(gpu, 'measureAnswers', [c.prompt], adapter, { tokens: fx.tokens, maxPromptTokens: fx.max_prompt_tokens }));
+    expect(got.baseTokens).toEqual([c.base_tokens]);
+    const d = maxDiff(got.values, c.features.adapter);
+    console.log(`WebGPU answer feature: max |browser - torch| ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(FEATURE_TOL);
+    const v = fx.validation;
+    const row = 1;
+    const nll = ok(await call(gpu, 'validationNll', [v.rows[row]!], adapter, [0, 1]));
+    expect(nll.tokens).toBe(v.row_tokens[row]);
+    const want = [v.row_nll[0]![row]! / v.row_tokens[row]!, v.row_nll[v.grid.length - 1]![row]! / v.row_tokens[row]!];
+    console.log(`WebGPU validation NLL: ${JSON.stringify(nll.nll)} vs torch ${JSON.stringify(want)}`);
+    expect(maxDiff(nll.nll, want)).toBeLessThan(NLL_TOL);
+  }, 600_000);
 });

@@ -63,4 +63,5 @@ def test_validation_nll_follows_from_the_stored_ids(model, fx):
     lp, cnt = sequence_logprobs(model, seqs, starts, peft_stack(model, ROOT / fx["adapter"], GRID))
     nll = (-lp.sum(1) / cnt.sum()).tolist()
     assert nll == pytest.approx(v["nll"], abs=1e-6) and int(cnt.sum()) == v["tokens"]
+    assert (-lp).tolist() == [pytest.approx(r, abs=1e-5) for r in v["row_nll"]]
     assert v["chosen"] == GRID[min(range(len(nll)), key=lambda i: (nll[i], i))]
