@@ -138,6 +138,10 @@ describe('examples mode in the app (WASM, a generator with examples)', () => {
     for (const s of scored) for (const p of conditionPrompts) expect(s.includes(p)).toBe(false);
     await page.screenshot({ path: `${OUTPUT}/examples-mode-evaluate.png`, fullPage: true });
 
+    // the Adapters tab says how it was made
+    await page.getByTestId('tab-adapters').click();
+    expect(await page.getByTestId('adapter-row').first().textContent()).toContain('Generated from headlines.jsonl with its answers (examples mode)');
+
     // the saved adapter keeps its mode and condition rows across a reload
     await page.reload();
     await page.getByTestId('tab-evaluate').click();
