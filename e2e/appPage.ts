@@ -62,3 +62,15 @@ export function safetensorsNames(bytes: Uint8Array): string[] {
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
   return Object.keys(header).filter((k) => k !== '__metadata__');
 }
+
+/** Drops one text file on the page, as a person dragging it from their desktop would. */
+export async function dropFile(page: Page, name: string, text: string): Promise<void> {
+  const transfer = await page.evaluateHandle(({ name, text }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([text], name, { type: '' }));
+    return data;
+  }, { name, text });
+  await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+}

@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { OUTPUT, openApp, type AppPage } from './appPage';
+import { OUTPUT, dropFile, openApp, type AppPage } from './appPage';
 import { startAppServer } from './server';
 
 const MODELS = 'build/e2e-models-examples';
@@ -34,17 +34,6 @@ const HEADLINES = [
   'Refugees cross the border as the conflict spreads', 'Goalkeeper signs a five-year contract',
 ];
 const ROWS = HEADLINES.map((prompt, i) => ({ prompt, response: `[${LABELS[i % 3]}]` }));
-
-async function dropFile(page: Page, name: string, text: string): Promise<void> {
-  const transfer = await page.evaluateHandle(({ name, text }) => {
-    const data = new DataTransfer();
-    data.items.add(new File([text], name, { type: '' }));
-    return data;
-  }, { name, text });
-  await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
-  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
-  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
-}
 
 async function selectSet(page: Page, name: string): Promise<void> {
   await page.getByTestId('tab-prompts').click();
