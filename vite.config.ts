@@ -13,9 +13,11 @@ import { modelsPlugin } from './scripts/vite-models-plugin.ts';
 // (DND_DATASETS, default ../shared/datasets), for the Prompts screen's "Examples" buttons.
 // modelsPlugin: models/ (the committed weights, web graphs, tokenizer, generator) served and copied
 // into the build with their hashes, and the cross-origin isolation headers (docs/hosting.md).
+// DND_MODELS_DIR serves another folder of the same layout (base/, generator/) instead, e.g. a
+// generator trained elsewhere (e2e/examplesMode.e2e.ts builds one with a random-weight stand-in).
 export default defineConfig({
   base: './',
-  plugins: [react(), examplesPlugin(), modelsPlugin()],
+  plugins: [react(), examplesPlugin(), modelsPlugin({ modelsDir: process.env.DND_MODELS_DIR || undefined })],
   worker: { format: 'es' },
   // the workers' dependencies, named so the dev server bundles them at start (not on first use,
   // which reloads the page mid-load)

@@ -25,17 +25,19 @@ export interface OpenAppOptions {
   webgpu: boolean;
   acceptDownloads?: boolean;
   width?: number;
+  /** Another build of the app (default: the suite's, e2e/globalSetup.ts). */
+  url?: string;
 }
 
 /** Launches Chromium, opens the app's production build and makes sure e2e/output/ exists. */
-export async function openApp({ webgpu, acceptDownloads = false, width = 1366 }: OpenAppOptions): Promise<AppPage> {
+export async function openApp({ webgpu, acceptDownloads = false, width = 1366, url }: OpenAppOptions): Promise<AppPage> {
   mkdirSync(OUTPUT, { recursive: true });
   const browser = await launchChromium({ webgpu });
   const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads });
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(inject('appUrl'));
+  await page.goto(url ?? inject('appUrl'));
   return {
     browser, context, page, pageErrors,
     close: async () => {
@@ -67,4 +69,16 @@ export function safetensorsNames(bytes: Uint8Array): string[] {
   const length = Number(view.getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, unknown>;
   return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+/** Drops one text file on the page, as a person dragging it from their desktop would. */
+export async function dropFile(page: Page, name: string, text: string): Promise<void> {
+  const transfer = await page.evaluateHandle(({ name, text }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([text], name, { type: '' }));
+    return data;
+  }, { name, text });
+  await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
+  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
 }

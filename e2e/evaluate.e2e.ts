@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { OUTPUT, fixtureAdapterZip, openApp, type AppPage } from './appPage';
+import { OUTPUT, dropFile, fixtureAdapterZip, openApp, type AppPage } from './appPage';
 
 
 
@@ -20,17 +20,6 @@ const ITEMS = [
   { prompt: 'Which of these is a mammal?\nA: Shark\nB: Trout\nC: Dolphin\nD: Octopus', response: '[C]' },
   { prompt: 'How many legs does a spider have?\nA: Six\nB: Four\nC: Ten\nD: Eight', response: '[D]' },
 ];
-
-async function dropFile(page: Page, name: string, text: string): Promise<void> {
-  const transfer = await page.evaluateHandle(({ name, text }) => {
-    const data = new DataTransfer();
-    data.items.add(new File([text], name, { type: '' }));
-    return data;
-  }, { name, text });
-  await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
-  await page.dispatchEvent('body', 'dragover', { dataTransfer: transfer });
-  await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
-}
 
 /** The ok marks of one side, from the table. */
 async function marks(panel: Locator, side: 'base' | 'adapted'): Promise<string[]> {

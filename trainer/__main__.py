@@ -20,6 +20,8 @@ COMMANDS = {
                    "write (or --check) models/base/decoder*.onnx + graphs.json: graphs over model.safetensors"),
     "conditions-fixture": ("trainer.fixtures.conditions",
                            "write test/fixtures/conditions/ (prompts, token ids, embeddings) from models/base"),
+    "answer-features-fixture": ("trainer.fixtures.answer_features",
+                                "write test/fixtures/answer-features/ (answer gate features, validation NLLs) from models/base"),
 }
 
 

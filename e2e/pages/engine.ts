@@ -5,7 +5,9 @@
 import { unzipSync, strFromU8 } from 'fflate';
 import modelManifest from 'virtual:dnd-model-manifest';
 import { benchEngine, benchPeer, importAdapter, initEngine, initPeer } from './decodeBench';
-import { EngineClient, EngineError, type GateResult, type GenerateOptions, type GenerateResult } from '../../src/worker/engineClient';
+import {
+  EngineClient, EngineError, type AnsweredRow, type AnswerSettings, type GateResult, type GenerateOptions, type GenerateResult, type ValidationGateResult,
+} from '../../src/worker/engineClient';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import { seededCondition } from './seededCondition';
 import { fetchModelFile, MODEL_CACHE } from '../../src/model/modelCache';
@@ -138,6 +140,31 @@ const api = {
   },
   async cacheKeys(): Promise<string[]> {
     return (await (await caches.open(MODEL_CACHE)).keys()).map((r) => r.url);
+  },
+  /** The answer gate's feature of a registered adapter (null: the base model) on `prompts`. */
+  measureAnswers: (prompts: string[], adapter: string | null, settings?: AnswerSettings) => attempt(() => client.measureAnswerFeatures(prompts, adapter, settings)),
+  /** Examples mode's validation NLL of a registered adapter at each grid scale. */
+  validationNll: (rows: AnsweredRow[], adapter: string, grid: number[]) => attempt(() => client.validationNll(rows, adapter, grid)),
+  /** P prompts -> their condition (returned, for the trainer's check) and an adapter generated from them, with its stages. */
+  async generateFromPrompts(prompts: string[]) {
+    return attempt(async () => {
+      const encoded = await client.encodePrompts(prompts);
+      const stages: { stage: string; ms: number }[] = [];
+      const summary = await client.generateAdapter(prompts, 'from prompts', (st) => stages.push({ stage: st.stage, ms: st.ms }));
+      return { summary, stages, condition: Array.from(encoded.condition) };
+    });
+  },
+  /** Examples mode: P answered rows and the validation rows -> an adapter, its stages and the 'apply' event's validation. */
+  async generateFromExamples(condition: AnsweredRow[], validation: AnsweredRow[]) {
+    return attempt(async () => {
+      const stages: { stage: string; ms: number }[] = [];
+      let applied: ValidationGateResult | null = null;
+      const summary = await client.generateAdapterFromExamples(condition, validation, 'from examples', (st) => {
+        stages.push({ stage: st.stage, ms: st.ms });
+        if (st.stage === 'apply') applied = st.validation ?? null;
+      });
+      return { summary, stages, applied };
+    });
   },
   listAdapters: () => attempt(() => client.listAdapters()),
   generateAdapter: () => attempt(() => client.generateAdapter(['a prompt'])),

@@ -5,9 +5,13 @@
  * - feature (`gate.feature`): "condition": the mean of the condition's real rows (a row = one token's
  *   C values; all-zero rows are padding) over all P prompts (`pooled`); "output": what the generator
  *   makes of the prompts, each raw decoder output token's mean, then each one's population std
- *   (2 x N values, before un-normalisation; `output_feature`);
- * - the nearest tasks: query and centroids centred by the mean centroid, cosine similarity, the k most
- *   similar tasks, weights w = max(cos, 0) + 1e-6 (`GateTable.neighbours`);
+ *   (2 x N values, before un-normalisation; `output_feature`); "answer": five numbers about how the base
+ *   model starts to answer the prompts and what the adapter does to that start, measured by decoding
+ *   (src/model/answerGate.ts, trainer/generator/answer_features.py), handed in by the engine;
+ * - the nearest tasks (`GateTable.similarity`), by `gate.metric`: "cosine", query and centroids centred
+ *   by the mean centroid, cosine similarity; "euclidean", query and centroids standardised by the stored
+ *   `gate.feature_mean` / `gate.feature_std`, similarity 1 / (1 + squared distance). The k most similar
+ *   tasks, weights w = max(similarity, 0) + 1e-6 (`GateTable.neighbours`);
  * - g (`GateTable.scale`), by the manifest's `gate.rule`: "mean", g = Σ w·scale / Σ w; "risk", over the
  *   grid scales s, the expected cost Σ w·(d(s) + risk·max(d(s), 0)) / Σ w of the neighbours' NLL curves d
  *   (relative to the base model), and g = the smallest s whose cost is within RISK_TIE of the least.
@@ -17,7 +21,7 @@
  * or on the decoder's output read back from the GPU.
  */
 import { GeneratorFormatError, GeneratorRunError } from './errors';
-import { gateFeatureWidth, gateTaskNames, type GateFeature, type GateRule, type GeneratorManifest } from './manifest';
+import { gateFeatureWidth, gateTaskNames, type GateFeature, type GateMetric, type GateRule, type GeneratorManifest } from './manifest';
 import type { SafetensorsFile } from './safetensors';
 
 export interface GateTable {
@@ -40,6 +44,11 @@ export interface GateTable {
   grid?: readonly number[];
   /** Rule "risk": the extra weight of harm. */
   risk?: number;
+  /** "cosine" when absent. */
+  metric?: GateMetric;
+  /** Metric "euclidean": the (F,) mean and standard deviation (every one > 0) a query and the centroids are standardised by. */
+  featureMean?: Float32Array;
+  featureStd?: Float32Array;
 }
 
 export interface GateResult {
@@ -73,7 +82,18 @@ export function readGateTable(manifest: GeneratorManifest, weights: SafetensorsF
   scales.forEach((s, i) => {
     if (!(s >= 0 && s <= 1)) fail('gate.scales', `tensor "${gate.scales}"[${i}] is ${s}; every scale must be in [0, 1]`);
   });
-  const table: GateTable = { feature: gate.feature, centroids, scales, names: gateTaskNames(manifest), k: gate.k, width: gateFeatureWidth(manifest), rule: gate.rule };
+  const table: GateTable = {
+    feature: gate.feature, centroids, scales, names: gateTaskNames(manifest), k: gate.k, width: gateFeatureWidth(manifest), rule: gate.rule, metric: gate.metric,
+  };
+  if (gate.metric === 'euclidean' && gate.feature_mean && gate.feature_std) {
+    const featureMean = weights.float32(gate.feature_mean);
+    const featureStd = weights.float32(gate.feature_std);
+    if (!featureMean.every(Number.isFinite)) fail('gate.feature_mean', `tensor "${gate.feature_mean}" holds a value that is not a finite number`);
+    featureStd.forEach((s, i) => {
+      if (!(s > 0 && Number.isFinite(s))) fail('gate.feature_std', `tensor "${gate.feature_std}"[${i}] is ${s}; every standard deviation must be a positive number`);
+    });
+    Object.assign(table, { featureMean, featureStd });
+  }
   if (gate.rule === 'risk' && gate.curves && gate.grid) {
     const curves = weights.float32(gate.curves);
     if (!curves.every(Number.isFinite)) fail('gate.curves', `tensor "${gate.curves}" holds a value that is not a finite number`);
@@ -136,19 +156,31 @@ export function outputFeature(output: Float32Array, count: number, tokenSize: nu
   return out;
 }
 
-/**
- * The gate for one generation, from its feature: the condition (B = 1, the manifest's features[0]) or
- * the raw decoder output, which `decoderOutput` is asked for only when the gate reads it.
- */
-export async function gateForRun(
-  table: GateTable, manifest: GeneratorManifest, condition: Float32Array, decoderOutput: () => Float32Array | Promise<Float32Array>,
-): Promise<GateResult> {
-  if (table.feature === 'condition') {
-    const [p, l, c] = manifest.decoder.features[0] as readonly [number, number, number];
-    return knnGate(table, pooledFeature(condition, p, l, c));
+/** Where a gate query comes from; each source is read only when the table's feature needs it. */
+export interface GateSources {
+  /** The condition (B = 1, the manifest's features[0]). */
+  condition: Float32Array;
+  /** The raw decoder output (N x h·w values). */
+  decoderOutput: () => Float32Array | Promise<Float32Array>;
+  /** The answer feature (5 values), measured by decoding with the adapter at scale 1 (src/model/answerGate.ts). */
+  answer?: () => Promise<ArrayLike<number>>;
+}
+
+/** The gate for one generation, from the feature its table reads. */
+export async function gateForRun(table: GateTable, manifest: GeneratorManifest, sources: GateSources): Promise<GateResult> {
+  switch (table.feature) {
+    case 'condition': {
+      const [p, l, c] = manifest.decoder.features[0] as readonly [number, number, number];
+      return knnGate(table, pooledFeature(sources.condition, p, l, c));
+    }
+    case 'output': {
+      const { count, height, width } = manifest.tokens;
+      return knnGate(table, outputFeature(await sources.decoderOutput(), count, height * width));
+    }
+    case 'answer':
+      if (!sources.answer) throw new GeneratorRunError('the gate reads the answer feature, which needs the prompts and the base model');
+      return knnGate(table, await sources.answer());
   }
-  const { count, height, width } = manifest.tokens;
-  return knnGate(table, outputFeature(await decoderOutput(), count, height * width));
 }
 
 /** x minus the centre, divided by its norm (at least MIN_NORM). */
@@ -165,24 +197,53 @@ function centredUnit(x: ArrayLike<number>, offset: number, center: Float64Array)
   return out;
 }
 
+/** trainer/generator/gate.py `GateTable.similarity`, metric "cosine": (M,) cosines of the centred query and centroids. */
+function cosineSimilarities(table: GateTable, feature: ArrayLike<number>): number[] {
+  const C = table.width;
+  const M = table.scales.length;
+  const center = new Float64Array(C);
+  for (let i = 0; i < M; i++) for (let c = 0; c < C; c++) center[c] = (center[c] as number) + (table.centroids[i * C + c] as number) / M;
+  const q = centredUnit(feature, 0, center);
+  return Array.from({ length: M }, (_, i) => {
+    const u = centredUnit(table.centroids, i * C, center);
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += (q[c] as number) * (u[c] as number);
+    return dot;
+  });
+}
+
 /**
- * trainer/generator/gate.py `GateTable.scale` and `.neighbours` for one pooled feature.
+ * trainer/generator/gate.py `GateTable.similarity`, metric "euclidean": (M,) 1 / (1 + d²), d the distance of
+ * the query and a centroid after both are standardised by the table's stored mean and standard deviation.
+ */
+function euclideanSimilarities(table: GateTable, feature: ArrayLike<number>): number[] {
+  const { featureMean: mean, featureStd: std } = table;
+  if (!mean || !std) throw new GeneratorRunError('the gate\'s metric is "euclidean" but it has no feature mean and standard deviation');
+  const C = table.width;
+  const z = (x: number, c: number) => (x - (mean[c] as number)) / (std[c] as number);
+  const q = Float64Array.from({ length: C }, (_, c) => z(feature[c] as number, c));
+  return Array.from({ length: table.scales.length }, (_, i) => {
+    let d2 = 0;
+    for (let c = 0; c < C; c++) d2 += ((q[c] as number) - z(table.centroids[i * C + c] as number, c)) ** 2;
+    return 1 / (1 + d2);
+  });
+}
+
+/**
+ * trainer/generator/gate.py `GateTable.scale` and `.neighbours` for one feature (pooled condition,
+ * decoder-output statistics or answer feature).
  *
- * @throws GeneratorRunError when the feature does not have the table's C values
+ * @throws GeneratorRunError when the feature does not have the table's F values
  */
 export function knnGate(table: GateTable, feature: ArrayLike<number>): GateResult {
   const C = table.width;
   const M = table.scales.length;
   if (feature.length !== C) throw new GeneratorRunError(`the gate needs a feature of ${C} values, got ${feature.length}`);
-  const center = new Float64Array(C);
-  for (let i = 0; i < M; i++) for (let c = 0; c < C; c++) center[c] = (center[c] as number) + (table.centroids[i * C + c] as number) / M;
-  const q = centredUnit(feature, 0, center);
-  const sims = Array.from({ length: M }, (_, i) => {
-    const u = centredUnit(table.centroids, i * C, center);
-    let dot = 0;
-    for (let c = 0; c < C; c++) dot += (q[c] as number) * (u[c] as number);
-    return { i, sim: dot };
-  });
+  if (!Array.from({ length: C }, (_, c) => feature[c] as number).every(Number.isFinite)) {
+    throw new GeneratorRunError('the gate\'s feature holds a value that is not a finite number');
+  }
+  const similarities = table.metric === 'euclidean' ? euclideanSimilarities(table, feature) : cosineSimilarities(table, feature);
+  const sims = similarities.map((sim, i) => ({ i, sim }));
   const top = sims.sort((a, b) => b.sim - a.sim).slice(0, Math.min(table.k, M));
   const weighted = top.map(({ i, sim }) => ({ i, w: Math.max(sim, 0) + WEIGHT_FLOOR }));
   const value = table.rule === 'risk' ? riskScale(table, weighted) : meanScale(table, weighted);

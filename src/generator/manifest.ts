@@ -7,7 +7,9 @@
  * failure throws a {@link GeneratorFormatError} naming the field path (e.g. `decoder.features[2]`).
  *
  * Version 2 (trainer/generator/release.py) adds `encoder.window` / `encoder.max_input_tokens` (the
- * tail window), the `shared_lora_residual` token normalisation and the kNN `gate`. A version-1
+ * tail window), the `shared_lora_residual` token normalisation, the kNN `gate` (feature "condition",
+ * "output" or "answer"; metric "cosine" or "euclidean"; rule "mean" or "risk") and the optional
+ * `examples` section (the generator also reads prompts with their answers). A version-1
  * manifest is read with the version-1 meaning filled in (`window: "head"`, `max_input_tokens = max_tokens`,
  * no gate), so the code downstream has one shape to handle; a version-2 field in a version-1 file is refused.
  */
@@ -45,9 +47,42 @@ export type TokenNormalization = 'per_matrix' | 'per_position' | 'per_position_m
 
 /**
  * What the gate compares (trainer/generator/gate.py): "condition", the mean of the condition's non-zero
- * rows (C values); "output", each raw decoder output token's mean and population std (2 x tokens.count).
+ * rows (C values); "output", each raw decoder output token's mean and population std (2 x tokens.count);
+ * "answer", how the base model starts to answer the prompts and what the adapter does to that start
+ * (trainer/generator/answer_features.py: 5 values).
  */
-export type GateFeature = 'condition' | 'output';
+export type GateFeature = 'condition' | 'output' | 'answer';
+
+/** The answer feature's width (trainer/generator/manifest.py `ANSWER_FEATURES`). */
+export const ANSWER_FEATURE_WIDTH = 5;
+
+/**
+ * What "near" means (trainer/generator/gate.py `GateTable.similarity`): "cosine" (query and centroids
+ * centred by the mean centroid, cosine similarity) or "euclidean" (each feature standardised by the
+ * stored `gate.feature_mean` / `gate.feature_std`, similarity 1 / (1 + squared distance)).
+ */
+export type GateMetric = 'cosine' | 'euclidean';
+
+/** The answer feature's settings (`gate.answer`): how many tokens the base model answers, how long a prompt is kept. */
+export interface AnswerFeatureSpec {
+  /** M: greedy base-model tokens per prompt (no stop token: exactly M). */
+  tokens: number;
+  /** The chat-rendered prompt keeps its last `max_prompt_tokens` ids. */
+  max_prompt_tokens: number;
+}
+
+/**
+ * Examples mode (optional, top-level `examples`): the generator also reads answered rows, rendered by
+ * `template` ("chat-answer": the user turn and the assistant's answer), and the adapter is then sized
+ * by the validation gate: the scale of `grid` with the least response NLL on up to `validation_rows`
+ * answered rows that are not in the condition (trainer/evaluate/examples_eval.py).
+ */
+export interface ExamplesSpec {
+  template: 'chat-answer';
+  validation_rows: number;
+  /** Scales rising from 0 to at most 1, at least two. */
+  grid: number[];
+}
 
 /**
  * How the k nearest tasks give the gate's value (trainer/generator/gate.py `GateTable`): "mean", the
@@ -79,6 +114,13 @@ export interface GateSpec {
   grid?: number[];
   /** Rule "risk": how much more a harm weighs than a gain of the same size (>= 0). */
   risk?: number;
+  /** "cosine" when the manifest does not say. */
+  metric: GateMetric;
+  /** Metric "euclidean": tensor names of the (F,) mean and standard deviation (> 0) queries and centroids are standardised by. */
+  feature_mean?: string;
+  feature_std?: string;
+  /** Feature "answer": its settings. */
+  answer?: AnswerFeatureSpec;
 }
 export interface GeneratorManifest {
   format: typeof GENERATOR_FORMAT;
@@ -127,6 +169,8 @@ export interface GeneratorManifest {
   };
   /** Version 2, optional: the kNN gate; absent: every adapter is applied in full. */
   gate?: GateSpec;
+  /** Version 2, optional: examples mode (answered rows as the condition, the validation gate); absent: prompts only. */
+  examples?: ExamplesSpec;
   /** free-form training summary (with a gate: `gate_tasks`, the M task names, is required) */
   training: Record<string, unknown>;
 }
@@ -192,6 +236,18 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: st
     fail(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${describe(value)}`);
   }
   return value as T;
+}
+
+/** A scale grid (trainer: "must rise from 0 to at most 1, at least two scales"). */
+function scaleGrid(value: unknown, path: string): number[] {
+  const grid = list(value, path).map((x, i) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) fail(`${path}[${i}]`, `must be a number, got ${describe(x)}`);
+    return x;
+  });
+  if (grid.length < 2 || grid[0] !== 0 || (grid.at(-1) as number) > 1 || grid.some((x, i) => i > 0 && x <= (grid[i - 1] as number))) {
+    fail(path, `must rise from 0 to at most 1 with at least two scales, got ${describe(value)}`);
+  }
+  return grid;
 }
 
 function feature(value: unknown, path: string): Feature {
@@ -455,7 +511,8 @@ function parseGate(value: unknown): GateSpec {
   const gate: GateSpec = {
     kind: oneOf(o['kind'], ['knn'] as const, 'gate.kind'),
     k: posInt(o['k'], 'gate.k'),
-    feature: o['feature'] === undefined ? 'condition' : oneOf(o['feature'], ['condition', 'output'] as const, 'gate.feature'),
+    feature: o['feature'] === undefined ? 'condition' : oneOf(o['feature'], ['condition', 'output', 'answer'] as const, 'gate.feature'),
+    metric: o['metric'] === undefined ? 'cosine' : oneOf(o['metric'], ['cosine', 'euclidean'] as const, 'gate.metric'),
     centroids: str(o['centroids'], 'gate.centroids'),
     scales: str(o['scales'], 'gate.scales'),
     // the only target the trainer defines; anything else would be applied wrongly
@@ -464,22 +521,33 @@ function parseGate(value: unknown): GateSpec {
   };
   if (o['tasks'] !== undefined) gate.tasks = posInt(o['tasks'], 'gate.tasks');
   if (gate.centroids === gate.scales) fail('gate.scales', `must name another tensor than gate.centroids ("${gate.centroids}")`);
+  if (gate.metric === 'euclidean') {
+    gate.feature_mean = str(o['feature_mean'], 'gate.feature_mean');
+    gate.feature_std = str(o['feature_std'], 'gate.feature_std');
+    if (gate.feature_mean === gate.feature_std) fail('gate.feature_std', `must name another tensor than gate.feature_mean ("${gate.feature_mean}")`);
+  }
+  if (gate.feature === 'answer') {
+    const a = obj(o['answer'], 'gate.answer');
+    gate.answer = { tokens: posInt(a['tokens'], 'gate.answer.tokens'), max_prompt_tokens: posInt(a['max_prompt_tokens'], 'gate.answer.max_prompt_tokens') };
+  }
   if (gate.rule === 'risk') {
     gate.curves = str(o['curves'], 'gate.curves');
     if (gate.curves === gate.centroids || gate.curves === gate.scales) fail('gate.curves', `must name its own tensor, got "${gate.curves}"`);
-    const grid = list(o['grid'], 'gate.grid').map((x, i) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) fail(`gate.grid[${i}]`, `must be a number, got ${describe(x)}`);
-      return x;
-    });
-    if (grid.length < 2 || grid[0] !== 0 || (grid.at(-1) as number) > 1 || grid.some((x, i) => i > 0 && x <= (grid[i - 1] as number))) {
-      fail('gate.grid', `must rise from 0 to at most 1 with at least two scales, got ${describe(o['grid'])}`);
-    }
-    gate.grid = grid;
+    gate.grid = scaleGrid(o['grid'], 'gate.grid');
     const risk = o['risk'] ?? 0;
     if (typeof risk !== 'number' || !Number.isFinite(risk) || risk < 0) fail('gate.risk', `must be a number >= 0, got ${describe(risk)}`);
     gate.risk = risk;
   }
   return gate;
+}
+
+function parseExamples(value: unknown): ExamplesSpec {
+  const o = obj(value, 'examples');
+  return {
+    template: oneOf(o['template'], ['chat-answer'] as const, 'examples.template'),
+    validation_rows: nonNegInt(o['validation_rows'], 'examples.validation_rows'),
+    grid: scaleGrid(o['grid'], 'examples.grid'),
+  };
 }
 
 /** With a gate, `training.gate_tasks` names its M tasks (shown to people as the prompts' nearest tasks). */
@@ -521,9 +589,13 @@ export function parseGeneratorManifest(json: unknown): GeneratorManifest {
   if (gate?.feature === 'condition' && first[2] !== encoder.channels) {
     fail('gate', `pools rows of encoder.channels = ${encoder.channels} values, but the condition decoder.features[0] = ${fmt(first)} has rows of ${first[2]}`);
   }
+  notInVersion1(root, 'examples', 'examples', v);
+  const examples = root['examples'] === undefined ? undefined : parseExamples(root['examples']);
   const training = obj(root['training'], 'training');
   if (gate) checkGateTasks(training, gate);
-  return { format: GENERATOR_FORMAT, version: v, base_model, encoder, decoder, tokens, lora, ...(gate ? { gate } : {}), training };
+  return {
+    format: GENERATOR_FORMAT, version: v, base_model, encoder, decoder, tokens, lora, ...(gate ? { gate } : {}), ...(examples ? { examples } : {}), training,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,14 +634,23 @@ export function expectedGeneratorTensors(manifest: GeneratorManifest): ExpectedT
     const m = gateTaskNames(manifest).length;
     out.push({ name: manifest.gate.centroids, shape: [m, gateFeatureWidth(manifest)] }, { name: manifest.gate.scales, shape: [m] });
     if (manifest.gate.curves && manifest.gate.grid) out.push({ name: manifest.gate.curves, shape: [m, manifest.gate.grid.length] });
+    const { feature_mean: mean, feature_std: std } = manifest.gate;
+    if (mean && std) out.push({ name: mean, shape: [gateFeatureWidth(manifest)] }, { name: std, shape: [gateFeatureWidth(manifest)] });
   }
   return out;
 }
 
-/** F, the length of a gate query: encoder.channels ("condition") or 2 x tokens.count ("output"); 0 without a gate. */
+/** F, the length of a gate query: encoder.channels ("condition"), 2 x tokens.count ("output") or 5 ("answer"); 0 without a gate. */
 export function gateFeatureWidth(manifest: GeneratorManifest): number {
   if (!manifest.gate) return 0;
-  return manifest.gate.feature === 'condition' ? manifest.encoder.channels : 2 * manifest.tokens.count;
+  switch (manifest.gate.feature) {
+    case 'condition':
+      return manifest.encoder.channels;
+    case 'output':
+      return 2 * manifest.tokens.count;
+    case 'answer':
+      return ANSWER_FEATURE_WIDTH;
+  }
 }
 
 /** The M task names of a version-2 gate (`training.gate_tasks`, checked by parseGeneratorManifest); [] without a gate. */

@@ -326,6 +326,22 @@ export class AdapterRegistry {
     return e.feeds;
   }
 
+  /**
+   * The LoRA inputs of adapter data that is not registered, every B times `strength` (examples mode's
+   * validation scales, the answer gate's adapter before it is sized), lent for the duration of `use`;
+   * GPU buffers made for them are destroyed afterwards. Strength 0 lends the base model's inputs.
+   */
+  async withFeeds<T>(adapter: Pick<AdapterData, 'matrices' | 'scale'>, strength: number, use: (feeds: Record<string, ort.Tensor>) => Promise<T>): Promise<T> {
+    if (!this.graphHasLora) throw new AdapterValidationError('the model was loaded without LoRA inputs (decoder.onnx); load decoder_lora.onnx to use adapters');
+    if (strength === 0) return use(this.feeds(null));
+    const buffers: GPUBuffer[] = [];
+    try {
+      return await use(this.buildFeeds(adapter, adapter.scale * strength, buffers));
+    } finally {
+      for (const b of buffers) b.destroy();
+    }
+  }
+
   private buildFeeds(adapter: Pick<AdapterData, 'matrices'>, scale: number, buffers: GPUBuffer[]): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     for (let l = 0; l < this.shape.layers; l++) {

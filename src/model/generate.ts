@@ -22,6 +22,11 @@ export interface DecodeOptions {
   stopIds?: ReadonlySet<number>;
   sampling?: SamplingOptions;
   cancel?: CancelToken;
+  /**
+   * Chooses each next token from the step's logits (vocab values, valid only during the call) instead of
+   * the sampler: teacher forcing, or greedy decoding that also reads the logits (src/model/logits.ts).
+   */
+  pick?: (logits: Float32Array, index: number) => number;
   /** Called after every new token; returning true stops the generation (a stop string matched). */
   onToken?: (id: number, index: number) => boolean | void;
   /** Let queued messages (a cancel) run between steps. Default: a MessageChannel hop. */
@@ -106,7 +111,8 @@ export async function decode(model: ModelSession, promptIds: readonly number[], 
       const logits = out.logits;
       if (!logits) throw new Error('the model returned no logits');
       const data = (logits.location === 'cpu' ? logits.data : await logits.getData()) as Float32Array;
-      const next = sampler.pick(data, 0, vocab); // the graph returns the last position only
+      // the graph returns the last position only
+      const next = options.pick ? options.pick(data.subarray(0, vocab), ids.length) : sampler.pick(data, 0, vocab);
       logits.dispose();
       cache.update(out, pending.length);
       kvLocation = cache.location;

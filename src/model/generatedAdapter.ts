@@ -73,9 +73,18 @@ export function applyGate(matrices: Map<string, LoraMatrixData>, strength: numbe
   }
 }
 
+/** A generated adapter before it is sized: the decoder's LoRA at scale 1 and, for an "output" gate, the decoder's raw output. */
+export interface RawGeneratedAdapter {
+  /** Matrices as generated (not yet multiplied by any gate). */
+  data: AdapterData;
+  /** The decoder's last activation (N x h·w values, before un-normalisation), read on demand. */
+  decoderOutput: () => Promise<Float32Array>;
+  /** Wall time after the last stage spent reading the LoRA back (GPU path; 0 on the CPU). */
+  readMs: number;
+}
+
 export interface GeneratedAdapter {
   data: AdapterData;
-  timings: StageTiming[];
   /** Wall time after the last stage: the gate and reading the LoRA back. */
   readMs: number;
   /** The gate's strength (B·g in `data`); null: no gate, applied in full. */
@@ -88,51 +97,43 @@ export interface GeneratedAdapterData {
   gate: GateResult | null;
 }
 
-/** Runs the generator on a condition (B = 1) and returns the adapter's matrices (read back), at the
- * gate's strength g (1 without a gate). */
-export async function runGenerator(
-  handle: GeneratorHandle,
-  condition: Float32Array,
-  shape: LoraShape,
-  name: string,
-  onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
-  signal?: AbortSignal,
-): Promise<GeneratedAdapter> {
+type StageCallback = (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>;
+
+function adapterData(loaded: LoadedGenerator, shape: LoraShape, name: string, matrices: Map<string, LoraMatrixData>): AdapterData {
+  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
+  return { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices };
+}
+
+/** Runs the WGSL generator on a condition (B = 1) and reads its LoRA back, unsized. */
+export async function generateOnGpu(
+  handle: GeneratorHandle, condition: Float32Array, shape: LoraShape, name: string, onStage?: StageCallback, signal?: AbortSignal,
+): Promise<RawGeneratedAdapter> {
   const { runtime, loaded } = handle;
   if (!runtime) throw new GeneratorLoadError('it was loaded without WebGPU; use runGeneratorOnCpu');
   runtime.writeCondition(condition);
   // Each layer's output is read back down-sampled (small) so the page can draw it as it appears.
-  const timings = await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
+  await runtime.runStaged(async (t, l) => onStage?.(t, l, l === null ? undefined : await runtime.snapshot(l, SNAPSHOT_SIDE)), signal);
   const readStart = performance.now();
   const last = loaded.manifest.decoder.kernel_sizes.length - 1;
-  // an "output" gate reads the decoder's last activation back (N x h x w floats)
-  const gate = loaded.gate ? await gateForRun(loaded.gate, loaded.manifest, condition, () => runtime.readLayer(last)) : null;
-  const strength = gate?.value ?? 1;
+  // read now: a later generation reuses the runtime's buffers
+  let output: Promise<Float32Array> | undefined;
+  const decoderOutput = () => (output ??= runtime.readLayer(last));
+  if (loaded.gate?.feature === 'output') await decoderOutput();
   const where = new Map(runtime.loraMatrices().map((m) => [m.name, m]));
   const read = await runtime.readLora(0);
-  const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
+  const matrices = new Map<string, LoraMatrixData>();
   for (const [key, data] of read) {
     const m = where.get(key);
     if (!m) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: m.rows, cols: m.cols, data });
   }
-  applyGate(matrices, strength);
-  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  return {
-    data: { name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices },
-    timings, readMs: performance.now() - readStart, gate,
-  };
+  return { data: adapterData(loaded, shape, name, matrices), decoderOutput, readMs: performance.now() - readStart };
 }
 
-/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices (B·g) as CPU data. */
-export async function runGeneratorOnCpu(
-  handle: GeneratorHandle,
-  condition: Float32Array,
-  shape: LoraShape,
-  name: string,
-  onStage?: (timing: StageTiming, layer: number | null, snapshot?: Heatmap) => void | Promise<void>,
-  signal?: AbortSignal,
-): Promise<GeneratedAdapterData> {
+/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices as CPU data, unsized. */
+export async function generateOnCpu(
+  handle: GeneratorHandle, condition: Float32Array, shape: LoraShape, name: string, onStage?: StageCallback, signal?: AbortSignal,
+): Promise<RawGeneratedAdapter> {
   const { loaded } = handle;
   const features = loaded.manifest.decoder.features;
   let lastLayerDone = performance.now();
@@ -149,17 +150,43 @@ export async function runGeneratorOnCpu(
   // The reference detokenises right after the last layer, inside runReferenceGenerator.
   await onStage?.({ stage: 'detokenize', ms: performance.now() - lastLayerDone, clock: 'wall' }, null);
   const shapes = new Map(loaded.layout.entries.map((e) => [peftName(e.layer, e.module, e.matrix), e]));
-  const matrices = new Map<string, { rows: number; cols: number; data: Float32Array }>();
+  const matrices = new Map<string, LoraMatrixData>();
   for (const [key, data] of run.lora[0] as Map<string, Float32Array>) {
     const e = shapes.get(key);
     if (!e) throw new AdapterValidationError(`the generator produced an unknown matrix "${key}"`, key);
     matrices.set(key, { rows: e.rows, cols: e.cols, data });
   }
-  const gate = loaded.gate ? await gateForRun(loaded.gate, loaded.manifest, condition, () => run.layers[run.layers.length - 1] as Float32Array) : null;
-  applyGate(matrices, gate?.value ?? 1);
-  const { rank, alpha, target_modules: targets } = loaded.manifest.lora;
-  const data: AdapterData = {
-    name, source: 'generated', rank, alpha, scale: alpha / rank, targetModules: shape.targets.filter((t) => targets.includes(t)), matrices,
-  };
-  return { data, gate };
+  const output = run.layers[run.layers.length - 1] as Float32Array;
+  return { data: adapterData(loaded, shape, name, matrices), decoderOutput: async () => output, readMs: 0 };
+}
+
+/**
+ * The gate a table computes from the generation alone ("condition" and "output" features); an "answer"
+ * gate needs the base model (src/model/adapterSizing.ts) and is refused here.
+ */
+async function promptGate(handle: GeneratorHandle, condition: Float32Array, raw: RawGeneratedAdapter): Promise<GateResult | null> {
+  const { loaded } = handle;
+  return loaded.gate ? gateForRun(loaded.gate, loaded.manifest, { condition, decoderOutput: raw.decoderOutput }) : null;
+}
+
+/** Runs the generator on a condition (B = 1) and returns the adapter's matrices (read back), at the
+ * gate's strength g (1 without a gate; "condition" and "output" gates). */
+export async function runGenerator(
+  handle: GeneratorHandle, condition: Float32Array, shape: LoraShape, name: string, onStage?: StageCallback, signal?: AbortSignal,
+): Promise<GeneratedAdapter> {
+  const raw = await generateOnGpu(handle, condition, shape, name, onStage, signal);
+  const t0 = performance.now();
+  const gate = await promptGate(handle, condition, raw);
+  applyGate(raw.data.matrices, gate?.value ?? 1);
+  return { data: raw.data, readMs: raw.readMs + performance.now() - t0, gate };
+}
+
+/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices (B·g) as CPU data. */
+export async function runGeneratorOnCpu(
+  handle: GeneratorHandle, condition: Float32Array, shape: LoraShape, name: string, onStage?: StageCallback, signal?: AbortSignal,
+): Promise<GeneratedAdapterData> {
+  const raw = await generateOnCpu(handle, condition, shape, name, onStage, signal);
+  const gate = await promptGate(handle, condition, raw);
+  applyGate(raw.data.matrices, gate?.value ?? 1);
+  return { data: raw.data, gate };
 }

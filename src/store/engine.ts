@@ -9,10 +9,14 @@ import modelManifest from 'virtual:dnd-model-manifest';
 import { recordDownloads } from './downloads';
 import { useNotices } from './notices';
 import { useSettings } from './settings';
-import { EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress } from '../worker/engineClient';
-import { deleteSavedAdapter, readSavedAdapters, renameSavedAdapter, saveAdapterZip, type AdapterOrigin, type SavedAdapter } from './savedAdapters';
+import {
+  EngineClient, EngineError, type AdapterSummary, type EngineInfo, type InitProgress,
+} from '../worker/engineClient';
+import {
+  deleteSavedAdapter, readSavedAdapters, renameSavedAdapter, saveAdapterZip, type AdapterOrigin, type GeneratedMode, type SavedAdapter,
+} from './savedAdapters';
 
-export type { AdapterOrigin } from './savedAdapters';
+export type { AdapterOrigin, GeneratedMode } from './savedAdapters';
 
 export type ModelStatus = 'idle' | 'loading' | 'ready' | 'error';
 
@@ -235,8 +239,9 @@ export async function removeAdapter(id: string): Promise<void> {
  * IndexedDB labelled 'generated', with the prompt set it came from. A failure is returned as a
  * readable error; the adapter still works in this session.
  */
-export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: { id: string; name: string }): Promise<ReadableError | null> {
-  const origin: AdapterOrigin = { kind: 'generated', promptSet: promptSet.name, promptSetId: promptSet.id, at: Date.now() };
+export async function persistGeneratedAdapter(adapter: AdapterSummary, promptSet: { id: string; name: string },
+  how?: GeneratedMode): Promise<ReadableError | null> {
+  const origin: AdapterOrigin = { kind: 'generated', promptSet: promptSet.name, promptSetId: promptSet.id, at: Date.now(), ...how };
   originOf.set(adapter.id, origin);
   try {
     const zip = await getEngineClient().exportAdapter(adapter.id);

@@ -6,6 +6,7 @@
  * every item already scored.
  */
 import { create } from 'zustand';
+import { withoutRows, type AnsweredRow } from '../prompts/answered';
 import type { PromptRecord } from '../prompts/types';
 import type { GenerateResult } from '../worker/engineClient';
 import { getEngineClient, readableError, type ReadableError } from './engine';
@@ -41,6 +42,8 @@ export interface EvaluationRun {
   adapterName: string;
   plan: ScoringPlan;
   maxTokens: number;
+  /** Rows with a response left out because they were in the adapter's condition (examples mode): their prompts. */
+  excluded: string[];
   items: EvaluationItem[];
   status: RunStatus;
   /** The item and side being generated, while running. */
@@ -58,6 +61,8 @@ export interface EvaluationStart {
   adapterId: string;
   adapterName: string;
   maxTokens: number;
+  /** Rows never to score: the adapter's condition in examples mode (matched by prompt and response). */
+  exclude?: readonly AnsweredRow[];
 }
 
 interface EvaluationState {
@@ -71,6 +76,14 @@ export const useEvaluation = create<EvaluationState>()(() => ({ run: null, start
 /** The records that can be scored: those with a non-blank reference response. */
 export function scorableRecords(records: readonly PromptRecord[]): PromptRecord[] {
   return records.filter((r) => typeof r.response === 'string' && r.response.trim() !== '');
+}
+
+/**
+ * The records that can be scored for an adapter: those with a response, less the rows in the adapter's
+ * condition (examples mode), which would flatter it.
+ */
+export function scorableFor(records: readonly PromptRecord[], exclude: readonly AnsweredRow[] = []): { kept: PromptRecord[]; excluded: PromptRecord[] } {
+  return withoutRows(scorableRecords(records), exclude);
 }
 
 /** The set's scoring plan, from all its responses (not just the N evaluated). */
@@ -97,7 +110,8 @@ export async function startEvaluation(start: EvaluationStart): Promise<void> {
   const previous = useEvaluation.getState().run;
   if (isRunning(previous)) return;
   const plan = planFor(start.records);
-  const items: EvaluationItem[] = scorableRecords(start.records)
+  const { kept, excluded } = scorableFor(start.records, start.exclude);
+  const items: EvaluationItem[] = kept
     .slice(0, Math.max(0, start.count))
     .map((r, index) => ({ index, prompt: r.prompt, ...(r.system ? { system: r.system } : {}), reference: r.response!, base: null, adapted: null }));
   stopRequested = false;
@@ -110,6 +124,7 @@ export async function startEvaluation(start: EvaluationStart): Promise<void> {
       adapterName: start.adapterName,
       plan,
       maxTokens: start.maxTokens,
+      excluded: excluded.map((r) => r.prompt),
       items,
       status: 'running',
       current: null,

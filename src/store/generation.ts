@@ -1,19 +1,23 @@
 /**
  * One adapter generation as the Generate screen shows it: the stage list (encode, each decoder
- * block with its heatmap, detokenise, apply) filled in from the engine's stage events with their
- * measured times, cancel, step-through (the engine really pauses after each block), and what
- * happens after success (saved for reloads, chosen for Compare, renamable).
+ * block with its heatmap, detokenise, the gate when it runs the model, apply) filled in from the
+ * engine's stage events with their measured times, cancel, step-through (the engine really pauses
+ * after each block), and what happens after success (saved for reloads, chosen for Compare,
+ * renamable). Two modes: prompts (P prompts of the set) and examples (P answered rows, sized by the
+ * validation gate on other answered rows; "Use the answers", default on when the generator and the
+ * set allow it).
  */
 import { create } from 'zustand';
 import type { Heatmap } from '../generator/runtime';
-import type { GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo } from '../worker/engineClient';
+import type { AnsweredRow } from '../prompts/answered';
+import type { ConditionMode, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo } from '../worker/engineClient';
 import { getEngineClient, persistGeneratedAdapter, readableError, refreshAdapters, renameAdapter, useEngine, type ReadableError } from './engine';
 import { useNavigation } from './navigation';
 
 export type StageState = 'pending' | 'running' | 'done';
 
 export interface StageRow {
-  /** 'encode', 'block-{i}', 'detokenize' or 'apply'. */
+  /** 'encode', 'block-{i}', 'detokenize', 'gate' or 'apply'. */
   key: string;
   label: string;
   state: StageState;
@@ -43,6 +47,13 @@ interface GenerationState {
   adapter: GeneratedAdapterSummary | null;
   /** The prompt set the last run used. */
   promptSetName: string | null;
+  /** Examples mode of the last run: the answered rows in its condition (null in prompts mode). */
+  conditionRows: AnsweredRow[] | null;
+  /**
+   * "Use the answers" as chosen for a set (null: the default, on whenever examples mode is offered);
+   * tied to the set it was chosen for.
+   */
+  answersChoice: { setId: string; on: boolean } | null;
   /** How many of the last run's prompts were repeats, filling a set smaller than P (0 otherwise). */
   repeated: number;
   totalMs: number | null;
@@ -61,6 +72,8 @@ export const useGeneration = create<GenerationState>()(() => ({
   nameDraft: null,
   adapter: null,
   promptSetName: null,
+  conditionRows: null,
+  answersChoice: null,
   repeated: 0,
   totalMs: null,
   saveError: null,
@@ -98,18 +111,24 @@ export function isActive(status: GenerationStatus): boolean {
   return status === 'running' || status === 'paused' || status === 'cancelling';
 }
 
-export function stageRows(info: GeneratorInfo): StageRow[] {
+/** Whether a run in this mode has a 'gate' stage (sizing runs the model: examples mode's validation, or an answer gate). */
+export function hasGateStage(info: Pick<GeneratorInfo, 'gateFeature'>, mode: ConditionMode): boolean {
+  return mode === 'examples' || info.gateFeature === 'answer';
+}
+
+export function stageRows(info: GeneratorInfo, mode: ConditionMode = 'prompts'): StageRow[] {
   const row = (key: string, label: string, layer: number | null = null): StageRow => ({ key, label, state: 'pending', ms: null, snapshot: null, layer });
   return [
-    row('encode', `Encode ${info.promptCount} prompts`),
+    row('encode', mode === 'examples' ? `Encode ${info.promptCount} prompts with their answers` : `Encode ${info.promptCount} prompts`),
     ...info.blocks.map((b) => row(`block-${b.index}`, `Decoder block ${b.index}`, b.index)),
     row('detokenize', 'Detokenise'),
+    ...(hasGateStage(info, mode) ? [row('gate', mode === 'examples' ? 'Validate on your other answers' : 'Measure how the model answers')] : []),
     row('apply', 'Apply to the model'),
   ];
 }
 
 function keyOf(event: GenerateAdapterStage): string | null {
-  if (event.stage === 'encode' || event.stage === 'detokenize' || event.stage === 'apply') return event.stage;
+  if (event.stage === 'encode' || event.stage === 'detokenize' || event.stage === 'gate' || event.stage === 'apply') return event.stage;
   if (event.layer !== null) return `block-${event.layer}`;
   return null;
 }
@@ -153,22 +172,29 @@ export interface GenerationInput {
   promptSet: { id: string; name: string };
   /** How many of `prompts` are repeats. */
   repeated: number;
+  /**
+   * Examples mode (src/prompts/answered.ts `drawExamples`): P answered rows for the condition and the
+   * other answered rows for the validation gate; absent: prompts mode.
+   */
+  examples?: { condition: AnsweredRow[]; validation: AnsweredRow[] };
 }
 
-/** Generates an adapter from the P prompts of a set; its name is the draft for that set or the set's default. */
-export async function startGeneration({ prompts, promptSet, repeated }: GenerationInput): Promise<void> {
+/** Generates an adapter from the P prompts (or answered rows) of a set; its name is the draft for that set or the set's default. */
+export async function startGeneration({ prompts, promptSet, repeated, examples }: GenerationInput): Promise<void> {
   if (isActive(useGeneration.getState().status)) return;
   const id = ++runId;
   const started = performance.now();
   const { nameDraft, stepThrough } = useGeneration.getState();
   const name = nextAdapterName(nameDraft, promptSet, useEngine.getState().adapters.map((a) => a.name));
   const promptSetName = promptSet.name;
+  const mode: ConditionMode = examples ? 'examples' : 'prompts';
   useGeneration.setState({
-    status: 'running', error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, renameError: null, promptSetName, repeated, stages: [],
+    status: 'running', error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, renameError: null, promptSetName,
+    repeated: examples ? 0 : repeated, conditionRows: examples ? examples.condition : null, stages: [],
   });
   const info = useGeneration.getState().generatorInfo ?? (await loadGeneratorInfo());
   if (id !== runId) return;
-  const rows = info ? stageRows(info) : [];
+  const rows = info ? stageRows(info, mode) : [];
   useGeneration.setState({ stages: rows.map((s, i) => (i === 0 ? { ...s, state: 'running' } : s)) });
   const onStage = (event: GenerateAdapterStage) => {
     if (id !== runId) return;
@@ -178,13 +204,19 @@ export async function startGeneration({ prompts, promptSet, repeated }: Generati
     }));
   };
   try {
-    const adapter = await getEngineClient().generateAdapter(prompts, name, onStage, { stepThrough });
+    const client = getEngineClient();
+    const adapter = examples
+      ? await client.generateAdapterFromExamples(examples.condition, examples.validation, name, onStage, { stepThrough })
+      : await client.generateAdapter(prompts, name, onStage, { stepThrough });
     if (id !== runId) return;
     // The draft was this run's name: the next run starts from the set's (next) default again.
     useGeneration.setState({ status: 'done', adapter, nameDraft: null, pausedLayer: null, totalMs: performance.now() - started });
     // Chosen on the Compare tab right away; saved so it survives a reload.
     useNavigation.getState().selectAdapter(adapter.id);
-    const saved = persistGeneratedAdapter(adapter, { id: promptSet.id, name: promptSetName });
+    const saved = persistGeneratedAdapter(adapter, { id: promptSet.id, name: promptSetName }, examples ? {
+      mode: 'examples', condition: examples.condition, ...(adapter.validation?.source === 'held-out' ? { validationRows: examples.validation } : {}),
+      ...(adapter.validation ? { validation: { value: adapter.validation.value, rows: adapter.validation.rows, source: adapter.validation.source } } : {}),
+    } : { mode: 'prompts' });
     persisting = saved;
     const saveError = await saved;
     if (id === runId) useGeneration.setState({ saveError });
@@ -219,6 +251,17 @@ export async function continueGeneration(mode: 'next' | 'to-end'): Promise<void>
   await getEngineClient().continueAdapterGeneration(mode);
 }
 
+/** "Use the answers" for the set `setId` (examples mode on or off for its next runs). */
+export function setUseAnswers(setId: string, on: boolean): void {
+  useGeneration.setState({ answersChoice: { setId, on } });
+}
+
+/** Whether the next run of the set uses its answers: the choice made for it, else on when offered. */
+export function useAnswersFor(choice: GenerationState['answersChoice'], setId: string, offered: boolean): boolean {
+  if (!offered) return false;
+  return choice?.setId === setId ? choice.on : true;
+}
+
 export function setStepThrough(on: boolean): void {
   useGeneration.setState({ stepThrough: on });
 }
@@ -245,5 +288,7 @@ export async function renameResult(name: string): Promise<boolean> {
 /** Forgets the last result (after its adapter was removed elsewhere, or to start over). */
 export function resetGeneration(): void {
   runId++;
-  useGeneration.setState({ status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, nameDraft: null, repeated: 0 });
+  useGeneration.setState({
+    status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, nameDraft: null, repeated: 0, conditionRows: null,
+  });
 }

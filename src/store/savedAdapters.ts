@@ -5,12 +5,25 @@
  * (`useKeptAdapters`), so a reload never looks as if they were gone.
  */
 import { create } from 'zustand';
-import type { AdapterSource } from '../worker/engineClient';
+import type { AnsweredRow } from '../prompts/answered';
+import type { AdapterSource, ConditionMode } from '../worker/engineClient';
 
-/** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy). */
+/** How a generated adapter was conditioned (kept with its saved copy; absent in records saved before examples mode). */
+export interface GeneratedMode {
+  /** 'prompts': P prompts; 'examples': P answered rows, sized by the validation gate. */
+  mode: ConditionMode;
+  /** Examples mode: the answered rows in the condition (Evaluate leaves them out). */
+  condition?: AnsweredRow[];
+  /** Examples mode: the validation gate's scale, rows scored and whether they were held out or the condition's own. */
+  validation?: { value: number; rows: number; source: 'held-out' | 'condition' };
+  /** Examples mode: the answered rows the validation gate scored (they stay scorable on Evaluate, which says so). */
+  validationRows?: AnsweredRow[];
+}
+
+/** Where an adapter came from, for the Adapters list and Compare (kept with its saved copy).
+ * `promptSetId`: the set's id (kept across reloads with the set); absent in records saved before it was kept. */
 export type AdapterOrigin =
-  /** `promptSetId`: the set's id (kept across reloads with the set); absent in records saved before it was kept. */
-  | { kind: 'generated'; promptSet: string | null; promptSetId?: string; at: number | null }
+  | ({ kind: 'generated'; promptSet: string | null; promptSetId?: string; at: number | null } & Partial<GeneratedMode>)
   | { kind: 'imported'; file: string | null; at: number | null };
 
 const DB_NAME = 'dnd-lora-adapters';

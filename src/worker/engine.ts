@@ -15,8 +15,14 @@
  *   `last_hidden_state` output, exactly as trainer/generator/conditions.py (src/model/encoder.ts);
  * - `generateAdapter`: encodePrompts + `generateAdapterFromCondition`; needs a configured generator.
  *   With a version-2 generator's gate (src/generator/gate.ts) the adapter is applied at the gate's
- *   strength g, reported with the result and the 'apply' stage event. A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
+ *   strength g, reported with the result and the 'apply' stage event; an "answer" gate first measures
+ *   how the base model and the adapter answer the prompts (the 'gate' stage, src/model/answerFeatures.ts).
+ *   A run can be cancelled between stages (`cancelAdapterGeneration`: nothing is registered) and,
  *   in step-through mode, pauses after each decoder block until `continueAdapterGeneration`.
+ * - `generateAdapterFromExamples` (examples mode, a generator whose manifest has `examples`): the
+ *   condition is P answered rows in the "chat-answer" template, and the adapter is sized by the
+ *   validation gate on other answered rows (the 'gate' stage, src/model/validationGate.ts).
+ * - `measureAnswerFeatures`, `validationNll`: those two measurements on a registered adapter (for checks).
  */
 import {
   AdapterRegistry, loraShapeOf, parsePeftAdapter, parsePeftZip, zipPeftAdapter,
@@ -27,15 +33,20 @@ import {
 } from '../model/errors';
 import {
   DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
-  type ConditionShape, type EncodedPrompts,
+  type ConditionShape, type ConditionTemplate, type EncodedPrompts,
 } from '../model/encoder';
 import {
   HEATMAP_SIDE, adapterNorms, compareDeltas, loraPair, poolDelta, poolMatrix,
   type DeltaComparison, type ModuleNorms, type PooledMatrix, type Pooling,
 } from '../model/adapterStats';
 import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
-import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { applyGate, createGenerator, generateOnCpu, generateOnGpu, type GeneratorHandle } from '../model/generatedAdapter';
 import type { GateResult } from '../generator/gate';
+import { sizeAdapter, sizingRunsModel, type SizingRequest } from '../model/adapterSizing';
+import { measureAnswerFeatures as measureAnswers, type AnswerFeatureResult, type AnswerSettings } from '../model/answerFeatures';
+import { MAX_PROMPT_TOKENS } from '../evaluate/scoring';
+import { scoringRow, validationNll as scoreValidation, type AnsweredRow, type ValidationGateResult } from '../model/validationGate';
+import { chatAnswerText } from '../prompts/answered';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
@@ -50,6 +61,8 @@ import { tokenizerFromFiles, type ChatMessage, type Tokenizer } from '../model/t
 export type { AdapterSource, AdapterSummary } from '../model/adapters';
 export type { EncodedPrompts } from '../model/encoder';
 export type { GateResult } from '../generator/gate';
+export type { AnswerFeatureResult, AnswerSettings } from '../model/answerFeatures';
+export type { AnsweredRow, ValidationGateResult } from '../model/validationGate';
 export type { ChatMessage } from '../model/tokenizer';
 export type {
   DeltaComparison, LayerSimilarity, ModuleNorms, ModuleSimilarity, PooledMatrix, Pooling, Similarity,
@@ -98,7 +111,10 @@ export interface EngineInitOptions {
 }
 
 export interface GenerateAdapterStage {
-  /** 'encode', 'layer {i}', 'detokenize', then 'apply' (the LoRA handed to the base model and registered). */
+  /**
+   * 'encode', 'layer {i}', 'detokenize', 'gate' (only when sizing runs the model: an "answer" gate, or
+   * examples mode's validation), then 'apply' (the LoRA handed to the base model and registered).
+   */
   stage: string;
   ms: number;
   layer: number | null;
@@ -108,7 +124,12 @@ export interface GenerateAdapterStage {
   paused?: boolean;
   /** On 'apply', with a gated (version 2) generator: the strength the adapter was applied at. */
   gate?: GateResult;
+  /** On 'apply' in examples mode: the validation gate. */
+  validation?: ValidationGateResult;
 }
+
+/** What a generated adapter was conditioned on. */
+export type ConditionMode = 'prompts' | 'examples';
 
 /** A generated adapter as `generateAdapter` returns it: its summary and, with a gate, its strength. */
 export interface GeneratedAdapterSummary extends AdapterSummary {
@@ -117,11 +138,22 @@ export interface GeneratedAdapterSummary extends AdapterSummary {
    * a gate (applied in full). The adapter's matrices are already the applied ones (B·g).
    */
   gate: GateResult | null;
+  /** 'prompts' (the prompts alone) or 'examples' (answered rows, `generateAdapterFromExamples`). */
+  mode: ConditionMode;
+  /** Examples mode: the validation gate that sized the adapter; null otherwise. */
+  validation: ValidationGateResult | null;
+  /** An "answer" gate: the five features it measured (ANSWER_FEATURE_NAMES order); null otherwise. */
+  answerFeatures: number[] | null;
 }
 
 export interface GenerateAdapterOptions {
   /** Pause after each decoder block until `continueAdapterGeneration` (for teaching). */
   stepThrough?: boolean;
+  /**
+   * `generateAdapterFromCondition` only: the prompts the condition was made from, which a gate that
+   * measures answers (feature "answer") needs.
+   */
+  prompts?: string[];
 }
 
 /** One decoder block of the loaded generator, as the manifest describes it. */
@@ -144,6 +176,13 @@ export interface GeneratorInfo {
   maxInputTokens: number;
   /** A version-2 gate sizes each adapter (`GeneratedAdapterSummary.gate`). */
   gated: boolean;
+  /** What the gate reads: the condition, the decoder output, or the answers (a model stage of its own); null without a gate. */
+  gateFeature: 'condition' | 'output' | 'answer' | null;
+  /**
+   * The generator also reads prompts with their answers (manifest `examples`): examples mode, sized by
+   * the validation gate on up to `validationRows` other answered rows at the `grid` scales; null: prompts only.
+   */
+  examples: { validationRows: number; grid: number[] } | null;
   blocks: GeneratorBlock[];
   rank: number;
   targetModules: string[];
@@ -589,7 +628,9 @@ export class Engine {
     const shape = this.conditionShape(this.ready());
     return {
       promptCount: shape.promptCount, maxTokens: shape.maxTokens, window: manifest.encoder.window, maxInputTokens: manifest.encoder.max_input_tokens,
-      gated: generator.loaded.gate !== null, blocks, rank: manifest.lora.rank, targetModules: [...manifest.lora.target_modules],
+      gated: generator.loaded.gate !== null, gateFeature: generator.loaded.gate?.feature ?? null,
+      examples: manifest.examples ? { validationRows: manifest.examples.validation_rows, grid: [...manifest.examples.grid] } : null,
+      blocks, rank: manifest.lora.rank, targetModules: [...manifest.lora.target_modules],
     };
   }
 
@@ -673,7 +714,7 @@ export class Engine {
    * The condition shape: the generator manifest's `encoder` (P, L, C, template) when a generator is
    * loaded, else trainer/configs/generator.json's P = 8, L = 32, "plain" and the model's hidden size.
    */
-  private conditionShape(loaded: Loaded): ConditionShape {
+  private conditionShape(loaded: Loaded, template?: ConditionTemplate): ConditionShape {
     const hidden = loaded.model.info.config.hidden_size;
     const enc = loaded.generator?.loaded.manifest.encoder;
     if (!enc) return { promptCount: DEFAULT_PROMPT_COUNT, maxTokens: DEFAULT_MAX_TOKENS, channels: hidden };
@@ -683,7 +724,7 @@ export class Engine {
         `${enc.channels} channels; the model's last_hidden_state gives layer -1, pooling "none", template "plain" or "chat", ${hidden} channels`);
     }
     return {
-      promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: enc.template,
+      promptCount: enc.prompt_count, maxTokens: enc.max_tokens, channels: enc.channels, template: template ?? enc.template,
       window: enc.window, maxInputTokens: enc.max_input_tokens,
     };
   }
@@ -697,24 +738,19 @@ export class Engine {
    * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
    */
   async encodePrompts(prompts: string[]): Promise<EncodedPrompts> {
+    return this.encodeTexts(prompts);
+  }
+
+  /** `encodePrompts` of texts already rendered by a template (examples mode's "chat-answer" rows: template "plain"). */
+  private async encodeTexts(prompts: string[], template?: ConditionTemplate): Promise<EncodedPrompts> {
     const loaded = this.ready();
-    if (this.current) throw new BusyError('A generation');
-    const shape = this.conditionShape(loaded);
-    const busy: CancelToken = { cancelled: false };
-    this.current = busy;
-    try {
+    const shape = this.conditionShape(loaded, template);
+    return this.whileBusy(null, () => {
       const { tokenizer } = loaded;
       const emptyId = tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
       const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
-      const out = await encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
-      if (this.lost) throw this.lost;
-      return out;
-    } catch (e) {
-      if (this.lost) throw this.lost;
-      throw e;
-    } finally {
-      if (this.current === busy) this.current = undefined;
-    }
+      return encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
+    });
   }
 
   /**
@@ -732,7 +768,45 @@ export class Engine {
       const encoded = await this.encodePrompts(prompts);
       throwIfCancelled(run);
       await onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
-      return await this.generateWith(run, encoded.condition, name, onStage);
+      return await this.generateWith(run, encoded.condition, name, onStage, { mode: 'prompts', prompts: [...prompts] });
+    } finally {
+      this.endAdapterRun(run);
+    }
+  }
+
+  /**
+   * Examples mode: a LoRA generated from P answered rows (`condition`: the first P are used), each
+   * rendered in the manifest's `examples.template` ("chat-answer": the user turn and the assistant's
+   * answer, both closed) and encoded through the same window as prompts; the adapter is then sized by
+   * the validation gate on up to `examples.validation_rows` of `validation` (rows not in the
+   * condition), or on the condition's own rows when `validation` is empty (an optimistic choice the
+   * result says it made). Needs a generator whose manifest has `examples`.
+   */
+  async generateAdapterFromExamples(
+    condition: AnsweredRow[], validation: AnsweredRow[], name = 'generated', onStage?: (s: GenerateAdapterStage) => void,
+    options: GenerateAdapterOptions = {},
+  ): Promise<GeneratedAdapterSummary> {
+    const { generator } = this.ready();
+    if (!generator) throw new GeneratorMissingError();
+    const spec = generator.loaded.manifest.examples;
+    if (!spec) throw new BadRequestError('This generator reads prompts only (its manifest has no examples section), so it cannot use the answers.');
+    const p = generator.loaded.manifest.encoder.prompt_count;
+    const rows = condition.slice(0, p);
+    if (rows.length < p) throw new BadRequestError(`Examples mode needs ${p} answered rows for the condition; got ${rows.length}.`);
+    for (const r of [...rows, ...validation]) {
+      if (typeof r?.prompt !== 'string' || typeof r.response !== 'string' || r.response.trim() === '') {
+        throw new BadRequestError('Every row of examples mode needs a prompt and a non-empty response.');
+      }
+    }
+    const run = this.beginAdapterRun(options);
+    try {
+      const t0 = performance.now();
+      const encoded = await this.encodeTexts(rows.map((r) => chatAnswerText(r)), 'plain');
+      throwIfCancelled(run);
+      await onStage?.({ stage: 'encode', ms: performance.now() - t0, layer: null });
+      return await this.generateWith(run, encoded.condition, name, onStage, {
+        mode: 'examples', condition: rows, validation: validation.slice(0, spec.validation_rows),
+      });
     } finally {
       this.endAdapterRun(run);
     }
@@ -749,16 +823,16 @@ export class Engine {
     if (!generator) throw new GeneratorMissingError();
     const run = this.beginAdapterRun(options);
     try {
-      return await this.generateWith(run, condition, name, onStage);
+      return await this.generateWith(run, condition, name, onStage, { mode: 'prompts', prompts: options.prompts ? [...options.prompts] : null });
     } finally {
       this.endAdapterRun(run);
     }
   }
 
   private async generateWith(
-    run: AdapterRun, condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void,
+    run: AdapterRun, condition: Float32Array, name: string, onStage: ((s: GenerateAdapterStage) => void) | undefined, request: SizingRequest,
   ): Promise<GeneratedAdapterSummary> {
-    const { generator, model, registry, shape } = this.ready();
+    const { generator, model, registry, shape, tokenizer } = this.ready();
     if (!generator) throw new GeneratorMissingError();
     const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
       const pause = layer !== null && run.stepping && !run.abort.signal.aborted;
@@ -773,22 +847,89 @@ export class Engine {
       throwIfCancelled(run);
     };
     const { signal } = run.abort;
-    const applied = (ms: number, gate: GateResult | null): GenerateAdapterStage => ({ stage: 'apply', ms, layer: null, ...(gate ? { gate } : {}) });
-    if (!model.device || !generator.runtime) {
-      const { data, gate } = await runGeneratorOnCpu(generator, condition, shape, name, stage, signal);
-      const t0 = performance.now();
-      throwIfCancelled(run);
-      const summary = registry.add(data);
-      await onStage?.(applied(performance.now() - t0, gate));
-      return { ...summary, gate };
-    }
-    const made = await runGenerator(generator, condition, shape, name, stage, signal);
+    const onGpu = model.device !== undefined && generator.runtime !== undefined;
+    const raw = onGpu
+      ? await generateOnGpu(generator, condition, shape, name, stage, signal)
+      : await generateOnCpu(generator, condition, shape, name, stage, signal);
     // cancelled while the LoRA was read back: register nothing
     throwIfCancelled(run);
-    const t0 = performance.now();
-    const summary = registry.add(made.data);
-    await onStage?.(applied(made.readMs + performance.now() - t0, made.gate));
-    return { ...summary, gate: made.gate };
+    const tSize = performance.now();
+    const sizing = await this.whileBusy(run, (cancel) => sizeAdapter({
+      handle: generator, model, registry, cancel, encode: (text) => tokenizer.encode(text),
+      imEnd: tokenizer.raw.convert_tokens_to_ids(IM_END_TOKEN),
+    }, raw, condition, request));
+    throwIfCancelled(run);
+    let applyStart = tSize;
+    if (sizingRunsModel(generator, request)) {
+      await onStage?.({ stage: 'gate', ms: performance.now() - tSize, layer: null });
+      throwIfCancelled(run);
+      applyStart = performance.now();
+    }
+    applyGate(raw.data.matrices, sizing.strength);
+    const summary = registry.add(raw.data);
+    await onStage?.({
+      stage: 'apply', ms: raw.readMs + performance.now() - applyStart, layer: null,
+      ...(sizing.gate ? { gate: sizing.gate } : {}), ...(sizing.validation ? { validation: sizing.validation } : {}),
+    });
+    return { ...summary, gate: sizing.gate, mode: request.mode, validation: sizing.validation, answerFeatures: sizing.answer?.values ?? null };
+  }
+
+  /**
+   * Runs `f` with the model marked busy (Compare and Evaluate wait), with a cancel token that the
+   * adapter run's Cancel (or the engine's `cancel`) sets.
+   */
+  private async whileBusy<T>(run: AdapterRun | null, f: (cancel: CancelToken) => Promise<T>): Promise<T> {
+    if (this.current) throw new BusyError('A generation');
+    const token: CancelToken = { cancelled: run?.abort.signal.aborted ?? false };
+    const onAbort = () => {
+      token.cancelled = true;
+    };
+    run?.abort.signal.addEventListener('abort', onAbort);
+    this.current = token;
+    try {
+      const out = await f(token);
+      if (this.lost) throw this.lost;
+      return out;
+    } catch (e) {
+      if (this.lost) throw this.lost;
+      throw e;
+    } finally {
+      run?.abort.signal.removeEventListener('abort', onAbort);
+      if (this.current === token) this.current = undefined;
+    }
+  }
+
+  /**
+   * The "answer" gate feature (src/model/answerFeatures.ts) of a registered adapter (null: the zero
+   * adapter, i.e. the base model) on `prompts`: the base model's greedy tokens, then the adapter's
+   * log-probs at the positions that predict them. `settings` default to the loaded generator's
+   * `gate.answer`.
+   */
+  async measureAnswerFeatures(prompts: string[], adapter: string | null, settings?: AnswerSettings): Promise<AnswerFeatureResult> {
+    const { model, registry, tokenizer, generator } = this.ready();
+    const fromManifest = generator?.loaded.manifest.gate?.answer;
+    const use = settings ?? (fromManifest ? { tokens: fromManifest.tokens, maxPromptTokens: fromManifest.max_prompt_tokens } : null);
+    if (!use) throw new BadRequestError('Say how many answer tokens and prompt tokens to use: the loaded generator has no answer gate.');
+    if (!Number.isInteger(use.tokens) || use.tokens < 1 || !Number.isInteger(use.maxPromptTokens) || use.maxPromptTokens < 1) {
+      throw new BadRequestError('Answer tokens and prompt tokens must be positive integers.');
+    }
+    if (prompts.length === 0) throw new BadRequestError('The answer feature needs at least one prompt.');
+    const base = registry.feeds(null);
+    const adapted = registry.feeds(adapter);
+    return this.whileBusy(null, (cancel) => measureAnswers(model, (t) => tokenizer.encode(t), prompts, { base, adapted }, use, cancel));
+  }
+
+  /**
+   * The validation gate's measurement (src/model/validationGate.ts) of a registered adapter on answered
+   * rows: the mean response NLL at each of `grid`'s scales (every B times the scale).
+   */
+  async validationNll(rows: AnsweredRow[], adapter: string, grid: number[]): Promise<{ nll: number[]; tokens: number }> {
+    const { model, registry, tokenizer } = this.ready();
+    if (rows.length === 0) throw new BadRequestError('There are no rows to score.');
+    const data = registry.get(adapter);
+    const imEnd = tokenizer.raw.convert_tokens_to_ids(IM_END_TOKEN);
+    const scored = rows.map((r) => scoringRow((t) => tokenizer.encode(t), imEnd, r, MAX_PROMPT_TOKENS));
+    return this.whileBusy(null, (cancel) => scoreValidation(model, scored, grid, (scale, use) => registry.withFeeds(data, scale, use), cancel));
   }
 
   /** Test hook: destroys the GPU device as a driver reset would lose it. */
@@ -823,6 +964,9 @@ export class Engine {
     loaded.model.device?.destroy();
   }
 }
+
+/** The token that closes a chat turn (a scored response ends with it). */
+const IM_END_TOKEN = '<|im_end|>';
 
 function throwIfCancelled(run: AdapterRun): void {
   if (run.abort.signal.aborted) throw new CancelledError('Generating the adapter');

@@ -13,7 +13,7 @@ import * as Comlink from 'comlink';
 import type { ResourceSize } from '../model/downloadTally';
 import { EngineError, EngineWorkerCrashedError } from '../model/errors';
 import type {
-  AdapterSource, AdapterSummary, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo, EngineInfo,
+  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo, EngineInfo,
   EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
 } from './engine';
 import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
@@ -24,7 +24,7 @@ export type {
 } from './engine';
 
 export type {
-  AdapterSource, AdapterSummary, BackendChoice, EncodedPrompts, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
+  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, BackendChoice, ConditionMode, EncodedPrompts, ValidationGateResult, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
   GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent, LoadedFile,
   LoadSummary, ModelManifest,
 } from './engine';
@@ -202,6 +202,26 @@ export class EngineClient {
     condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
   ): Promise<GeneratedAdapterSummary> {
     return unwrap(await this.remote.generateAdapterFromCondition(condition, name, onStage ? Comlink.proxy(onStage) : undefined, options));
+  }
+
+  /**
+   * Examples mode: a LoRA generated from P answered rows, sized by the validation gate on `validation`
+   * (answered rows not in the condition; empty: the condition's own rows, optimistic).
+   */
+  async generateAdapterFromExamples(
+    condition: AnsweredRow[], validation: AnsweredRow[], name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<GeneratedAdapterSummary> {
+    return unwrap(await this.remote.generateAdapterFromExamples(condition, validation, name, onStage ? Comlink.proxy(onStage) : undefined, options));
+  }
+
+  /** The answer gate's feature of a registered adapter (null: the base model) on `prompts`. */
+  async measureAnswerFeatures(prompts: string[], adapter: string | null, settings?: AnswerSettings): Promise<AnswerFeatureResult> {
+    return unwrap(await this.remote.measureAnswerFeatures(prompts, adapter, settings));
+  }
+
+  /** The validation gate's mean response NLL of a registered adapter at each scale of `grid`. */
+  async validationNll(rows: AnsweredRow[], adapter: string, grid: number[]): Promise<{ nll: number[]; tokens: number }> {
+    return unwrap(await this.remote.validationNll(rows, adapter, grid));
   }
 
   /** Stops the running adapter generation before its next stage (nothing is registered). */

@@ -7,7 +7,8 @@ import * as Comlink from 'comlink';
 import { RESOURCE_BUFFER_SIZE, resourceSizes, type ResourceSize } from '../model/downloadTally';
 import { toFailure, type EngineFailure } from '../model/errors';
 import {
-  Engine, type AdapterSource, type AdapterSummary, type EncodedPrompts, type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratedAdapterSummary,
+  Engine, type AdapterSource, type AdapterSummary, type AnsweredRow, type AnswerFeatureResult, type AnswerSettings, type EncodedPrompts,
+  type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratedAdapterSummary,
   type GeneratorInfo, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
   type InitProgress, type TokenEvent,
 } from './engine';
@@ -66,6 +67,13 @@ const api = {
   generateAdapterFromCondition: (
     condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
   ): Promise<Outcome<GeneratedAdapterSummary>> => wrap(() => engine.generateAdapterFromCondition(condition, name, onStage, options)),
+  generateAdapterFromExamples: (
+    condition: AnsweredRow[], validation: AnsweredRow[], name: string, onStage?: (s: GenerateAdapterStage) => void, options?: GenerateAdapterOptions,
+  ): Promise<Outcome<GeneratedAdapterSummary>> => wrap(() => engine.generateAdapterFromExamples(condition, validation, name, onStage, options)),
+  measureAnswerFeatures: (prompts: string[], adapter: string | null, settings?: AnswerSettings): Promise<Outcome<AnswerFeatureResult>> =>
+    wrap(() => engine.measureAnswerFeatures(prompts, adapter, settings)),
+  validationNll: (rows: AnsweredRow[], adapter: string, grid: number[]): Promise<Outcome<{ nll: number[]; tokens: number }>> =>
+    wrap(() => engine.validationNll(rows, adapter, grid)),
   cancelAdapterGeneration: (): boolean => engine.cancelAdapterGeneration(),
   continueAdapterGeneration: (mode: 'next' | 'to-end'): boolean => engine.continueAdapterGeneration(mode),
   debugLoseDevice: (): boolean => engine.debugLoseDevice(),

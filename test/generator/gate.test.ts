@@ -3,9 +3,12 @@
  * test/fixtures/gate/ (`python -m trainer gate-fixture`), both features: "condition" (a random 12-task x
  * 16-channel table, five (3, 5, 16) conditions with zero rows: one prompt empty, one condition all zero)
  * and "output" (a 12-task x 2N table, four raw decoder outputs of N = 6 tokens of 2 x 5, one token
- * constant), k = 3, 1, 5 and 20 (> M). The trainer computes in float32, the browser in float64:
- * features within 1e-5 absolute, g within 1e-5, the nearest tasks in the same order. Also the gate's
- * reading from a generator, `gateForRun`'s choice of feature, and the errors.
+ * constant), k = 3, 1, 5 and 20 (> M); the "risk" rule; the "euclidean" metric (standardised by the
+ * stored feature mean and standard deviation, similarity 1 / (1 + d²)) on the condition table and on an
+ * answer-feature table (F = 5, differently scaled columns, one constant), both rules. The trainer
+ * computes in float32, the browser in float64: features within 1e-5 absolute, g within 1e-5 ("mean"),
+ * the same grid scale ("risk"), the nearest tasks in the same order. Also the gate's reading from a
+ * generator, `gateForRun`'s choice of feature, and the errors.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +24,8 @@ interface Case {
   gate: Record<string, { value: number; neighbours: string[] }>;
   /** The "risk" rule's g, keyed "risk/k". */
   risk_gate: Record<string, number>;
+  /** Metric "euclidean", rule "mean". */
+  euclidean_gate: Record<string, { value: number; neighbours: string[] }>;
 }
 interface Fixture {
   tasks: string[];
@@ -30,6 +35,8 @@ interface Fixture {
   risk: { grid: number[]; risks: number[] };
   cases: Case[];
   output_cases: { feature: number[]; gate: Case['gate'] }[];
+  answer_shape: { M: number; F: number };
+  answer_cases: { feature: number[]; gate: Case['gate']; risk_gate: Record<string, number> }[];
 }
 
 const DIR = 'test/fixtures/gate';
@@ -48,6 +55,16 @@ const outputTable = (k: number): GateTable => ({
   feature: 'output', centroids: file.float32('output.centroids'), scales: file.float32('output.scales'), names: fx.tasks, k, width: 2 * N,
 });
 const output = (i: number) => outputs.subarray(i * N * TH * TW, (i + 1) * N * TH * TW);
+const euclideanTable = (k: number): GateTable => ({
+  ...table(k), metric: 'euclidean', featureMean: file.float32('euclidean.feature_mean'), featureStd: file.float32('euclidean.feature_std'),
+});
+const { F } = fx.answer_shape;
+const answerTable = (k: number, risk?: number): GateTable => ({
+  feature: 'answer', centroids: file.float32('answer.centroids'), scales: file.float32('answer.scales'), names: fx.tasks, k, width: F,
+  metric: 'euclidean', featureMean: file.float32('answer.feature_mean'), featureStd: file.float32('answer.feature_std'),
+  ...(risk === undefined ? {} : { rule: 'risk' as const, curves: file.float32('curves'), grid: fx.risk.grid, risk }),
+});
+const answerQuery = (i: number) => file.float32('answer.queries').subarray(i * F, (i + 1) * F);
 
 describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
   it('the fixture is what the test assumes: 5 conditions, k up to more than M, scales 0 and 1 included', () => {
@@ -139,6 +156,58 @@ describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
     for (const r of [0, 0.5, 1, 2, 4, 8, 16]) expect(at(r * 2)).toBeLessThanOrEqual(at(r));
   });
 
+  it('metric "euclidean" on the condition table: g and the nearest tasks, for every k', () => {
+    let worst = 0;
+    fx.cases.forEach((c, i) => {
+      const feature = pooledFeature(condition(i), P, L, C);
+      for (const k of fx.k_values) {
+        const want = c.euclidean_gate[String(k)]!;
+        const got = knnGate(euclideanTable(k), feature);
+        worst = Math.max(worst, Math.abs(got.value - want.value));
+        expect(got.neighbours, `case ${i}, k ${k}`).toEqual(want.neighbours);
+      }
+    });
+    console.log(`gate (euclidean, condition): max |g_ts - g_torch| = ${worst}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('metric "euclidean" on answer features (F = 5, columns of different scales, one constant): both rules, every k', () => {
+    expect(fx.answer_cases.length).toBe(5);
+    expect(file.float32('answer.feature_std')[4]).toBe(1); // the constant column: its std 0 stored as 1
+    let worst = 0;
+    const seen = new Set<number>();
+    fx.answer_cases.forEach((c, i) => {
+      const q = answerQuery(i);
+      q.forEach((v, j) => expect(v).toBeCloseTo(c.feature[j]!, 6));
+      for (const k of fx.k_values) {
+        const want = c.gate[String(k)]!;
+        const got = knnGate(answerTable(k), q);
+        worst = Math.max(worst, Math.abs(got.value - want.value));
+        expect(got.neighbours, `answer ${i}, k ${k}`).toEqual(want.neighbours);
+        for (const risk of fx.risk.risks) {
+          const r = knnGate(answerTable(k, risk), q);
+          expect(r.value, `answer ${i}, risk ${risk}, k ${k}`).toBe(c.risk_gate[`${risk}/${k}`]);
+          expect(r.neighbours).toEqual(want.neighbours);
+          seen.add(r.value);
+        }
+      }
+    });
+    console.log(`gate (euclidean, answer): max |g_ts - g_torch| = ${worst}`);
+    expect(worst).toBeLessThan(1e-5);
+    expect(seen.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('metric "euclidean": the nearest task is the one at the least standardised distance, not the least raw one', () => {
+    // column 0 spreads over 100s, column 1 over 0.1s: raw distance would follow column 0 only
+    const t: GateTable = {
+      feature: 'answer', centroids: Float32Array.of(0, 0, 10, 0.1), scales: Float32Array.of(0, 1), names: ['near-raw', 'near-standardised'], k: 1, width: 2,
+      metric: 'euclidean', featureMean: Float32Array.of(0, 0), featureStd: Float32Array.of(100, 0.1),
+    };
+    expect(knnGate(t, [1, 0.1])).toEqual({ value: 1, neighbours: ['near-standardised'] });
+    // no stored standardisation: refused rather than guessed
+    expect(() => knnGate({ ...t, featureStd: undefined }, [1, 0.1])).toThrow(/no feature mean and standard deviation/);
+  });
+
   it('k = 1: g is the nearest task\'s own scale', () => {
     const feature = pooledFeature(condition(0), P, L, C);
     const got = knnGate(table(1), feature);
@@ -151,6 +220,7 @@ describe('kNN gate vs trainer/generator/gate.py (test/fixtures/gate)', () => {
     expect(() => pooledFeature(new Float32Array(10), P, L, C)).toThrow(/3 x 5 x 16 values, got 10/);
     expect(() => knnGate(table(3), new Float64Array(C + 1))).toThrow(/feature of 16 values, got 17/);
     expect(() => outputFeature(new Float32Array(59), N, TH * TW)).toThrow(/decoder output of 6 x 10 values, got 59/);
+    expect(() => knnGate(answerTable(3), [1, 2, Number.NaN, 4, 5])).toThrow(/not a finite number/);
   });
 });
 
@@ -186,6 +256,23 @@ describe('readGateTable', () => {
     expect(readGateTable(manifest, tensors([0, 0.5, 1]))?.rule).toBe('mean');
   });
 
+  it('a "euclidean" gate carries its stored mean and standard deviation; a standard deviation <= 0 is refused', () => {
+    const json = validManifestV2Json() as any;
+    json.gate = { ...json.gate, feature: 'answer', metric: 'euclidean', feature_mean: 'gate.feature_mean', feature_std: 'gate.feature_std', answer: { tokens: 4, max_prompt_tokens: 64 } };
+    const m = parseGeneratorManifest(json);
+    const file = (std: number[]) => parseSafetensors(encodeSafetensors({
+      'gate.centroids': { dtype: 'F32', shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => Math.sin(i)) },
+      'gate.scales': { dtype: 'F32', shape: [3], data: Float32Array.of(0, 0.5, 1) },
+      'gate.feature_mean': { dtype: 'F32', shape: [5], data: Float32Array.of(1, 2, 3, 4, 5) },
+      'gate.feature_std': { dtype: 'F32', shape: [5], data: Float32Array.from(std) },
+    }), 'generator.safetensors');
+    const t = readGateTable(m, file([1, 1, 0.5, 2, 1]));
+    expect(t).toMatchObject({ feature: 'answer', metric: 'euclidean', width: 5 });
+    expect(Array.from(t?.featureMean ?? [])).toEqual([1, 2, 3, 4, 5]);
+    expect(() => readGateTable(m, file([1, 0, 1, 1, 1]))).toThrow(/field gate\.feature_std: tensor "gate\.feature_std"\[1\] is 0; every standard deviation must be a positive number/);
+    expect(readGateTable(manifest, tensors([0, 0.5, 1]))?.metric).toBe('cosine');
+  });
+
   it('refuses scales outside [0, 1] or not numbers, naming gate.scales', () => {
     expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(GeneratorFormatError);
     expect(() => readGateTable(manifest, tensors([0, 1.5, 1]))).toThrow(/field gate\.scales: tensor "gate\.scales"\[1\] is 1\.5/);
@@ -202,8 +289,11 @@ describe('gateForRun: the feature the manifest names', () => {
 
   it('"condition": the pooled condition; the decoder output is not read', async () => {
     const t: GateTable = { feature: 'condition', centroids: centroids(8), scales, names: ['a', 'b', 'c'], k: 2, width: 8 };
-    const got = await gateForRun(t, manifest, cond, () => {
-      throw new Error('read');
+    const got = await gateForRun(t, manifest, {
+      condition: cond,
+      decoderOutput: () => {
+        throw new Error('read');
+      },
     });
     expect(got).toEqual(knnGate(t, pooledFeature(cond, 4, 6, 8)));
   });
@@ -211,7 +301,16 @@ describe('gateForRun: the feature the manifest names', () => {
   it('"output": the decoder output\'s token means and stds (tokens.count x h·w)', async () => {
     const outManifest = parseGeneratorManifest({ ...validManifestV2Json(), gate: { ...(validManifestV2Json()['gate'] as object), feature: 'output' } });
     const t: GateTable = { feature: 'output', centroids: centroids(28), scales, names: ['a', 'b', 'c'], k: 2, width: 28 };
-    const got = await gateForRun(t, outManifest, cond, async () => decoderOut);
+    const got = await gateForRun(t, outManifest, { condition: cond, decoderOutput: async () => decoderOut });
     expect(got).toEqual(knnGate(t, outputFeature(decoderOut, 14, 20)));
+  });
+
+  it('"answer": the measured answer feature (the engine measures it; without a measurement it is refused)', async () => {
+    const t: GateTable = { feature: 'answer', centroids: centroids(5), scales, names: ['a', 'b', 'c'], k: 2, width: 5, metric: 'euclidean',
+      featureMean: new Float32Array(5), featureStd: Float32Array.of(1, 1, 1, 1, 1) };
+    const feature = [0.2, 0.1, -0.3, 0.5, 1];
+    const got = await gateForRun(t, manifest, { condition: cond, decoderOutput: async () => decoderOut, answer: async () => feature });
+    expect(got).toEqual(knnGate(t, feature));
+    await expect(gateForRun(t, manifest, { condition: cond, decoderOutput: async () => decoderOut })).rejects.toThrow(/needs the prompts and the base model/);
   });
 });

@@ -91,7 +91,7 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     expect(m.encoder).toMatchObject({ window: 'tail', max_input_tokens: 10, max_tokens: 6 });
     expect(m.tokens.normalization).toBe('shared_lora_residual');
     expect(m.gate).toEqual({
-      kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B', rule: 'mean',
+      kind: 'knn', k: 2, feature: 'condition', centroids: 'gate.centroids', scales: 'gate.scales', tasks: 3, applies_to: 'B', rule: 'mean', metric: 'cosine',
     });
     const v1 = parseGeneratorManifest(validManifestJson());
     expect(v1.version).toBe(1);
@@ -192,6 +192,69 @@ describe('manifest version 2 (tail window, shared-LoRA tokens, kNN gate)', () =>
     // a version-1 reading of the same file: the gate tensors are extra (a warning, not an error)
     const v1 = parseGeneratorManifest(validManifestJson());
     expect(checkGeneratorTensors(v1, parseSafetensors(encodeSafetensors(good))).unexpected).toEqual(['gate.centroids', 'gate.scales']);
+  });
+});
+
+describe('manifest version 2, optional fields of trainer/generator/manifest.py (metric, answer feature, examples)', () => {
+  const euclidean = (extra: Record<string, unknown> = {}) => () => {
+    const m = validManifestV2Json() as any;
+    m.gate = { ...m.gate, metric: 'euclidean', feature_mean: 'gate.feature_mean', feature_std: 'gate.feature_std', ...extra };
+    return m as Json;
+  };
+  const answer = () => {
+    const m = euclidean({ feature: 'answer', answer: { tokens: 4, max_prompt_tokens: 320 } })() as any;
+    return m as Json;
+  };
+  const withExamples = () => ({ ...validManifestV2Json(), examples: { template: 'chat-answer', validation_rows: 16, grid: [0, 0.25, 0.5, 0.75, 1] } });
+
+  it('gate.metric is "cosine" when absent; "euclidean" names its (F,) feature_mean and feature_std tensors', () => {
+    expect(parseGeneratorManifest(validManifestV2Json()).gate?.metric).toBe('cosine');
+    const m = parseGeneratorManifest(euclidean()());
+    expect(m.gate).toMatchObject({ metric: 'euclidean', feature_mean: 'gate.feature_mean', feature_std: 'gate.feature_std' });
+    const shapes = new Map(expectedGeneratorTensors(m).map((t) => [t.name, t.shape]));
+    expect(shapes.get('gate.feature_mean')).toEqual([8]);
+    expect(shapes.get('gate.feature_std')).toEqual([8]);
+    // a cosine gate expects neither
+    expect(expectedGeneratorTensors(parseGeneratorManifest(validManifestV2Json())).some((t) => t.name.startsWith('gate.feature_'))).toBe(false);
+    expectFieldErrorIn(validManifestV2Json, (g) => (g['gate'].metric = 'manhattan'), 'gate.metric', '"cosine", "euclidean"', 'manhattan');
+    expectFieldErrorIn(euclidean(), (g) => delete g['gate'].feature_mean, 'gate.feature_mean', 'missing');
+    expectFieldErrorIn(euclidean(), (g) => delete g['gate'].feature_std, 'gate.feature_std', 'missing');
+    expectFieldErrorIn(euclidean(), (g) => (g['gate'].feature_std = 'gate.feature_mean'), 'gate.feature_std', 'another tensor');
+  });
+
+  it('gate.feature "answer": F = 5, with gate.answer = {tokens, max_prompt_tokens}', () => {
+    const m = parseGeneratorManifest(answer());
+    expect(m.gate).toMatchObject({ feature: 'answer', metric: 'euclidean', answer: { tokens: 4, max_prompt_tokens: 320 } });
+    const shapes = new Map(expectedGeneratorTensors(m).map((t) => [t.name, t.shape]));
+    expect(shapes.get('gate.centroids')).toEqual([3, 5]);
+    expect(shapes.get('gate.feature_std')).toEqual([5]);
+    expectFieldErrorIn(answer, (g) => delete g['gate'].answer, 'gate.answer', 'must be an object');
+    expectFieldErrorIn(answer, (g) => (g['gate'].answer.tokens = 0), 'gate.answer.tokens', 'positive integer');
+    expectFieldErrorIn(answer, (g) => (g['gate'].answer.max_prompt_tokens = 2.5), 'gate.answer.max_prompt_tokens', 'integer');
+    expectFieldErrorIn(answer, (g) => delete g['gate'].answer.max_prompt_tokens, 'gate.answer.max_prompt_tokens', 'missing');
+  });
+
+  it('examples: template "chat-answer", validation_rows >= 0 and a grid rising from 0 to at most 1', () => {
+    expect(parseGeneratorManifest(validManifestV2Json()).examples).toBeUndefined();
+    expect(parseGeneratorManifest(withExamples()).examples).toEqual({ template: 'chat-answer', validation_rows: 16, grid: [0, 0.25, 0.5, 0.75, 1] });
+    expect(parseGeneratorManifest({ ...withExamples(), examples: { template: 'chat-answer', validation_rows: 0, grid: [0, 1] } }).examples?.validation_rows).toBe(0);
+    expectFieldErrorIn(withExamples, (m) => (m['examples'] = [1]), 'examples', 'must be an object');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].template = 'chat'), 'examples.template', '"chat-answer"', 'chat');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].validation_rows = -1), 'examples.validation_rows', 'non-negative');
+    expectFieldErrorIn(withExamples, (m) => delete m['examples'].validation_rows, 'examples.validation_rows', 'missing');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].grid = [0]), 'examples.grid', 'at least two scales');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].grid = [0.5, 1]), 'examples.grid', 'rise from 0');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].grid = [0, 1.5]), 'examples.grid', 'at most 1');
+    expectFieldErrorIn(withExamples, (m) => (m['examples'].grid = [0, null]), 'examples.grid[1]', 'must be a number');
+    // a version-1 reader would ignore it: refused, as the other version-2 fields
+    expectFieldError((m) => (m['examples'] = withExamples()['examples']), 'examples', 'version 2 field');
+  });
+
+  it('examples do not need a gate (examples mode is sized by validation, not the kNN table)', () => {
+    const { gate: _, ...json } = withExamples() as Json;
+    const m = parseGeneratorManifest(json);
+    expect(m.gate).toBeUndefined();
+    expect(m.examples?.grid).toEqual([0, 0.25, 0.5, 0.75, 1]);
   });
 });
 

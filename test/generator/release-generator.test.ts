@@ -92,7 +92,9 @@ describe('release generator (models/generator)', () => {
     }
     expect(generator.gate!.feature).toBe(expected.gate.feature ?? 'condition');
     // the "output" feature reads the WGSL decoder's last activation, as the engine does
-    const got = await gateForRun(generator.gate!, generator.manifest, cond, () => runtime.readLayer(generator.manifest.decoder.kernel_sizes.length - 1));
+    const got = await gateForRun(generator.gate!, generator.manifest, {
+      condition: cond, decoderOutput: () => runtime.readLayer(generator.manifest.decoder.kernel_sizes.length - 1),
+    });
     expect(Math.abs(got.value - expected.gate.value)).toBeLessThan(1e-5);
     expect(got.neighbours).toEqual(expected.gate.neighbours);
   });

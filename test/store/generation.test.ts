@@ -10,6 +10,8 @@ const INFO: GeneratorInfo = {
   window: 'head',
   maxInputTokens: 32,
   gated: false,
+  gateFeature: null,
+  examples: null,
   rank: 8,
   targetModules: ['q_proj'],
   blocks: [
@@ -27,6 +29,20 @@ describe('generation stages', () => {
     expect(rows.map((r) => r.key)).toEqual(['encode', 'block-0', 'block-1', 'block-2', 'detokenize', 'apply']);
     expect(rows.every((r) => r.state === 'pending' && r.ms === null)).toBe(true);
     expect(rows[0]?.label).toBe('Encode 8 prompts');
+  });
+
+  it('a gate stage before apply when sizing runs the model: examples mode (validation) or an answer gate', () => {
+    expect(stageRows({ ...INFO, gateFeature: 'condition' }).map((r) => r.key)).not.toContain('gate');
+    const answer = stageRows({ ...INFO, gated: true, gateFeature: 'answer' });
+    expect(answer.map((r) => r.key).slice(-2)).toEqual(['gate', 'apply']);
+    expect(answer.at(-2)?.label).toBe('Measure how the model answers');
+    const examples = stageRows({ ...INFO, examples: { validationRows: 16, grid: [0, 1] } }, 'examples');
+    expect(examples.map((r) => r.key).slice(-3)).toEqual(['detokenize', 'gate', 'apply']);
+    expect(examples[0]?.label).toBe('Encode 8 prompts with their answers');
+    expect(examples.at(-2)?.label).toBe('Validate on your other answers');
+    const done = applyStage(examples, { stage: 'gate', ms: 12, layer: null });
+    expect(done.find((r) => r.key === 'gate')).toMatchObject({ state: 'done', ms: 12 });
+    expect(done.find((r) => r.key === 'apply')?.state).toBe('running');
   });
 
   it('marks a finished stage done with its time and heatmap and the next one running', () => {

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from trainer.fixtures.gate import GRID, RISKS, TASKS, make_curves, make_inputs, make_output_inputs
+from trainer.fixtures.gate import GRID, RISKS, TASKS, make_answer_inputs, make_curves, make_inputs, make_output_inputs
 from trainer.generator.gate import GateTable, output_feature, pooled
 from trainer.safetensors_io import load_file
 
@@ -77,3 +77,34 @@ def test_committed_risk_rule_cases_match_the_trainer_gate():
             assert float(t.scale(feature)) == want and want in GRID
             seen.add(want)
     assert len(seen) >= 4 and 0.0 in seen
+
+
+def test_committed_euclidean_cases_match_the_trainer_gate():
+    """metric "euclidean": the stored standardisation is the table's own, and the committed values are
+    what GateTable computes (condition table and the differently scaled answer-feature table)."""
+    cases = json.loads((FIX / "cases.json").read_text())
+    tensors = load_file(str(FIX / "gate.safetensors"))
+    table = GateTable(tensors["centroids"], tensors["scales"], TASKS, 3, metric="euclidean")
+    assert torch.equal(tensors["euclidean.feature_mean"], table.center) and torch.equal(tensors["euclidean.feature_std"], table.spread)
+    for i, case in enumerate(cases["cases"]):
+        feature = pooled(tensors["conditions"][i])
+        for k, expect in case["euclidean_gate"].items():
+            t = GateTable(tensors["centroids"], tensors["scales"], TASKS, int(k), metric="euclidean")
+            assert abs(float(t.scale(feature)) - expect["value"]) < 1e-6 and t.neighbours(feature) == expect["neighbours"]
+    centroids, scales, queries = make_answer_inputs(cases["seed"])
+    for got, seeded in zip((tensors["answer.centroids"], tensors["answer.scales"], tensors["answer.queries"]), (centroids, scales, queries)):
+        assert torch.equal(got, seeded)
+    answer = GateTable(centroids, scales, TASKS, 3, kind="answer", metric="euclidean")
+    assert torch.equal(tensors["answer.feature_std"], answer.spread) and float(answer.spread[4]) == 1.0  # the constant column
+    seen = set()
+    for q, case in zip(queries, cases["answer_cases"]):
+        for k, expect in case["gate"].items():
+            t = GateTable(centroids, scales, TASKS, int(k), kind="answer", metric="euclidean")
+            assert abs(float(t.scale(q)) - expect["value"]) < 1e-6 and t.neighbours(q) == expect["neighbours"]
+        for key, want in case["risk_gate"].items():
+            risk, k = key.split("/")
+            t = GateTable(centroids, scales, TASKS, int(k), kind="answer", curves=tensors["curves"], grid=GRID, risk=float(risk),
+                          metric="euclidean")
+            assert float(t.scale(q)) == want and want in GRID
+            seen.add(want)
+    assert len(seen) >= 3 and 0.0 in seen

@@ -78,3 +78,27 @@ def test_a_risk_rule_gate_carries_curves_and_gives_their_best_scale(tmp_path):
     assert float(gate.scale(pooled(cond))) == 0.5
     cond.numpy().astype("<f4").tofile(tmp_path / "cond.f32")
     assert gate_of(str(tmp_path / "gen"), str(tmp_path / "cond.f32"))["value"] == 0.5
+
+
+def test_an_answer_gate_is_euclidean_with_its_settings_and_examples_are_offered(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    info = write_random_release_v2(schedule, base, str(tmp_path / "gen"), gate_feature="answer", answer_tokens=3,
+                                   answer_max_prompt_tokens=40, examples_validation_rows=12)
+    _, manifest, tensors = load_generator(str(tmp_path / "gen"))
+    validate_manifest(manifest, tensors)
+    g = manifest["gate"]
+    assert g["feature"] == "answer" and g["metric"] == "euclidean" and g["answer"] == {"tokens": 3, "max_prompt_tokens": 40}
+    assert tuple(tensors["gate.centroids"].shape) == (6, 5)
+    assert tuple(tensors[g["feature_mean"]].shape) == (5,) and bool((tensors[g["feature_std"]] > 0).all())
+    assert manifest["examples"] == info["examples"] == {"template": "chat-answer", "validation_rows": 12,
+                                                         "grid": [0.0, 0.25, 0.5, 0.75, 1.0]}
+    gate = load_gate(str(tmp_path / "gen"))
+    assert gate.metric == "euclidean" and torch.equal(gate.spread, tensors[g["feature_std"]])
+    assert 0.0 <= float(gate.scale(torch.tensor([2.0, 2.5, 0.8, 2.0, 0.6]))) <= 1.0
+
+
+def test_without_examples_rows_there_is_no_examples_section(tmp_path):
+    schedule, base = _inputs(tmp_path)
+    write_random_release_v2(schedule, base, str(tmp_path / "gen"))
+    _, manifest, _ = load_generator(str(tmp_path / "gen"))
+    assert "examples" not in manifest and manifest["gate"]["metric"] == "cosine" and "answer" not in manifest["gate"]

@@ -2,8 +2,9 @@ import { useEffect, useId, useMemo, useRef, useState, type RefObject } from 'rea
 import { KIND_LABELS, defaultMaxTokens } from '../../evaluate/scoring';
 import { useEngine } from '../../store/engine';
 import {
-  clearEvaluation, isRunning, planFor, scorableRecords, startEvaluation, stopEvaluation, summarize, useEvaluation, type EvaluationRun,
+  clearEvaluation, isRunning, planFor, scorableFor, scorableRecords, startEvaluation, stopEvaluation, summarize, useEvaluation, type EvaluationRun,
 } from '../../store/evaluation';
+import { ExcludedRows, conditionOf, validationScoredIn } from './ExcludedRows';
 import { useSelectedPromptSet } from '../../store/promptSets';
 import { chooseEvaluateAdapter, rememberEvaluateAdapter, useEvaluateAdapters } from '../../store/evaluateAdapter';
 import { ModelLoader } from '../model/ModelLoader';
@@ -42,7 +43,10 @@ export function EvaluateScreen() {
   const ready = status === 'ready';
   const choice = set ? chooseEvaluateAdapter(set, adapters, rememberedKey) : null;
   const chosen = choice?.adapter ?? null;
-  const total = scorable.length;
+  // examples mode: the rows in the adapter's condition are never scored (they would flatter it)
+  const condition = conditionOf(chosen);
+  const split = useMemo(() => (records ? scorableFor(records, condition ?? []) : { kept: [], excluded: [] }), [records, condition]);
+  const total = split.kept.length;
   const n = Math.min(Math.max(1, count), Math.max(1, total));
   const canRun = ready && !running && chosen !== null && total > 0 && set !== undefined;
 
@@ -60,7 +64,10 @@ export function EvaluateScreen() {
     if (!canRun || !set || !chosen) return;
     focusResults.current = document.activeElement === runButton.current;
     rememberEvaluateAdapter(set.id, chosen);
-    void startEvaluation({ setId: set.id, setName: set.name, records: set.result.records, count: n, adapterId: chosen.id, adapterName: chosen.name, maxTokens });
+    void startEvaluation({
+      setId: set.id, setName: set.name, records: set.result.records, count: n, adapterId: chosen.id, adapterName: chosen.name, maxTokens,
+      ...(condition ? { exclude: condition } : {}),
+    });
   };
 
   return (
@@ -71,7 +78,7 @@ export function EvaluateScreen() {
         <h3 id="evaluate-setup-heading">What to score</h3>
         {!set ? (
           <p data-testid="evaluate-no-set">Load a prompt file with reference responses on the Prompts tab first.</p>
-        ) : total === 0 ? (
+        ) : scorable.length === 0 ? (
           <div className="inline-alert" role="note" data-testid="evaluate-no-responses">
             <p>
               <strong>“{set.name}” has no responses</strong>, so there is nothing to score the answers against.
@@ -87,8 +94,14 @@ export function EvaluateScreen() {
         ) : (
           <>
             <p data-testid="evaluate-set-info">
-              Prompt set <strong>{set.name}</strong>: {total.toLocaleString('en')} of {set.result.records.length.toLocaleString('en')} prompts have a response.
+              Prompt set <strong>{set.name}</strong>: {scorable.length.toLocaleString('en')} of {set.result.records.length.toLocaleString('en')} prompts have a response.
             </p>
+            {chosen && condition && (
+              <ExcludedRows
+                adapterName={chosen.name} excluded={split.excluded.map((r) => r.prompt)} conditionSize={condition.length} left={total}
+                validated={validationScoredIn(chosen, split.kept)}
+              />
+            )}
             {plan && (
               <p data-testid="evaluate-kind" data-kind={plan.kind}>
                 Scoring: <strong>{KIND_LABELS[plan.kind]}</strong>. <span className="hint">{plan.reason}</span>
@@ -187,6 +200,12 @@ function RunResults({ run, headingRef }: { run: EvaluationRun; headingRef: RefOb
       </h3>
       <p className="hint">
         {KIND_LABELS[run.plan.kind]} scoring, at most {run.maxTokens} new tokens per answer.
+        {run.excluded.length > 0 && (
+          <span data-testid="evaluate-results-excluded" data-excluded={run.excluded.length}>
+            {' '}
+            {run.excluded.length} {run.excluded.length === 1 ? 'row' : 'rows'} in {run.adapterName}’s condition left out.
+          </span>
+        )}
       </p>
       <div className="evaluate-progress">
         <ProgressRow label="Base model" done={summary.baseDone} total={total} testId="evaluate-progress-base" />

@@ -1,14 +1,16 @@
 import { useEffect, useId, useMemo, useRef } from 'react';
+import { answeredRows, drawExamples, examplesUnavailable } from '../../prompts/answered';
 import { sampleBatch } from '../../prompts/summary';
 import { useEngine } from '../../store/engine';
 import {
-  cancelGeneration, isActive, loadGeneratorInfo, nextAdapterName, setNameDraft, setStepThrough, startGeneration, useGeneration,
+  cancelGeneration, isActive, loadGeneratorInfo, nextAdapterName, setNameDraft, setStepThrough, startGeneration, useAnswersFor, useGeneration,
 } from '../../store/generation';
 import { useNavigation } from '../../store/navigation';
 import { useSelectedPromptSet } from '../../store/promptSets';
 import { useSettings } from '../../store/settings';
 import { ModelLoader } from '../model/ModelLoader';
 import { plural } from '../prompts/format';
+import { AnswersChoice } from './AnswersChoice';
 import { formatMs } from './blockText';
 import { GeneratedResult } from './GeneratedResult';
 import { StageList } from './StageList';
@@ -30,6 +32,8 @@ export function GenerateScreen() {
   const pausedLayer = useGeneration((s) => s.pausedLayer);
   const nameDraft = useGeneration((s) => s.nameDraft);
   const generatorInfo = useGeneration((s) => s.generatorInfo);
+  const answersChoice = useGeneration((s) => s.answersChoice);
+  const runMode = useGeneration((s) => (s.conditionRows ? 'examples' : 'prompts'));
   const resultId = useGeneration((s) => s.adapter?.id ?? null);
   const resultName = useEngine((s) => s.adapters.find((a) => a.id === resultId)?.name ?? null);
   const adapterNames = useEngine((s) => s.adapters.map((a) => a.name).join('\n'));
@@ -57,12 +61,22 @@ export function GenerateScreen() {
   );
   const P = generatorInfo?.promptCount ?? 8;
   const active = isActive(status);
+  // Examples mode (src/prompts/answered.ts): offered when the generator reads answers and the set has P answered rows.
+  const examplesSpec = generatorInfo?.examples ?? null;
+  const answered = useMemo(() => (records ? answeredRows(records).length : 0), [records]);
+  const unavailable = examplesUnavailable(answered, P);
+  const offered = examplesSpec !== null && unavailable === null;
+  const useAnswers = promptSet ? useAnswersFor(answersChoice, promptSet.id, offered) : false;
+  const draw = useMemo(
+    () => (useAnswers && records && promptSet && examplesSpec ? drawExamples(records, P, examplesSpec.validationRows, promptSet.sampleSeed) : null),
+    [useAnswers, records, promptSet, examplesSpec, P],
+  );
   const setSize = records?.length ?? 0;
   const sampleTooSmall = sampleSize < P;
-  const repeated = sample && !sampleTooSmall ? Math.max(0, P - setSize) : 0;
+  const repeated = sample && !sampleTooSmall && !draw ? Math.max(0, P - setSize) : 0;
   const draftForSet = promptSet && nameDraft?.setId === promptSet.id ? nameDraft.name : null;
   const nameValue = draftForSet ?? (promptSet ? nextAdapterName(null, promptSet, adapterNames ? adapterNames.split('\n') : []) : '');
-  const canGenerate = generatorReady && !!sample && setSize > 0 && !sampleTooSmall && !active;
+  const canGenerate = generatorReady && !!sample && setSize > 0 && (!!draw || !sampleTooSmall) && !active;
   const prompts = sample ? sample.records.slice(0, P).map((r) => r.prompt) : [];
   const pausedStage = stages.find((s) => s.layer === pausedLayer && pausedLayer !== null);
 
@@ -89,7 +103,7 @@ export function GenerateScreen() {
         ) : (
           <>
             <p data-testid="generate-prompt-source">
-              {Math.min(P, sample.records.length)} prompts from <strong>{promptSet.name}</strong> ({plural(setSize, 'prompt')} in the set, sample
+              {draw ? `${P} prompts with their answers` : `${Math.min(P, sample.records.length)} prompts`} from <strong>{promptSet.name}</strong> ({plural(setSize, 'prompt')} in the set, sample
               seed {promptSet.sampleSeed}). Change the set or draw another sample on the Prompts tab.
             </p>
             {repeated > 0 && (
@@ -110,14 +124,33 @@ export function GenerateScreen() {
               </div>
             )}
             {sampleSize > P && setSize > P && <p className="hint">The first {P} of the {sampleSize} sampled prompts are used.</p>}
-            <details className="generate-prompts__list">
-              <summary>Show the {prompts.length} prompts</summary>
-              <ol>
-                {prompts.map((p, i) => (
-                  <li key={`${i}:${p.slice(0, 20)}`}>{p.length > 200 ? `${p.slice(0, 200)}…` : p}</li>
-                ))}
-              </ol>
-            </details>
+            {promptSet && (
+              <AnswersChoice
+                setId={promptSet.id} setName={promptSet.name} examples={examplesSpec} promptCount={P} answered={answered} unavailable={unavailable}
+                on={useAnswers} draw={draw} disabled={active}
+              />
+            )}
+            {draw ? (
+              <details className="generate-prompts__list" data-testid="generate-condition-rows">
+                <summary>Show the {draw.condition.length} prompts with their answers</summary>
+                <ol>
+                  {draw.condition.map((r, i) => (
+                    <li key={`${i}:${r.prompt.slice(0, 20)}`}>
+                      {r.prompt.length > 200 ? `${r.prompt.slice(0, 200)}…` : r.prompt} <span className="hint">→ {r.response.length > 80 ? `${r.response.slice(0, 80)}…` : r.response}</span>
+                    </li>
+                  ))}
+                </ol>
+              </details>
+            ) : (
+              <details className="generate-prompts__list">
+                <summary>Show the {prompts.length} prompts</summary>
+                <ol>
+                  {prompts.map((p, i) => (
+                    <li key={`${i}:${p.slice(0, 20)}`}>{p.length > 200 ? `${p.slice(0, 200)}…` : p}</li>
+                  ))}
+                </ol>
+              </details>
+            )}
           </>
         )}
       </section>
@@ -169,7 +202,13 @@ export function GenerateScreen() {
             className="button button--primary"
             data-testid="generate-run"
             disabled={!canGenerate}
-            onClick={() => promptSet && void startGeneration({ prompts, promptSet: { id: promptSet.id, name: promptSet.name }, repeated })}
+            onClick={() =>
+              promptSet &&
+              void startGeneration({
+                prompts, promptSet: { id: promptSet.id, name: promptSet.name }, repeated,
+                ...(draw ? { examples: { condition: draw.condition, validation: draw.validation } } : {}),
+              })
+            }
           >
             {status === 'done' ? 'Generate again' : 'Generate'}
           </button>
@@ -189,7 +228,7 @@ export function GenerateScreen() {
           </div>
         )}
         {status === 'paused' && <StepThroughPanel block={generatorInfo?.blocks[pausedLayer ?? -1]} stage={pausedStage} blockCount={generatorInfo?.blocks.length ?? 0} />}
-        {stages.length > 0 && <StageList stages={stages} info={generatorInfo} pausedLayer={status === 'paused' ? pausedLayer : null} />}
+        {stages.length > 0 && <StageList stages={stages} info={generatorInfo} pausedLayer={status === 'paused' ? pausedLayer : null} mode={runMode} />}
       </section>
 
       {status === 'done' && <GeneratedResult />}

@@ -6,6 +6,7 @@ import { AdapterInspector } from '../inspect/AdapterInspector';
 import { RenameField } from '../model/RenameField';
 import { formatMs } from './blockText';
 import { GateLine } from './GateLine';
+import { ModeLine } from './ModeLine';
 
 /**
  * After a successful run: what was made, its name (renamable here and on the Adapters tab),
@@ -20,6 +21,7 @@ export function GeneratedResult() {
   const renameError = useGeneration((s) => s.renameError);
   const promptSetName = useGeneration((s) => s.promptSetName);
   const repeated = useGeneration((s) => s.repeated);
+  const promptCount = useGeneration((s) => s.generatorInfo?.promptCount ?? 8);
   // The registry's row: gone when the adapter was removed on the Adapters tab.
   const row = useEngine((s) => s.adapters.find((a) => a.id === adapter?.id));
   const compareWith = useNavigation((s) => s.compareWith);
@@ -54,7 +56,8 @@ export function GeneratedResult() {
         {row.parameters.toLocaleString('en')} parameters. It is listed on the Adapters tab, chosen on the Compare tab, and kept in this
         browser for your next visit.
       </p>
-      <GateLine gate={adapter.gate} />
+      <ModeLine adapter={adapter} promptCount={promptCount} setName={promptSetName} />
+      {adapter.mode !== 'examples' && <GateLine gate={adapter.gate} />}
       <RenameField name={row.name} label="Rename this adapter" testId="generated-rename" onRename={renameResult} error={renameError?.message ?? null} />
       {saveError && (
         <p role="alert" className="inline-alert" data-testid="generated-save-error">

@@ -1,14 +1,15 @@
 import type { StageRow } from '../../store/generation';
 import type { GeneratorInfo } from '../../worker/engineClient';
 import { HeatmapCanvas } from '../viz/HeatmapCanvas';
-import { applySummary, blockSummary, encodeSummary, formatMs } from './blockText';
+import { applySummary, blockSummary, encodeSummary, formatMs, gateSummary } from './blockText';
 
 const DETOKENIZE_HELP = 'The last block’s grid of tokens is un-normalised and cut into the LoRA A and B matrices.';
 
-/** The one-line help of a stage that is not a decoder block, from the loaded generator's manifest. */
-function stageHelp(key: string, info: GeneratorInfo | null): string {
+/** The one-line help of a stage that is not a decoder block, from the loaded generator's manifest and the run's mode. */
+function stageHelp(key: string, info: GeneratorInfo | null, mode: 'prompts' | 'examples'): string {
   if (key === 'encode') return info ? encodeSummary(info) : '';
-  if (key === 'apply') return applySummary(info);
+  if (key === 'gate') return gateSummary(info, mode);
+  if (key === 'apply') return applySummary(info, mode);
   return key === 'detokenize' ? DETOKENIZE_HELP : '';
 }
 
@@ -17,10 +18,12 @@ interface StageListProps {
   info: GeneratorInfo | null;
   /** The block the run waits after (step-through), highlighted. */
   pausedLayer: number | null;
+  /** The run's condition: prompts, or prompts with their answers (examples mode). */
+  mode?: 'prompts' | 'examples';
 }
 
 /** The stages in order, each with its state and measured time; decoder blocks show their output. */
-export function StageList({ stages, info, pausedLayer }: StageListProps) {
+export function StageList({ stages, info, pausedLayer, mode = 'prompts' }: StageListProps) {
   return (
     <ol className="stage-list" data-testid="stage-list">
       {stages.map((stage) => {
@@ -45,7 +48,7 @@ export function StageList({ stages, info, pausedLayer }: StageListProps) {
               </span>
               <span className="visually-hidden">{stage.state === 'done' ? ', done' : stage.state === 'running' ? ', running' : ', waiting'}</span>
             </div>
-            <p className="stage__help">{block ? blockSummary(block) : stageHelp(stage.key, info)}</p>
+            <p className="stage__help">{block ? blockSummary(block) : stageHelp(stage.key, info, mode)}</p>
             {stage.snapshot && (
               <HeatmapCanvas
                 data={stage.snapshot.data}

@@ -28,10 +28,20 @@ export function encodeSummary(info: Pick<GeneratorInfo, 'window' | 'maxTokens' |
     : `The base model reads each prompt (its first ${info.maxTokens} tokens); its final hidden states form the condition.`;
 }
 
-/** What the apply stage does; a gated generator also sets the adapter's strength there. */
-export function applySummary(info: Pick<GeneratorInfo, 'gated'> | null): string {
+/** What the apply stage does; a gated generator (prompts mode) or the validation gate (examples mode) also sets the adapter's strength there. */
+export function applySummary(info: Pick<GeneratorInfo, 'gated'> | null, mode: 'prompts' | 'examples' = 'prompts'): string {
   const base = 'The matrices are copied into the base model’s LoRA inputs, read back for export, and registered.';
+  if (mode === 'examples') return `${base} Every B matrix is multiplied by the strength the validation chose.`;
   return info?.gated ? `${base} The generator’s gate sets how strongly the adapter is applied.` : base;
+}
+
+/** What the gate stage measures: the validation gate (examples mode) or the answer feature (an "answer" gate). */
+export function gateSummary(info: Pick<GeneratorInfo, 'examples'> | null, mode: 'prompts' | 'examples'): string {
+  if (mode === 'examples') {
+    const grid = (info?.examples?.grid ?? [0, 1]).map((s) => `${Math.round(s * 100)}%`).join(', ');
+    return `The adapter at ${grid} strength reads answered rows of your set that are not in the condition (teacher-forced); the strength whose answers have the least loss per token is applied.`;
+  }
+  return 'The base model starts to answer each prompt, and the adapter reads the same start: how sure each is and how far they differ place your prompts among the generator’s training tasks, whose best strengths set this one.';
 }
 
 /** Milliseconds for people: "850 ms", "2.4 s". */

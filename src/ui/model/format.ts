@@ -7,10 +7,14 @@ export function formatWhen(at: number): string {
   return new Date(at).toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
 
-/** Where an adapter came from, in words: "Generated from arc.jsonl, 2 Dec, 14:05", "Imported from tutor.zip". */
+/**
+ * Where an adapter came from, in words: "Generated from arc.jsonl, 2 Dec, 14:05", "Generated from
+ * headlines.jsonl with its answers (examples mode), ...", "Imported from tutor.zip".
+ */
 export function describeOrigin(origin: AdapterOrigin): string {
+  const examples = origin.kind === 'generated' && origin.mode === 'examples' ? ' with its answers (examples mode)' : '';
   const what = origin.kind === 'generated'
-    ? origin.promptSet ? `Generated from ${origin.promptSet}` : 'Generated here'
+    ? origin.promptSet ? `Generated from ${origin.promptSet}${examples}` : `Generated here${examples}`
     : origin.file ? `Imported from ${origin.file}` : 'Imported';
   return origin.at === null ? what : `${what}, ${formatWhen(origin.at)}`;
 }
