@@ -93,6 +93,13 @@ describe('Generate (WebGPU on SwiftShader, release generator)', () => {
     await expect.poll(() => page.getByTestId('prompt-count').textContent(), { timeout: 30_000 }).toBe('12');
 
     await loadModelOn(page, 'generate');
+    // The release reads answers too: a file with answered rows gets "Use the answers", on. This file
+    // drives the prompts-mode WGSL path (examples mode sizes its adapter by decoding, which takes
+    // minutes on SwiftShader; e2e/examplesMode.e2e.ts covers it on WebAssembly), so it is turned off.
+    const useAnswers = panel.getByTestId('generate-use-answers');
+    expect(await useAnswers.isChecked()).toBe(true);
+    expect(await panel.getByTestId('generate-prompt-source').textContent()).toContain('8 prompts with their answers from ARC-Easy.jsonl');
+    await useAnswers.uncheck();
     expect(await panel.getByTestId('generate-prompt-source').textContent()).toContain('8 prompts from ARC-Easy.jsonl');
     expect(await panel.getByTestId('generate-name').inputValue()).toBe('ARC-Easy (generated)');
     expect(await panel.getByTestId('generator-unavailable').count()).toBe(0);
