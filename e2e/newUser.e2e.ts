@@ -62,6 +62,8 @@ async function generateFrom(page: Page, keyboard: boolean): Promise<void> {
     await panel.getByTestId('generate-run').click();
   }
   await expect.poll(() => panel.getByTestId('generate-screen').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('done');
+  // the result card names the new adapter as soon as the run is done (never "no longer loaded" first)
+  expect(await panel.getByTestId('generated-result').getAttribute('data-state')).not.toBe('removed');
 }
 
 describe('a new user on a machine whose only WebGPU adapter is a software one', () => {

@@ -209,6 +209,9 @@ export async function startGeneration({ prompts, promptSet, repeated, examples }
       ? await client.generateAdapterFromExamples(examples.condition, examples.validation, name, onStage, { stepThrough })
       : await client.generateAdapter(prompts, name, onStage, { stepThrough });
     if (id !== runId) return;
+    // The list first, so the result card finds its row at once (not a moment of "no longer loaded").
+    await refreshAdapters().catch(() => undefined);
+    if (id !== runId) return;
     // The draft was this run's name: the next run starts from the set's (next) default again.
     useGeneration.setState({ status: 'done', adapter, nameDraft: null, pausedLayer: null, totalMs: performance.now() - started });
     // Chosen on the Compare tab right away; saved so it survives a reload.
