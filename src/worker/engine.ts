@@ -26,7 +26,7 @@ import {
   BadRequestError, BusyError, CancelledError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
 import {
-  DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
+  DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts as encodeWith, idWindow,
   type ConditionShape, type EncodedPrompts,
 } from '../model/encoder';
 import {
@@ -34,7 +34,8 @@ import {
   type DeltaComparison, type ModuleNorms, type PooledMatrix, type Pooling,
 } from '../model/adapterStats';
 import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
-import { createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { attachCpuRuntime, createGenerator, runGenerator, runGeneratorOnCpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { wasmGraphSession } from '../model/generatorSessions';
 import type { GateResult } from '../generator/gate';
 import type { Heatmap } from '../generator/runtime';
 import { decode, type CancelToken, type StopReason } from '../model/generate';
@@ -95,6 +96,12 @@ export interface EngineInitOptions {
    * (default): the failure fails `init`.
    */
   generatorOptional?: boolean;
+  /**
+   * Without WebGPU, how the generator runs: 'wasm' (default) its layers as ONNX graphs made from the
+   * manifest on onnxruntime-web's WebAssembly backend (src/generator/onnx/); 'reference' the
+   * TypeScript reference (src/generator/referenceRuntime.ts; the benchmark's baseline).
+   */
+  cpuGenerator?: 'wasm' | 'reference';
 }
 
 export interface GenerateAdapterStage {
@@ -184,8 +191,12 @@ export interface EngineInfo {
   generator: 'ready' | 'not-configured' | 'unavailable';
   /** Why a configured optional generator is unavailable (readable); null otherwise. */
   generatorError: string | null;
-  /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
-  generatorBackend: 'webgpu' | 'cpu' | null;
+  /**
+   * Where the generator runs: 'webgpu' (the WGSL runtime); without WebGPU 'wasm' (its ONNX graphs on
+   * onnxruntime-web's WebAssembly backend) or 'reference' (the TypeScript reference, much slower:
+   * asked for, or the graphs did not start, which `notice` then says).
+   */
+  generatorBackend: 'webgpu' | 'wasm' | 'reference' | null;
   /** Bytes of the weights file (fp16). */
   modelBytes: number;
   /** The web graph the session runs (graphs.json). */
@@ -323,6 +334,8 @@ export class Engine {
   private current?: CancelToken;
   private adapterRun?: AdapterRun;
   private initializing = false;
+  /** The warm-up after a WebAssembly load (`warmUp`), while it runs. */
+  private warming?: Promise<void>;
   /** The device of the current init; a loss of any other (released) device is ignored. */
   private device?: GPUDevice;
 
@@ -418,7 +431,18 @@ export class Engine {
           const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Downloading the parameter generator', p));
           generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
-          engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
+          engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'reference';
+          if (!generator.runtime && options.cpuGenerator !== 'reference') {
+            report('session', 'Starting the parameter generator on the CPU');
+            try {
+              await attachCpuRuntime(generator, wasmGraphSession);
+              engineInfo.generatorBackend = 'wasm';
+            } catch (e) {
+              // the reference gives the same adapter, only slower: say so and go on
+              const why = `The parameter generator's WebAssembly graphs did not start (${describeError(e)}), so it runs on its TypeScript reference: the same adapters, several seconds each.`;
+              engineInfo.notice = engineInfo.notice ? `${engineInfo.notice} ${why}` : why;
+            }
+          }
         } catch (e) {
           if (!options.generatorOptional) throw e;
           engineInfo.generator = 'unavailable';
@@ -426,8 +450,9 @@ export class Engine {
         }
       }
       engineInfo.loadedFiles = files.summary();
-      engineInfo.stagesMs.generator = performance.now() - tGenerator;
       this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
+      engineInfo.stagesMs.generator = performance.now() - tGenerator;
+      if (generator && backend === 'wasm') this.warmUp(this.loaded);
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -467,6 +492,7 @@ export class Engine {
 
   /** Generates from prompt token ids (the fixtures' level). */
   async generateIds(promptIds: number[], options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    await this.settled();
     const { model, tokenizer, registry, info } = this.ready();
     if (this.current) throw new BusyError('A generation');
     if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) throw new BadRequestError(`maxTokens must be a positive integer, got ${options.maxTokens}`);
@@ -697,6 +723,7 @@ export class Engine {
    * subset: the UI uses src/prompts samplePrompts); with fewer, a `bad-request` saying how many.
    */
   async encodePrompts(prompts: string[]): Promise<EncodedPrompts> {
+    await this.settled();
     const loaded = this.ready();
     if (this.current) throw new BusyError('A generation');
     const shape = this.conditionShape(loaded);
@@ -715,6 +742,40 @@ export class Engine {
     } finally {
       if (this.current === busy) this.current = undefined;
     }
+  }
+
+  /**
+   * On WebAssembly, right after the load (not awaited by it): one encoder run of P prompts as long as
+   * the window allows and one generator run, results dropped. A first run at a shape is several times
+   * slower than the next: the browser compiles the hot WebAssembly kernels with its optimising
+   * compiler only once they have run a while, and onnxruntime takes fresh memory for its buffers
+   * (measured: docs/runtime.md, "CPU generation"). Paid here, that cost falls in the time a person
+   * takes to choose prompts; a call that needs the session meanwhile waits for it (`settled`).
+   */
+  private warmUp(loaded: Loaded): void {
+    const work = async () => {
+      const shape = this.conditionShape(loaded);
+      const { length } = idWindow(shape);
+      const id = loaded.tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
+      const ids = Array.from({ length: shape.promptCount }, () => new Array<number>(length).fill(id));
+      await encodeIds(hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null)), ids, shape.maxTokens, shape.channels, length);
+      await loaded.generator?.cpu?.warmUp();
+    };
+    // a failed warm-up only leaves that cost to the first real run, which reports its own errors
+    const warming: Promise<void> = work().catch(() => undefined).finally(() => {
+      if (this.warming === warming) this.warming = undefined;
+    });
+    this.warming = warming;
+  }
+
+  /** Waits for the warm-up after a load, if one is running (the session runs one thing at a time). */
+  private async settled(): Promise<void> {
+    if (this.warming) await this.warming;
+  }
+
+  /** Resolves once the engine has no background work left (the warm-up after a WebAssembly load). */
+  async idle(): Promise<void> {
+    await this.settled();
   }
 
   /**
@@ -758,6 +819,7 @@ export class Engine {
   private async generateWith(
     run: AdapterRun, condition: Float32Array, name: string, onStage?: (s: GenerateAdapterStage) => void,
   ): Promise<GeneratedAdapterSummary> {
+    await this.settled();
     const { generator, model, registry, shape } = this.ready();
     if (!generator) throw new GeneratorMissingError();
     const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
@@ -804,6 +866,7 @@ export class Engine {
   }
 
   async release(): Promise<void> {
+    await this.settled();
     const loaded = this.loaded;
     this.loaded = undefined;
     const device = this.device;
@@ -815,6 +878,7 @@ export class Engine {
     }
     loaded.registry.dispose();
     loaded.generator?.runtime?.destroy();
+    await loaded.generator?.cpu?.release();
     try {
       await loaded.model.release();
     } catch {

@@ -109,6 +109,11 @@ export class EngineClient {
     return unwrap(await this.remote.info());
   }
 
+  /** Resolves once the engine has no background work left (the warm-up after a WebAssembly load). */
+  async idle(): Promise<void> {
+    unwrap(await this.remote.idle());
+  }
+
   async tokenize(text: string): Promise<number[]> {
     return unwrap(await this.remote.tokenize(text));
   }
