@@ -50,8 +50,10 @@ const log = (s: string) => console.log(`[bench-adapter ${((Date.now() - t0) / 10
 const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(2)));
 const round1 = (x: number) => Number(x.toFixed(1));
 
-const manifest = JSON.parse(readFileSync(path.join(root, 'models/generator/generator.json'), 'utf8')) as { encoder: { prompt_count: number } };
+const manifest = JSON.parse(readFileSync(path.join(root, 'models/generator/generator.json'), 'utf8')) as { encoder: { prompt_count: number; max_input_tokens: number } };
 const P = manifest.encoder.prompt_count;
+/** The ids of a prompt the encoder reads: at most the window (the last W with a "tail" window). */
+const W = manifest.encoder.max_input_tokens;
 const promptDir = path.join(root, 'bench/prompts');
 const setFiles = args.sets ? args.sets.split(',') : readdirSync(promptDir).filter((f) => /\.(txt|jsonl)$/.test(f)).sort();
 const sets: Record<string, string[]> = {};
@@ -165,7 +167,8 @@ const paired = (set: string, a: Variant, b: Variant, pick: (s: Sample) => number
 const generatorOf = (s: Sample) => Object.entries(s.stages).filter(([k]) => k.startsWith('layer ') || k === 'detokenize').reduce((a, [, v]) => a + v, 0);
 const results = Object.fromEntries(Object.keys(sets).map((set) => [set, {
   tokens_per_prompt: tokens[set],
-  encoder_batches: planEncoderBatches(tokens[set]!).map((b) => b.length),
+  encoder_tokens_per_prompt: tokens[set]!.map((n) => Math.min(n, W)),
+  encoder_batches: planEncoderBatches(tokens[set]!.map((n) => Math.min(n, W))).map((b) => b.length),
   ...Object.fromEntries(variants.map((v) => [v, summarise(samples[set]![v])])),
   reference_over_wasm_wall: paired(set, 'wasm', 'reference', (s) => s.wall_ms),
   reference_over_wasm_generator: paired(set, 'wasm', 'reference', generatorOf),
