@@ -83,6 +83,7 @@ describe('prompts -> adapter with WebGPU off (Auto: WebAssembly)', () => {
     expect(fast.notice).toMatch(/adapter generation \(the generator on onnxruntime-web WebAssembly/);
     const reference = await call(page, 'initGeneratorEngine', 'reference', { backend: 'auto', cpuGenerator: 'reference' });
     expect(reference).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'reference' });
+    expect(reference.notice).toMatch(/As asked, the parameter generator runs on its TypeScript reference/);
 
     // lengths the encoder batches differently from one padded batch (planEncoderBatches: 2 batches)
     const lengths = await call(page, 'tokenCounts', 'fast', prompts);

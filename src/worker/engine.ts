@@ -38,7 +38,7 @@ import { attachCpuRuntime, createGenerator, runGenerator, runGeneratorOnCpu, typ
 import { wasmGraphSession } from '../model/generatorSessions';
 import type { GateResult } from '../generator/gate';
 import type { Heatmap } from '../generator/runtime';
-import { decode, type CancelToken, type StopReason } from '../model/generate';
+import { decode, nextMacrotask, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import { FileLoader, type LoadSummary } from '../model/fileLoader';
 import { chooseGraph, type GraphName, type GraphsInfo } from '../model/graphs';
@@ -336,6 +336,8 @@ export class Engine {
   private initializing = false;
   /** The warm-up after a WebAssembly load (`warmUp`), while it runs. */
   private warming?: Promise<void>;
+  /** Calls waiting for that warm-up: it stops at its next step when one does. */
+  private waiting = 0;
   /** The device of the current init; a loss of any other (released) device is ignored. */
   private device?: GPUDevice;
 
@@ -432,14 +434,17 @@ export class Engine {
           generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
           engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'reference';
-          if (!generator.runtime && options.cpuGenerator !== 'reference') {
+          if (!generator.runtime && options.cpuGenerator === 'reference') {
+            const asked = 'As asked, the parameter generator runs on its TypeScript reference: the same adapters, about 40 times slower.';
+            engineInfo.notice = engineInfo.notice ? `${engineInfo.notice} ${asked}` : asked;
+          } else if (!generator.runtime) {
             report('session', 'Starting the parameter generator on the CPU');
             try {
               await attachCpuRuntime(generator, wasmGraphSession);
               engineInfo.generatorBackend = 'wasm';
             } catch (e) {
               // the reference gives the same adapter, only slower: say so and go on
-              const why = `The parameter generator's WebAssembly graphs did not start (${describeError(e)}), so it runs on its TypeScript reference: the same adapters, several seconds each.`;
+              const why = `The parameter generator's WebAssembly graphs did not start (${describeError(e)}), so it runs on its TypeScript reference: the same adapters, about 40 times slower.`;
               engineInfo.notice = engineInfo.notice ? `${engineInfo.notice} ${why}` : why;
             }
           }
@@ -745,21 +750,31 @@ export class Engine {
   }
 
   /**
-   * On WebAssembly, right after the load (not awaited by it): one encoder run of P prompts as long as
-   * the window allows and one generator run, results dropped. A first run at a shape is several times
-   * slower than the next: the browser compiles the hot WebAssembly kernels with its optimising
-   * compiler only once they have run a while, and onnxruntime takes fresh memory for its buffers
-   * (measured: docs/runtime.md, "CPU generation"). Paid here, that cost falls in the time a person
-   * takes to choose prompts; a call that needs the session meanwhile waits for it (`settled`).
+   * On WebAssembly, right after the load (not awaited by it), results dropped: one generator run, a
+   * few short encoder runs (P prompts of 16 ids), then one of P prompts as long as the window
+   * allows. The first runs of a fresh WebAssembly module are several times slower than later ones:
+   * the browser compiles the hot kernels with its optimising compiler only once they have run a
+   * while (measured: docs/runtime.md, "CPU generation"). Paid here, that cost falls in the time a
+   * person takes to choose prompts. A call that needs the session meanwhile waits (`settled`), and
+   * the warm-up stops at its next step, so it waits for one step at most.
    */
   private warmUp(loaded: Loaded): void {
     const work = async () => {
+      // each step ends with a macrotask hop, so a call's message is handled (and counted in
+      // `waiting`) between steps: ORT's runs resolve in microtasks, which would starve it
+      await loaded.generator?.cpu?.warmUp();
+      await nextMacrotask();
       const shape = this.conditionShape(loaded);
       const { length } = idWindow(shape);
       const id = loaded.tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
-      const ids = Array.from({ length: shape.promptCount }, () => new Array<number>(length).fill(id));
-      await encodeIds(hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null)), ids, shape.maxTokens, shape.channels, length);
-      await loaded.generator?.cpu?.warmUp();
+      const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
+      const encode = async (n: number) => {
+        await encodeIds(run, Array.from({ length: shape.promptCount }, () => new Array<number>(n).fill(id)), shape.maxTokens, shape.channels, length);
+        await nextMacrotask();
+      };
+      // short runs first, each ended early by a call that waits; then one of the longest prompts
+      for (let i = 0; i < WARM_UP_SHORT_RUNS && this.waiting === 0; i++) await encode(Math.min(WARM_UP_SHORT_TOKENS, length));
+      if (this.waiting === 0) await encode(length);
     };
     // a failed warm-up only leaves that cost to the first real run, which reports its own errors
     const warming: Promise<void> = work().catch(() => undefined).finally(() => {
@@ -770,12 +785,21 @@ export class Engine {
 
   /** Waits for the warm-up after a load, if one is running (the session runs one thing at a time). */
   private async settled(): Promise<void> {
-    if (this.warming) await this.warming;
+    if (!this.warming) return;
+    this.waiting += 1;
+    try {
+      await this.warming;
+    } finally {
+      this.waiting -= 1;
+    }
   }
 
-  /** Resolves once the engine has no background work left (the warm-up after a WebAssembly load). */
+  /**
+   * Resolves once the engine has no background work left (the warm-up after a WebAssembly load),
+   * without cutting that work short as a waiting call does.
+   */
   async idle(): Promise<void> {
-    await this.settled();
+    if (this.warming) await this.warming;
   }
 
   /**
@@ -887,6 +911,10 @@ export class Engine {
     loaded.model.device?.destroy();
   }
 }
+
+/** The warm-up's short encoder runs: how many, and ids per prompt. */
+const WARM_UP_SHORT_RUNS = 6;
+const WARM_UP_SHORT_TOKENS = 16;
 
 function throwIfCancelled(run: AdapterRun): void {
   if (run.abort.signal.aborted) throw new CancelledError('Generating the adapter');

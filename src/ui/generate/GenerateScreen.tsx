@@ -144,8 +144,8 @@ export function GenerateScreen() {
       )}
       {generatorReady && info?.generatorBackend === 'reference' && (
         <p className="card model-loader__notice" data-testid="generator-cpu-notice">
-          The generator runs on its TypeScript reference here (the same adapter, but several seconds per adapter): see the note under
-          where the model runs.
+          The generator runs on its TypeScript reference here: the same adapter, about 40 times slower (see the note under where the
+          model runs).
         </p>
       )}
 
