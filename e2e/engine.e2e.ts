@@ -13,8 +13,8 @@
  *   second init after a GPU device loss works; without a generator, generateAdapter says so.
  * - WebGPU disabled: the WASM backend with a visible notice, the same greedy parity (all tokens);
  *   encodePrompts (the session's last_hidden_state) gives the condition of test/fixtures/conditions.
- * - Generators: a random-weight version-1 generator on the CPU reference (WASM); version-2 ones
- *   (trainer/fixtures/random_release_v2.py: tail window, kNN gate) on the CPU reference and on the
+ * - Generators: a random-weight version-1 generator on the CPU (WASM: its ONNX graphs on onnxruntime-web); version-2 ones
+ *   (trainer/fixtures/random_release_v2.py: tail window, kNN gate) on the CPU and on the
  *   GPU: the adapter is applied at the gate's strength g (the page's g is the one src/generator/gate.ts
  *   computes here from the same files and condition), exported as B·g with lora_alpha / r, and on the
  *   GPU decodes like its exported copy.
@@ -326,7 +326,7 @@ function writeTestGenerator(schedule: string, out: string): number {
   return (manifest.decoder.features[0] ?? []).reduce((a, b) => a * b, 1);
 }
 
-describe('generator -> adapter without WebGPU (CPU reference generator, WASM model)', () => {
+describe('generator -> adapter without WebGPU (the generator\'s ONNX graphs and the model on WASM)', () => {
   let browser: Browser;
   let page: Page;
   let conditionCount = 0;
@@ -342,7 +342,7 @@ describe('generator -> adapter without WebGPU (CPU reference generator, WASM mod
 
   it('generates an adapter on the CPU, registers it, and decodes like its exported PEFT copy', async () => {
     const info = ok(await call(page, 'initWithGenerator', 'wasm', '/generators/v1-tiny/'));
-    expect(info).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'cpu' });
+    expect(info).toMatchObject({ backend: 'wasm', generator: 'ready', generatorBackend: 'wasm' });
     const gen = ok(await call(page, 'generateFromCondition', conditionCount, 11));
     expect(gen.summary.source).toBe('generated');
     expect(gen.stages).toEqual(['layer 0', 'detokenize', 'apply']);

@@ -139,11 +139,11 @@ describe('a new user on a machine whose only WebGPU adapter is a software one', 
     await expect.poll(() => panel.getByTestId('model-loader').getAttribute('data-status'), { timeout: 240_000, interval: 250 }).toBe('ready');
     expect(await panel.getByTestId('model-backend').textContent()).toBe('WebAssembly');
     expect(await panel.getByTestId('model-notice').textContent()).toMatch(/^Auto chose WebAssembly: the only WebGPU adapter here is SwiftShader/);
-    // No contradiction: WebAssembly still generates adapters (on the CPU reference).
+    // No contradiction: WebAssembly still generates adapters (the generator's graphs on onnxruntime-web WebAssembly).
     expect(await panel.getByTestId('model-notice').textContent()).not.toMatch(/needs WebGPU/);
     const now = panel.getByTestId('backend-now');
     expect(await now.getAttribute('data-backend')).toBe('wasm');
-    expect(await now.getAttribute('data-generator')).toBe('cpu');
+    expect(await now.getAttribute('data-generator')).toBe('wasm');
     expect(await panel.getByTestId('generator-cpu-notice').isVisible()).toBe(true);
 
     // The size shown is what the browser measured (equal to the server's count: e2e/downloadSize.e2e.ts), in SI MB:

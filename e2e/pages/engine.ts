@@ -5,6 +5,7 @@
 import { unzipSync, strFromU8 } from 'fflate';
 import modelManifest from 'virtual:dnd-model-manifest';
 import { benchEngine, benchPeer, importAdapter, initEngine, initPeer } from './decodeBench';
+import { adapterZipBase64, disposeEngine, generateFromPrompts, initGeneratorEngine, removeAdapter, tokenCounts, idle } from './adapterRuns';
 import {
   EngineClient, EngineError, type AnsweredRow, type AnswerSettings, type GateResult, type GenerateOptions, type GenerateResult, type ValidationGateResult,
 } from '../../src/worker/engineClient';
@@ -42,6 +43,8 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
 const api = {
   /** scripts/bench-decode.ts (e2e/pages/decodeBench.ts). */
   bench: { initEngine, importAdapter, benchEngine, initPeer, benchPeer },
+  /** e2e/generatorCpu.e2e.ts and scripts/bench-adapter.ts (e2e/pages/adapterRuns.ts). */
+  adapters: { initGeneratorEngine, generateFromPrompts, tokenCounts, adapterZipBase64, removeAdapter, disposeEngine, idle },
   client,
   /** The engine on the served models (`graph` 'base': decoder.onnx without LoRA inputs); `cache` false: no Cache Storage. */
   async init(backend: 'auto' | 'webgpu' | 'wasm' = 'auto', graph: 'lora' | 'base' = 'lora', cache = true) {

@@ -67,7 +67,7 @@ export async function describeWebGpuSupport(nav: { gpu?: GPU }): Promise<WebGpuS
   if (!nav.gpu) {
     return {
       kind: 'none', shaderF16: false, label: 'No GPU: runs on the CPU',
-      details: 'This browser has no WebGPU, so the model and the parameter generator run on the CPU (WebAssembly and the generator\'s CPU reference). Everything works, more slowly.',
+      details: 'This browser has no WebGPU, so the model and the parameter generator run on the CPU (WebAssembly). Everything works, more slowly.',
     };
   }
   const adapter = await nav.gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -51,5 +51,5 @@ export async function decideBackend(choice: BackendChoice, gpu: GPU | undefined)
  */
 export function wasmNotice(reason: string): string {
   return `${reason} Everything runs on the CPU: the base model (onnxruntime-web WebAssembly), the adapters, and adapter generation ` +
-    '(the generator\'s CPU reference: the same result as on a GPU).';
+    '(the generator on onnxruntime-web WebAssembly too: the same result as on a GPU).';
 }

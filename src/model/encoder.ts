@@ -8,9 +8,10 @@
  *    L kept; window "tail" (version 2): the last W = `max_input_tokens` (W >= L); an empty prompt
  *    becomes the one id of `<|endoftext|>` (`condition_ids`);
  * 3. one causal forward of the base model (the web graph's `last_hidden_state`,
- *    trainer/export/web_graphs.py) over all of those ids, the final RMSNorm output (`layer -1`), float32; the P prompts run as one batch,
- *    right-padded with id 0 and `attention_mask` 0 (real tokens never attend to padding: causal
- *    attention, right padding);
+ *    trainer/export/web_graphs.py) over all of those ids, the final RMSNorm output (`layer -1`), float32; the P prompts run in
+ *    batches of similar length (`planEncoderBatches`: padding costs as much as real tokens, a batch
+ *    has a fixed cost), each right-padded with id 0 and `attention_mask` 0 (real tokens never attend to padding: causal
+ *    attention, right padding, so a prompt's rows do not depend on its batch);
  * 4. no pooling: the hidden states of each prompt's last min(n, L) ids at rows 0.., zero rows after
  *    them (`encode_ids`; with "head", n <= L, so all n rows). In a causal model those last positions
  *    have read the whole window: a tail condition sees a prompt's end and, through attention, its start.
@@ -122,39 +123,79 @@ export function conditionIds(
 }
 
 /**
+ * What one more encoder run costs, in padded tokens: a run reads every weight of the model once
+ * whatever its size (measured on onnxruntime-web's WASM backend: a 1-token run takes about as long
+ * as 8 tokens of a large batch), so a batch is split only where that saves more padding than this.
+ */
+export const BATCH_OVERHEAD_TOKENS = 16;
+
+/**
+ * Groups prompts of `lengths` tokens into batches that minimise the tokens the encoder computes:
+ * each batch is padded to its longest prompt and costs `overheadTokens` more. The best grouping of
+ * prompts sorted by length into consecutive runs (dynamic programming, P^2 steps). Returns the
+ * batches as indices into `lengths`, shortest first.
+ */
+export function planEncoderBatches(lengths: readonly number[], overheadTokens = BATCH_OVERHEAD_TOKENS): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);
+  const n = order.length;
+  // best[j]: least cost of the j shortest prompts; cut[j]: where their last batch starts
+  const best = new Array<number>(n + 1).fill(Infinity);
+  const cut = new Array<number>(n + 1).fill(0);
+  best[0] = 0;
+  for (let j = 1; j <= n; j++) {
+    const longest = lengths[order[j - 1] as number] as number;
+    for (let i = 0; i < j; i++) {
+      const cost = (best[i] as number) + overheadTokens + (j - i) * longest;
+      if (cost < (best[j] as number)) {
+        best[j] = cost;
+        cut[j] = i;
+      }
+    }
+  }
+  const batches: number[][] = [];
+  for (let j = n; j > 0; j = cut[j] as number) batches.unshift(order.slice(cut[j] as number, j));
+  return batches;
+}
+
+/**
  * trainer/generator/conditions.py `encode_ids` (layer -1, pooling none) on the encoder graph: (n, L, C).
- * Each row of `ids` (1 to `maxInputTokens` ids, default L) runs through the encoder whole; the hidden
- * states of its last min(n, L) ids go to rows 0.. of its (L, C) block.
+ * Each row of `ids` (1 to `maxInputTokens` ids, default L) runs through the encoder whole, in a
+ * right-padded batch of prompts of similar length (`planEncoderBatches`); the hidden states of its
+ * last min(n, L) ids go to rows 0.. of its (L, C) block.
  */
 export async function encodeIds(
   run: EncoderRun, ids: readonly number[][], maxTokens: number, channels: number, maxInputTokens = maxTokens,
+  overheadTokens = BATCH_OVERHEAD_TOKENS,
 ): Promise<Float32Array> {
-  const batch = ids.length;
-  const out = new Float32Array(batch * maxTokens * channels);
-  if (batch === 0) return out;
+  const out = new Float32Array(ids.length * maxTokens * channels);
+  if (ids.length === 0) return out;
   for (const row of ids) {
     if (row.length === 0 || row.length > maxInputTokens) throw new BadRequestError(`Each prompt needs 1 to ${maxInputTokens} token ids; got ${row.length}.`);
   }
-  const seq = Math.max(...ids.map((r) => r.length));
-  const inputIds = new BigInt64Array(batch * seq);
-  const mask = new BigInt64Array(batch * seq);
-  ids.forEach((row, i) => {
-    row.forEach((id, j) => {
-      inputIds[i * seq + j] = BigInt(id);
-      mask[i * seq + j] = 1n;
+  for (const members of planEncoderBatches(ids.map((r) => r.length), overheadTokens)) {
+    const rows = members.map((i) => ids[i] as number[]);
+    const batch = rows.length;
+    const seq = Math.max(...rows.map((r) => r.length));
+    const inputIds = new BigInt64Array(batch * seq);
+    const mask = new BigInt64Array(batch * seq);
+    rows.forEach((row, b) => {
+      row.forEach((id, j) => {
+        inputIds[b * seq + j] = BigInt(id);
+        mask[b * seq + j] = 1n;
+      });
     });
-  });
-  const hidden = await run(inputIds, mask, batch, seq);
-  if (hidden.length !== batch * seq * channels) {
-    throw new BadRequestError(`The encoder returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
+    const hidden = await run(inputIds, mask, batch, seq);
+    if (hidden.length !== batch * seq * channels) {
+      throw new BadRequestError(`The encoder returned ${hidden.length} values; expected ${batch} x ${seq} x ${channels}.`);
+    }
+    rows.forEach((row, b) => {
+      // the last keep = min(n, L) positions of the prompt at its rows 0..keep-1; the rest of its L
+      // rows stay 0 (as the padded rows the trainer zeroes)
+      const keep = Math.min(row.length, maxTokens);
+      const from = b * seq + row.length - keep;
+      out.set(hidden.subarray(from * channels, (from + keep) * channels), (members[b] as number) * maxTokens * channels);
+    });
   }
-  ids.forEach((row, i) => {
-    // the last keep = min(n, L) positions of prompt i at its rows 0..keep-1; the rest of its L rows
-    // stay 0 (as the padded rows the trainer zeroes)
-    const keep = Math.min(row.length, maxTokens);
-    const from = i * seq + row.length - keep;
-    out.set(hidden.subarray(from * channels, (from + keep) * channels), i * maxTokens * channels);
-  });
   return out;
 }
 

@@ -7,7 +7,10 @@
  * cannot make; docs/decisions.md says why the read-back is the path (a few ms, measured in the
  * 'apply' stage).
  *
- * Without WebGPU the same generator runs on the CPU reference (src/generator/referenceRuntime.ts).
+ * Without WebGPU the same generator runs on the CPU: its layers as ONNX graphs made from the manifest on
+ * onnxruntime-web's WebAssembly backend (src/generator/onnx/, `attachCpuRuntime`), or, where those do
+ * not start (or when asked for, as the benchmark does), the TypeScript reference
+ * (src/generator/referenceRuntime.ts). Both give the same adapter within float32 rounding.
  *
  * The gate (version 2, src/generator/gate.ts) scales the delta B·A by g, computed here once the
  * decoder has run (its feature is the condition or the decoder's raw output). The adapter's data is
@@ -18,14 +21,17 @@
 import { GeneratorRuntime, downsample, type Heatmap, type StageTiming } from '../generator/runtime';
 import { loadGenerator, type LoadedGenerator } from '../generator/loadGenerator';
 import { runReferenceGenerator } from '../generator/referenceRuntime';
+import { OnnxGeneratorRuntime, type GraphSessionFactory } from '../generator/onnx/runtime';
 import { gateForRun, type GateResult } from '../generator/gate';
 import { type AdapterData, type LoraMatrixData, type LoraShape, peftName } from './adapters';
 import { AdapterValidationError, EngineError, describeError } from './errors';
 
 export interface GeneratorHandle {
   loaded: LoadedGenerator;
-  /** The WGSL runtime; absent without WebGPU, where the CPU reference runs instead. */
+  /** The WGSL runtime; absent without WebGPU, where the generator runs on the CPU. */
   runtime?: GeneratorRuntime;
+  /** Without WebGPU: the WebAssembly runtime (`attachCpuRuntime`); absent: the TypeScript reference runs. */
+  cpu?: OnnxGeneratorRuntime;
 }
 
 export class GeneratorLoadError extends EngineError {
@@ -59,6 +65,15 @@ export function createGenerator(device: GPUDevice | undefined, manifest: string,
   if (!device) return { loaded };
   const runtime = GeneratorRuntime.create({ device }, loaded, { batch: 1 });
   return { loaded, runtime };
+}
+
+/**
+ * Starts the WebAssembly runtime of a generator loaded without WebGPU: one ONNX session per decoder
+ * layer (src/generator/onnx/). `handle.cpu.warmUp()` runs it once on a zero condition.
+ */
+export async function attachCpuRuntime(handle: GeneratorHandle, factory: GraphSessionFactory): Promise<void> {
+  if (handle.runtime) throw new GeneratorLoadError('it already runs on WebGPU');
+  handle.cpu = await OnnxGeneratorRuntime.create(handle.loaded, factory, 1);
 }
 
 /** Cells per side of the layer heatmaps streamed to the page. */
@@ -130,24 +145,26 @@ export async function generateOnGpu(
   return { data: adapterData(loaded, shape, name, matrices), decoderOutput, readMs: performance.now() - readStart };
 }
 
-/** The no-WebGPU path: the CPU reference cascade, then the adapter's matrices as CPU data, unsized. */
+/**
+ * The no-WebGPU path: the WebAssembly runtime (or, without one, the TypeScript reference cascade),
+ * then the adapter's matrices as CPU data, unsized.
+ */
 export async function generateOnCpu(
   handle: GeneratorHandle, condition: Float32Array, shape: LoraShape, name: string, onStage?: StageCallback, signal?: AbortSignal,
 ): Promise<RawGeneratedAdapter> {
   const { loaded } = handle;
   const features = loaded.manifest.decoder.features;
   let lastLayerDone = performance.now();
-  const run = await runReferenceGenerator(
-    loaded, condition, 1,
-    async (layer, ms, values) => {
-      const [n, h, w] = features[layer + 1] as readonly [number, number, number];
-      const snapshot = downsample(values.subarray(0, n * h * w), n, h * w, SNAPSHOT_SIDE, `layer ${layer}: ${n} (N) x ${h}·${w} (H·W)`);
-      await onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer, snapshot);
-      lastLayerDone = performance.now();
-    },
-    signal,
-  );
-  // The reference detokenises right after the last layer, inside runReferenceGenerator.
+  const onLayer = async (layer: number, ms: number, values: Float32Array) => {
+    const [n, h, w] = features[layer + 1] as readonly [number, number, number];
+    const snapshot = downsample(values.subarray(0, n * h * w), n, h * w, SNAPSHOT_SIDE, `layer ${layer}: ${n} (N) x ${h}·${w} (H·W)`);
+    await onStage?.({ stage: `layer ${layer}`, ms, clock: 'wall' }, layer, snapshot);
+    lastLayerDone = performance.now();
+  };
+  const run = handle.cpu
+    ? await handle.cpu.run(condition, onLayer, signal)
+    : await runReferenceGenerator(loaded, condition, 1, onLayer, signal);
+  // Both runtimes detokenise right after the last layer, inside their run.
   await onStage?.({ stage: 'detokenize', ms: performance.now() - lastLayerDone, clock: 'wall' }, null);
   const shapes = new Map(loaded.layout.entries.map((e) => [peftName(e.layer, e.module, e.matrix), e]));
   const matrices = new Map<string, LoraMatrixData>();

@@ -1,8 +1,8 @@
 /**
  * The prompt encoder on the model's own session: the web graphs return the final RMSNorm output
- * of every position (`last_hidden_state`) beside the logits, so encoding P prompts is one first step
- * (empty past) over the right-padded batch with the base model's LoRA inputs (all zero), fetching
- * only that output. trainer/generator/conditions.py computes the same (layer -1, no pooling); src/model/encoder.ts
+ * of every position (`last_hidden_state`) beside the logits, so encoding a batch of prompts is one
+ * first step (empty past) over the right-padded batch with the base model's LoRA inputs (all zero),
+ * fetching only that output (src/model/encoder.ts groups the P prompts into batches of similar length). trainer/generator/conditions.py computes the same (layer -1, no pooling); src/model/encoder.ts
  * does the tokenizing, padding and cutting.
  */
 import type { EncoderRun } from './encoder';

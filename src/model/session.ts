@@ -95,6 +95,10 @@ export async function createModelSession(
     sessionOptions.preferredOutputLocation = location;
   } else {
     sessionOptions.executionProviders = ['wasm'];
+    // onnxruntime plans one memory block per input shape ("memory pattern") and reuses it only for
+    // that shape; prompt batches and decode steps rarely repeat a shape, so each new one took a fresh
+    // block, and fresh WASM memory is slow to touch the first time (docs/runtime.md, "CPU generation").
+    sessionOptions.enableMemPattern = false;
   }
   let session: ort.InferenceSession;
   try {

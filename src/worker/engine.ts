@@ -32,7 +32,7 @@ import {
   BadRequestError, BusyError, CancelledError, EncoderMissingError, EngineDeviceLostError, GeneratorMissingError, NotInitializedError, describeError,
 } from '../model/errors';
 import {
-  DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodePrompts as encodeWith,
+  DEFAULT_MAX_TOKENS, DEFAULT_PROMPT_COUNT, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts as encodeWith, idWindow,
   type ConditionShape, type ConditionTemplate, type EncodedPrompts,
 } from '../model/encoder';
 import {
@@ -40,7 +40,8 @@ import {
   type DeltaComparison, type ModuleNorms, type PooledMatrix, type Pooling,
 } from '../model/adapterStats';
 import { decideBackend, wasmNotice, type BackendChoice } from '../model/backendChoice';
-import { applyGate, createGenerator, generateOnCpu, generateOnGpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { applyGate, attachCpuRuntime, createGenerator, generateOnCpu, generateOnGpu, type GeneratorHandle } from '../model/generatedAdapter';
+import { wasmGraphSession } from '../model/generatorSessions';
 import type { GateResult } from '../generator/gate';
 import { sizeAdapter, sizingRunsModel, type SizingRequest } from '../model/adapterSizing';
 import { measureAnswerFeatures as measureAnswers, type AnswerFeatureResult, type AnswerSettings } from '../model/answerFeatures';
@@ -48,7 +49,7 @@ import { MAX_PROMPT_TOKENS } from '../evaluate/scoring';
 import { scoringRow, validationNll as scoreValidation, type AnsweredRow, type ValidationGateResult } from '../model/validationGate';
 import { chatAnswerText } from '../prompts/answered';
 import type { Heatmap } from '../generator/runtime';
-import { decode, type CancelToken, type StopReason } from '../model/generate';
+import { decode, nextMacrotask, type CancelToken, type StopReason } from '../model/generate';
 import type { SamplingOptions } from '../model/sampling';
 import { FileLoader, type LoadSummary } from '../model/fileLoader';
 import { chooseGraph, type GraphName, type GraphsInfo } from '../model/graphs';
@@ -108,6 +109,12 @@ export interface EngineInitOptions {
    * (default): the failure fails `init`.
    */
   generatorOptional?: boolean;
+  /**
+   * Without WebGPU, how the generator runs: 'wasm' (default) its layers as ONNX graphs made from the
+   * manifest on onnxruntime-web's WebAssembly backend (src/generator/onnx/); 'reference' the
+   * TypeScript reference (src/generator/referenceRuntime.ts; the benchmark's baseline).
+   */
+  cpuGenerator?: 'wasm' | 'reference';
 }
 
 export interface GenerateAdapterStage {
@@ -223,8 +230,12 @@ export interface EngineInfo {
   generator: 'ready' | 'not-configured' | 'unavailable';
   /** Why a configured optional generator is unavailable (readable); null otherwise. */
   generatorError: string | null;
-  /** Where the generator runs: the WGSL runtime, or the (much slower) CPU reference without WebGPU. */
-  generatorBackend: 'webgpu' | 'cpu' | null;
+  /**
+   * Where the generator runs: 'webgpu' (the WGSL runtime); without WebGPU 'wasm' (its ONNX graphs on
+   * onnxruntime-web's WebAssembly backend) or 'reference' (the TypeScript reference, much slower:
+   * asked for, or the graphs did not start, which `notice` then says).
+   */
+  generatorBackend: 'webgpu' | 'wasm' | 'reference' | null;
   /** Bytes of the weights file (fp16). */
   modelBytes: number;
   /** The web graph the session runs (graphs.json). */
@@ -362,6 +373,10 @@ export class Engine {
   private current?: CancelToken;
   private adapterRun?: AdapterRun;
   private initializing = false;
+  /** The warm-up after a WebAssembly load (`warmUp`), while it runs. */
+  private warming?: Promise<void>;
+  /** Calls waiting for that warm-up: it stops at its next step when one does. */
+  private waiting = 0;
   /** The device of the current init; a loss of any other (released) device is ignored. */
   private device?: GPUDevice;
 
@@ -457,7 +472,21 @@ export class Engine {
           const genWeights = await files.bytes(options.generator.weightsUrl, (p) => report('model', 'Loading the parameter generator', p));
           generator = createGenerator(device, manifest, genWeights, shape);
           engineInfo.generator = 'ready';
-          engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'cpu';
+          engineInfo.generatorBackend = generator.runtime ? 'webgpu' : 'reference';
+          if (!generator.runtime && options.cpuGenerator === 'reference') {
+            const asked = 'As asked, the parameter generator runs on its TypeScript reference: the same adapters, about 40 times slower.';
+            engineInfo.notice = engineInfo.notice ? `${engineInfo.notice} ${asked}` : asked;
+          } else if (!generator.runtime) {
+            report('session', 'Starting the parameter generator on the CPU');
+            try {
+              await attachCpuRuntime(generator, wasmGraphSession);
+              engineInfo.generatorBackend = 'wasm';
+            } catch (e) {
+              // the reference gives the same adapter, only slower: say so and go on
+              const why = `The parameter generator's WebAssembly graphs did not start (${describeError(e)}), so it runs on its TypeScript reference: the same adapters, about 40 times slower.`;
+              engineInfo.notice = engineInfo.notice ? `${engineInfo.notice} ${why}` : why;
+            }
+          }
         } catch (e) {
           if (!options.generatorOptional) throw e;
           engineInfo.generator = 'unavailable';
@@ -465,8 +494,9 @@ export class Engine {
         }
       }
       engineInfo.loadedFiles = files.summary();
-      engineInfo.stagesMs.generator = performance.now() - tGenerator;
       this.loaded = { model, tokenizer, registry, shape, info: engineInfo, ...(generator ? { generator } : {}) };
+      engineInfo.stagesMs.generator = performance.now() - tGenerator;
+      if (generator && backend === 'wasm') this.warmUp(this.loaded);
       engineInfo.initMs = performance.now() - t0;
       report('ready', 'Ready');
       return { ...engineInfo };
@@ -506,6 +536,7 @@ export class Engine {
 
   /** Generates from prompt token ids (the fixtures' level). */
   async generateIds(promptIds: number[], options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<GenerateResult> {
+    await this.settled();
     const { model, tokenizer, registry, info } = this.ready();
     if (this.current) throw new BusyError('A generation');
     if (!Number.isInteger(options.maxTokens) || options.maxTokens < 1) throw new BadRequestError(`maxTokens must be a positive integer, got ${options.maxTokens}`);
@@ -743,6 +774,7 @@ export class Engine {
 
   /** `encodePrompts` of texts already rendered by a template (examples mode's "chat-answer" rows: template "plain"). */
   private async encodeTexts(prompts: string[], template?: ConditionTemplate): Promise<EncodedPrompts> {
+    await this.settled();
     const loaded = this.ready();
     const shape = this.conditionShape(loaded, template);
     return this.whileBusy(null, () => {
@@ -751,6 +783,59 @@ export class Engine {
       const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
       return encodeWith(run, (text) => tokenizer.encode(text), emptyId, prompts, shape);
     });
+  }
+
+  /**
+   * On WebAssembly, right after the load (not awaited by it), results dropped: one generator run, a
+   * few short encoder runs (P prompts of 16 ids), then one of P prompts as long as the window
+   * allows. The first runs of a fresh WebAssembly module are several times slower than later ones:
+   * the browser compiles the hot kernels with its optimising compiler only once they have run a
+   * while (measured: docs/runtime.md, "CPU generation"). Paid here, that cost falls in the time a
+   * person takes to choose prompts. A call that needs the session meanwhile waits (`settled`), and
+   * the warm-up stops at its next step, so it waits for one step at most.
+   */
+  private warmUp(loaded: Loaded): void {
+    const work = async () => {
+      // each step ends with a macrotask hop, so a call's message is handled (and counted in
+      // `waiting`) between steps: ORT's runs resolve in microtasks, which would starve it
+      await loaded.generator?.cpu?.warmUp();
+      await nextMacrotask();
+      const shape = this.conditionShape(loaded);
+      const { length } = idWindow(shape);
+      const id = loaded.tokenizer.raw.convert_tokens_to_ids(EMPTY_PROMPT_TOKEN);
+      const run = hiddenStatesRun(loaded.model, () => loaded.registry.feeds(null));
+      const encode = async (n: number) => {
+        await encodeIds(run, Array.from({ length: shape.promptCount }, () => new Array<number>(n).fill(id)), shape.maxTokens, shape.channels, length);
+        await nextMacrotask();
+      };
+      // short runs first, each ended early by a call that waits; then one of the longest prompts
+      for (let i = 0; i < WARM_UP_SHORT_RUNS && this.waiting === 0; i++) await encode(Math.min(WARM_UP_SHORT_TOKENS, length));
+      if (this.waiting === 0) await encode(length);
+    };
+    // a failed warm-up only leaves that cost to the first real run, which reports its own errors
+    const warming: Promise<void> = work().catch(() => undefined).finally(() => {
+      if (this.warming === warming) this.warming = undefined;
+    });
+    this.warming = warming;
+  }
+
+  /** Waits for the warm-up after a load, if one is running (the session runs one thing at a time). */
+  private async settled(): Promise<void> {
+    if (!this.warming) return;
+    this.waiting += 1;
+    try {
+      await this.warming;
+    } finally {
+      this.waiting -= 1;
+    }
+  }
+
+  /**
+   * Resolves once the engine has no background work left (the warm-up after a WebAssembly load),
+   * without cutting that work short as a waiting call does.
+   */
+  async idle(): Promise<void> {
+    if (this.warming) await this.warming;
   }
 
   /**
@@ -832,6 +917,7 @@ export class Engine {
   private async generateWith(
     run: AdapterRun, condition: Float32Array, name: string, onStage: ((s: GenerateAdapterStage) => void) | undefined, request: SizingRequest,
   ): Promise<GeneratedAdapterSummary> {
+    await this.settled();
     const { generator, model, registry, shape, tokenizer } = this.ready();
     if (!generator) throw new GeneratorMissingError();
     const stage = async (t: { stage: string; ms: number }, layer: number | null, snapshot?: Heatmap) => {
@@ -945,6 +1031,7 @@ export class Engine {
   }
 
   async release(): Promise<void> {
+    await this.settled();
     const loaded = this.loaded;
     this.loaded = undefined;
     const device = this.device;
@@ -956,6 +1043,7 @@ export class Engine {
     }
     loaded.registry.dispose();
     loaded.generator?.runtime?.destroy();
+    await loaded.generator?.cpu?.release();
     try {
       await loaded.model.release();
     } catch {
@@ -967,6 +1055,10 @@ export class Engine {
 
 /** The token that closes a chat turn (a scored response ends with it). */
 const IM_END_TOKEN = '<|im_end|>';
+
+/** The warm-up's short encoder runs: how many, and ids per prompt. */
+const WARM_UP_SHORT_RUNS = 6;
+const WARM_UP_SHORT_TOKENS = 16;
 
 function throwIfCancelled(run: AdapterRun): void {
   if (run.abort.signal.aborted) throw new CancelledError('Generating the adapter');

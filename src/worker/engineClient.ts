@@ -115,6 +115,11 @@ export class EngineClient {
     return this.remote.downloads();
   }
 
+  /** Resolves once the engine has no background work left (the warm-up after a WebAssembly load). */
+  async idle(): Promise<void> {
+    unwrap(await this.remote.idle());
+  }
+
   async tokenize(text: string): Promise<number[]> {
     return unwrap(await this.remote.tokenize(text));
   }

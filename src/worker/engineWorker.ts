@@ -32,6 +32,7 @@ const engine = new Engine();
 const api = {
   init: (options: EngineInitOptions, onProgress?: (p: InitProgress) => void): Promise<Outcome<EngineInfo>> => wrap(() => engine.init(options, onProgress)),
   info: (): Promise<Outcome<EngineInfo>> => wrap(() => engine.info()),
+  idle: (): Promise<Outcome<void>> => wrap(() => engine.idle()),
   tokenize: (text: string): Promise<Outcome<number[]>> => wrap(() => engine.tokenize(text)),
   detokenize: (ids: number[], skipSpecial?: boolean): Promise<Outcome<string>> => wrap(() => engine.detokenize(ids, skipSpecial)),
   generate: (text: string, options: GenerateOptions, onToken?: (t: TokenEvent) => void): Promise<Outcome<GenerateResult>> =>

@@ -2,6 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { fixtureRelativeError } from '../../bench/stats';
+import type { LoadedGenerator } from '../../src/generator/loadGenerator';
+import { detokenizeReference } from '../../src/generator/loraLayout';
+import type { ReferenceRun } from '../../src/generator/referenceRuntime';
+import type { SafetensorsFile } from '../../src/generator/safetensors';
 
 /** Builds raw safetensors bytes from a header object (or raw header text) and a data section. */
 export function rawSafetensors(
@@ -120,4 +126,27 @@ export const FIXTURE_SKIP_REASON =
 
 export function readFixture(name: (typeof FIXTURE_FILES)[number]): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURE_DIR, name)));
+}
+
+/**
+ * A CPU run of the hyperconv fixture's generator (test/fixtures/hyperconv) equals the PyTorch fixture:
+ * every layer, and per batch element the detokenised LoRA of the fixture's output, each tensor within
+ * `tolerance` (max |got - expected| / max(1, max |expected|), the fixture README's measure).
+ */
+export function expectHyperconvFixture(run: ReferenceRun, generator: LoadedGenerator, io: SafetensorsFile, tolerance: number): void {
+  const err = (got: Float32Array, want: Float32Array) => {
+    expect(got.length).toBe(want.length);
+    return fixtureRelativeError(got, want);
+  };
+  run.layers.forEach((got, i) => expect(err(got, io.float32(`layer.${i}`)), `layer ${i}`).toBeLessThan(tolerance));
+  const out = io.float32('output');
+  const batch = io.info('input').shape[0] as number;
+  const per = out.length / batch;
+  const { manifest, weights, layout } = generator;
+  for (let b = 0; b < batch; b++) {
+    const expected = detokenizeReference(out.slice(b * per, (b + 1) * per), weights.float32(manifest.tokens.mean), weights.float32(manifest.tokens.std), layout);
+    const got = run.lora[b] as Map<string, Float32Array>;
+    expect([...got.keys()]).toEqual([...expected.keys()]);
+    for (const [name, values] of expected) expect(err(got.get(name) as Float32Array, values), name).toBeLessThan(tolerance);
+  }
 }

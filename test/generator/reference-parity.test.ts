@@ -8,17 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { loadGenerator } from '../../src/generator/loadGenerator';
 import { runReferenceGenerator } from '../../src/generator/referenceRuntime';
 import { parseSafetensors } from '../../src/generator/safetensors';
-import { detokenizeReference } from '../../src/generator/loraLayout';
 import { GeneratorRunError } from '../../src/generator/errors';
-import { fixtureRelativeError } from '../../bench/stats';
+import { expectHyperconvFixture } from './helpers';
 
 const DIR = new URL('../fixtures/hyperconv/', import.meta.url);
 const TOLERANCE = 1e-4;
-
-function relativeError(got: Float32Array, expected: Float32Array): number {
-  expect(got.length).toBe(expected.length);
-  return fixtureRelativeError(got, expected);
-}
 
 describe('CPU reference generator vs the PyTorch fixture', () => {
   const generator = loadGenerator({
@@ -34,16 +28,7 @@ describe('CPU reference generator vs the PyTorch fixture', () => {
       seen.push(layer);
     });
     expect(seen).toEqual([0, 1, 2, 3]);
-    run.layers.forEach((got, i) => expect(relativeError(got, io.float32(`layer.${i}`)), `layer ${i}`).toBeLessThan(TOLERANCE));
-    const out = io.float32('output');
-    const per = out.length / batch;
-    const { manifest, weights, layout } = generator;
-    for (let b = 0; b < batch; b++) {
-      const expected = detokenizeReference(out.slice(b * per, (b + 1) * per), weights.float32(manifest.tokens.mean), weights.float32(manifest.tokens.std), layout);
-      const got = run.lora[b] as Map<string, Float32Array>;
-      expect([...got.keys()]).toEqual([...expected.keys()]);
-      for (const [name, values] of expected) expect(relativeError(got.get(name) as Float32Array, values), name).toBeLessThan(TOLERANCE);
-    }
+    expectHyperconvFixture(run, generator, io, TOLERANCE);
   });
 
   it('refuses a condition of the wrong size and stops when cancelled', async () => {

@@ -36,7 +36,7 @@ describe('decideBackend', () => {
     expect(decision.backend).toBe('wasm');
     expect(decision.adapter).toMatch(/swiftshader/i);
     expect(decision.reason).toMatch(/^Auto chose WebAssembly: the only WebGPU adapter here is SwiftShader, a software renderer/);
-    expect(wasmNotice(decision.reason ?? '')).toMatch(/adapter generation \(the generator's CPU reference/);
+    expect(wasmNotice(decision.reason ?? '')).toMatch(/adapter generation \(the generator on onnxruntime-web WebAssembly/);
     const support = await describeWebGpuSupport({ gpu: dawn });
     expect(support).toMatchObject({ kind: 'software', label: 'No GPU: runs on the CPU' });
   });

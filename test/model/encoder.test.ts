@@ -27,7 +27,7 @@ import { loadBaseTokenizer } from '../setup/baseTokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../../src/generator/safetensors';
 import {
-  conditionIds, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts, idWindow, selectPrompts, type ConditionWindow, type EncoderRun,
+  conditionIds, EMPTY_PROMPT_TOKEN, encodeIds, encodePrompts, idWindow, planEncoderBatches, selectPrompts, type ConditionWindow, type EncoderRun,
 } from '../../src/model/encoder';
 import { EngineError } from '../../src/model/errors';
 
@@ -123,7 +123,7 @@ describe('prompt-condition encoder (models/base/decoder.onnx last_hidden_state, 
     expect(chat!.length).toBeLessThan(fx.cases[1]!.ids.length + 8);
   });
 
-  it('decoder.onnx on the fixture ids (one right-padded batch) gives the fixture embeddings', async () => {
+  it('decoder.onnx on the fixture ids (right-padded batches of similar length) gives the fixture embeddings', async () => {
     const got = await encodeIds(run, fx.cases.map((c) => c.ids), L, C, WINDOW.length);
     const want = expected.float32('embeddings');
     expect(got.length).toBe(want.length);
@@ -255,5 +255,32 @@ describe('condition window on made-up ids (trainer/generator/conditions.py condi
     // 'abcd' -> b c d = 2 3 4 (sums 2 5 9, kept 5 9); 'e' -> 5 (kept 5, then a zero row)
     expect(out.ids).toEqual([[2, 3, 4], [5]]);
     expect(Array.from(out.condition)).toEqual([50, 90, 50, 0]);
+  });
+});
+
+describe('encoder batches of similar length (planEncoderBatches)', () => {
+  it('one batch when the prompts are about as long; a long prompt runs apart from short ones', () => {
+    expect(planEncoderBatches([10, 12, 11, 9, 10, 15, 14, 13])).toEqual([[3, 0, 4, 2, 1, 7, 6, 5]]);
+    // 7 short prompts and one of 128 ids: 8 x 128 = 1024 tokens in one batch; 16 + 7 x 15 + 16 + 128 = 265 in two
+    expect(planEncoderBatches([128, 10, 12, 11, 9, 10, 15, 14])).toEqual([[4, 1, 5, 3, 2, 7, 6], [0]]);
+    // the split is taken only where it saves more padding than a run costs
+    expect(planEncoderBatches([20, 24])).toEqual([[0, 1]]);
+    expect(planEncoderBatches([20, 24], 0)).toEqual([[0], [1]]);
+    expect(planEncoderBatches([])).toEqual([]);
+  });
+
+  it('encodeIds runs the planned batches, each padded to its own longest prompt, and puts every prompt at its place', async () => {
+    const calls: [number, number][] = [];
+    const run = madeUpRun(1);
+    const recording: EncoderRun = (ids, mask, batch, seq) => {
+      calls.push([batch, seq]);
+      return run(ids, mask, batch, seq);
+    };
+    const ids = [Array.from({ length: 40 }, (_, i) => i + 1), [1, 2], [3], [4, 5, 6]];
+    const got = await encodeIds(recording, ids, 2, 1, 40);
+    expect(calls).toEqual([[3, 3], [1, 40]]);
+    // the same rows as one batch of all four
+    expect(Array.from(got)).toEqual(Array.from(await encodeIds(run, ids, 2, 1, 40, Infinity)));
+    expect(Array.from(got)).toEqual([(39 * 40) / 2 * 10, (40 * 41) / 2 * 10, 10, 30, 30, 0, 90, 150]);
   });
 });

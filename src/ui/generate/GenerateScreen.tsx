@@ -169,10 +169,16 @@ export function GenerateScreen() {
           <p>This page was loaded without a parameter generator, so adapters cannot be generated here. Import one on the Adapters tab.</p>
         </section>
       )}
-      {generatorReady && info?.generatorBackend === 'cpu' && (
+      {generatorReady && info?.generatorBackend === 'wasm' && (
         <p className="card model-loader__notice" data-testid="generator-cpu-notice">
-          The model runs on WebAssembly here, so the generator runs on the CPU: the TypeScript reference of the same kernels, giving the
-          same adapter. On a real GPU it is faster; on a software WebGPU adapter it is slower.
+          The model runs on WebAssembly here, so the generator does too: its layers run on the CPU through the same WebAssembly runtime
+          as the model, giving the same adapter as on a GPU.
+        </p>
+      )}
+      {generatorReady && info?.generatorBackend === 'reference' && (
+        <p className="card model-loader__notice" data-testid="generator-cpu-notice">
+          The generator runs on its TypeScript reference here: the same adapter, about 40 times slower (see the note under where the
+          model runs).
         </p>
       )}
 
