@@ -24,7 +24,7 @@ export type {
 } from '../engine/types';
 
 export type {
-  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, BackendChoice, ConditionMode, EncodedPrompts, ValidationGateResult, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
+  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, Backend, BackendChoice, ConditionMode, EncodedPrompts, ValidationGateResult, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
   GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent, LoadedFile,
   LoadSummary, ModelManifest,
 } from '../engine/types';
