@@ -1,5 +1,5 @@
 /**
- * The model engine (src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
+ * The model engine (src/engine/, src/worker/engine*.ts, src/model/) end to end in headless Chromium, through its
  * worker and client on a small test page (e2e/pages/engine.html, built here with the app's Vite
  * config), against the real base model (models/base/: model.safetensors and the committed web
  * graphs, trainer/export/web_graphs.py):

@@ -10,7 +10,7 @@
 import { create } from 'zustand';
 import type { Heatmap } from '../generator/runtime';
 import type { AnsweredRow } from '../prompts/answered';
-import type { ConditionMode, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo } from '../worker/engineClient';
+import type { Backend, ConditionMode, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo } from '../worker/engineClient';
 import { getEngineClient, persistGeneratedAdapter, readableError, refreshAdapters, renameAdapter, useEngine, type ReadableError } from './engine';
 import { useNavigation } from './navigation';
 
@@ -26,6 +26,17 @@ export interface StageRow {
   /** The block's output (down-sampled), for decoder blocks once done. */
   snapshot: Heatmap | null;
   layer: number | null;
+}
+
+/** How long the last run took, each figure named where it is shown (src/ui/generate/blockText.ts `runTimeText`). */
+export interface RunTiming {
+  /** The stages' own times added up, each as the engine measured it (the stage list shows them). */
+  stagesMs: number;
+  /**
+   * From pressing Generate until the adapter was listed: the stages, the worker's messages around them
+   * and the adapter list's refresh. Null when the run paused (step-through): the pauses are the person's.
+   */
+  wallMs: number | null;
 }
 
 export type GenerationStatus = 'idle' | 'running' | 'paused' | 'cancelling' | 'cancelled' | 'done' | 'error';
@@ -56,7 +67,13 @@ interface GenerationState {
   answersChoice: { setId: string; on: boolean } | null;
   /** How many of the last run's prompts were repeats, filling a set smaller than P (0 otherwise). */
   repeated: number;
-  totalMs: number | null;
+  /** The last successful run's times; null until one is done. */
+  timing: RunTiming | null;
+  /**
+   * Where the model ran for the last run (the apply stage says what happened there), taken when the
+   * run starts: loading the model elsewhere later does not rewrite that run's stages. Null: not known.
+   */
+  runBackend: Backend | null;
   /** Saving the adapter for the next visit failed (it still works now). */
   saveError: ReadableError | null;
   renameError: ReadableError | null;
@@ -75,7 +92,8 @@ export const useGeneration = create<GenerationState>()(() => ({
   conditionRows: null,
   answersChoice: null,
   repeated: 0,
-  totalMs: null,
+  timing: null,
+  runBackend: null,
   saveError: null,
   renameError: null,
   generatorInfo: null,
@@ -145,6 +163,11 @@ export function applyStage(stages: readonly StageRow[], event: GenerateAdapterSt
   });
 }
 
+/** The stages' measured times added up (a stage not done counts nothing). */
+export function stagesTotal(stages: readonly Pick<StageRow, 'ms'>[]): number {
+  return stages.reduce((sum, s) => sum + (s.ms ?? 0), 0);
+}
+
 /** Marks the stage after the last finished one as running (after a step-through pause ends). */
 function resumeStages(stages: readonly StageRow[]): StageRow[] {
   const next = stages.findIndex((s) => s.state === 'pending');
@@ -189,15 +212,18 @@ export async function startGeneration({ prompts, promptSet, repeated, examples }
   const promptSetName = promptSet.name;
   const mode: ConditionMode = examples ? 'examples' : 'prompts';
   useGeneration.setState({
-    status: 'running', error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, renameError: null, promptSetName,
+    status: 'running', error: null, adapter: null, pausedLayer: null, timing: null, runBackend: useEngine.getState().info?.backend ?? null,
+    saveError: null, renameError: null, promptSetName,
     repeated: examples ? 0 : repeated, conditionRows: examples ? examples.condition : null, stages: [],
   });
   const info = useGeneration.getState().generatorInfo ?? (await loadGeneratorInfo());
   if (id !== runId) return;
   const rows = info ? stageRows(info, mode) : [];
   useGeneration.setState({ stages: rows.map((s, i) => (i === 0 ? { ...s, state: 'running' } : s)) });
+  let paused = false;
   const onStage = (event: GenerateAdapterStage) => {
     if (id !== runId) return;
+    if (event.paused) paused = true;
     useGeneration.setState((state) => ({
       stages: applyStage(state.stages, event),
       ...(event.paused && state.status === 'running' ? { status: 'paused' as const, pausedLayer: event.layer } : {}),
@@ -213,7 +239,11 @@ export async function startGeneration({ prompts, promptSet, repeated, examples }
     await refreshAdapters().catch(() => undefined);
     if (id !== runId) return;
     // The draft was this run's name: the next run starts from the set's (next) default again.
-    useGeneration.setState({ status: 'done', adapter, nameDraft: null, pausedLayer: null, totalMs: performance.now() - started });
+    const wallMs = performance.now() - started;
+    useGeneration.setState((state) => ({
+      status: 'done', adapter, nameDraft: null, pausedLayer: null,
+      timing: { stagesMs: stagesTotal(state.stages), wallMs: paused ? null : wallMs },
+    }));
     // Chosen on the Compare tab right away; saved so it survives a reload.
     useNavigation.getState().selectAdapter(adapter.id);
     const saved = persistGeneratedAdapter(adapter, { id: promptSet.id, name: promptSetName }, examples ? {
@@ -292,6 +322,7 @@ export async function renameResult(name: string): Promise<boolean> {
 export function resetGeneration(): void {
   runId++;
   useGeneration.setState({
-    status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, totalMs: null, saveError: null, nameDraft: null, repeated: 0, conditionRows: null,
+    status: 'idle', stages: [], error: null, adapter: null, pausedLayer: null, timing: null, runBackend: null, saveError: null, nameDraft: null, repeated: 0,
+    conditionRows: null,
   });
 }

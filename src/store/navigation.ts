@@ -3,7 +3,9 @@
  * Compare with the new adapter chosen) without threading callbacks through the App.
  */
 import { create } from 'zustand';
-import type { SectionId } from '../ui/SectionTabs';
+
+/** The section tabs, in order of the page (src/ui/SectionTabs.tsx draws them). */
+export type SectionId = 'prompts' | 'generate' | 'compare' | 'evaluate' | 'adapters';
 
 /** A request to open Compare with an adapter chosen; a new object each time, so the same id twice still applies. */
 export interface CompareRequest {

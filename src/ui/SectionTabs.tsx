@@ -4,8 +4,7 @@ import { AdaptersScreen } from './model/AdaptersScreen';
 import { CompareScreen } from './model/CompareScreen';
 import { GenerateScreen } from './generate/GenerateScreen';
 import { PromptsScreen } from './prompts/PromptsScreen';
-
-export type SectionId = 'prompts' | 'generate' | 'compare' | 'evaluate' | 'adapters';
+import type { SectionId } from '../store/navigation';
 
 interface SectionInfo {
   id: SectionId;

@@ -13,21 +13,21 @@ import * as Comlink from 'comlink';
 import type { ResourceSize } from '../model/downloadTally';
 import { EngineError, EngineWorkerCrashedError } from '../model/errors';
 import type {
-  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, EncodedPrompts, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GeneratorInfo, EngineInfo,
-  EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent,
-} from './engine';
-import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
+  AdapterComparison, AdapterDetails, AdapterMatrixViews, AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings,
+  EncodedPrompts, EngineInfo, EngineInitOptions, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GenerateOptions,
+  GenerateResult, GeneratorInfo, InitProgress, Pooling, TokenEvent,
+} from '../engine/types';
 import type { EngineWorkerApi, Outcome } from './engineWorker';
 
 export type {
   AdapterComparison, AdapterDetails, AdapterMatrixViews, LayerSimilarity, ModuleNorms, ModuleSimilarity, PooledMatrix, Pooling, Similarity,
-} from './engine';
+} from '../engine/types';
 
 export type {
-  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, BackendChoice, ConditionMode, EncodedPrompts, ValidationGateResult, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
+  AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings, Backend, BackendChoice, ConditionMode, EncodedPrompts, ValidationGateResult, GateResult, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary,
   GeneratorBlock, GeneratorInfo, EngineInfo, EngineInitOptions, GenerateOptions, GenerateResult, InitProgress, TokenEvent, LoadedFile,
   LoadSummary, ModelManifest,
-} from './engine';
+} from '../engine/types';
 export { EngineError } from '../model/errors';
 
 export function createEngineWorker(): Worker {

@@ -1,18 +1,17 @@
 /**
- * Worker surface of the model engine, kept thin: it forwards to {@link Engine} and turns every
+ * Worker surface of the model engine, kept thin: it forwards to {@link Engine} (src/engine/) and turns every
  * failure into plain data (comlink keeps only name and message of an Error), so the page gets the
  * typed code back. Callbacks arrive as `Comlink.proxy` functions.
  */
 import * as Comlink from 'comlink';
 import { RESOURCE_BUFFER_SIZE, resourceSizes, type ResourceSize } from '../model/downloadTally';
 import { toFailure, type EngineFailure } from '../model/errors';
-import {
-  Engine, type AdapterSource, type AdapterSummary, type AnsweredRow, type AnswerFeatureResult, type AnswerSettings, type EncodedPrompts,
-  type GenerateAdapterOptions, type GenerateAdapterStage, type GeneratedAdapterSummary,
-  type GeneratorInfo, type EngineInfo, type EngineInitOptions, type GenerateOptions, type GenerateResult,
-  type InitProgress, type TokenEvent,
-} from './engine';
-import type { AdapterComparison, AdapterDetails, AdapterMatrixViews, Pooling } from './engine';
+import { Engine } from '../engine/engine';
+import type {
+  AdapterComparison, AdapterDetails, AdapterMatrixViews, AdapterSource, AdapterSummary, AnsweredRow, AnswerFeatureResult, AnswerSettings,
+  EncodedPrompts, EngineInfo, EngineInitOptions, GenerateAdapterOptions, GenerateAdapterStage, GeneratedAdapterSummary, GenerateOptions,
+  GenerateResult, GeneratorInfo, InitProgress, Pooling, TokenEvent,
+} from '../engine/types';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: EngineFailure };
 

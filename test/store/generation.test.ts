@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyStage, defaultAdapterName, nextAdapterName, stageRows, uniqueAdapterName } from '../../src/store/generation';
-import { applySummary, blockSummary, encodeSummary, formatMs } from '../../src/ui/generate/blockText';
+import { applyStage, defaultAdapterName, nextAdapterName, stageRows, stagesTotal, uniqueAdapterName } from '../../src/store/generation';
+import { applySummary, blockSummary, encodeSummary, formatMs, runTimeText } from '../../src/ui/generate/blockText';
 import type { GeneratorInfo } from '../../src/worker/engineClient';
 
 // The release generator's decoder (models/generator/generator.json).
@@ -102,8 +102,28 @@ describe('names and explanations', () => {
     expect(applySummary({ ...INFO, gated: true })).toMatch(/gate sets how strongly the adapter is applied/);
   });
 
+  it('says what the apply stage did on the backend in use: GPU read-back and buffers on WebGPU, none on the CPU', () => {
+    const gpu = applySummary(INFO, 'prompts', 'webgpu');
+    expect(gpu).toMatch(/read back from the GPU once/);
+    expect(gpu).toMatch(/LoRA inputs on the GPU/);
+    const cpu = applySummary(INFO, 'prompts', 'wasm');
+    expect(cpu).toMatch(/^Everything runs on the CPU here: the matrices, already in memory, are packed into the base model’s LoRA inputs/);
+    expect(cpu).not.toMatch(/GPU|read back|copied/);
+    // unknown backend: only what is true on both
+    expect(applySummary(INFO)).toBe('The matrices are packed into the base model’s LoRA inputs and registered.');
+    expect(applySummary({ ...INFO, gated: true }, 'prompts', 'wasm')).toMatch(/CPU.*gate sets how strongly the adapter is applied\.$/);
+    expect(applySummary(INFO, 'examples', 'webgpu')).toMatch(/GPU.*Every B matrix is multiplied by the strength the validation chose\.$/);
+  });
+
   it('formats times', () => {
     expect(formatMs(12.4)).toBe('12 ms');
     expect(formatMs(31_250)).toBe('31.3 s');
+  });
+
+  it('names each figure of a run’s time: the stages’ total, and from pressing Generate (none for a run that paused)', () => {
+    const rows = stageRows(INFO).map((r, i) => ({ ...r, ms: i === 0 ? null : 100 * i }));
+    expect(stagesTotal(rows)).toBe(100 + 200 + 300 + 400 + 500);
+    expect(runTimeText({ stagesMs: 1_820, wallMs: 1_940 })).toBe('the stages took 1.8 s (1.9 s from pressing Generate until the adapter was listed)');
+    expect(runTimeText({ stagesMs: 850, wallMs: null })).toBe('the stages took 850 ms (not counting the pauses)');
   });
 });

@@ -9,10 +9,25 @@ const line = (gate: Parameters<typeof GateLine>[0]['gate']) => createElement(Gat
 const text = (html: string) => html.replace(/<[^>]+>/g, '').replace(/&#x27;|’/g, "'");
 
 describe('GateLine', () => {
-  it('says the strength and the nearest tasks', () => {
-    const html = renderToStaticMarkup(line({ value: 0.6249, neighbours: ['ARC-Easy', 'SciQ', 'OpenBookQA'] }));
-    expect(text(html)).toContain("Applied at 62% strength — your prompts are most like these of the generator's training tasks: ARC-Easy, SciQ, OpenBookQA.");
+  it('says the strength and the nearest tasks in words, each with its raw id as a tooltip', () => {
+    const html = renderToStaticMarkup(line({ value: 0.6249, neighbours: ['ARC-Easy', 'synth/arith/mul-words-hash', 'MMLU-STEM/college-physics'] }));
+    expect(text(html)).toContain("Applied at 62% strength — your prompts are most like these of the generator's training tasks:");
     expect(html).toContain('data-strength="0.6249"');
+    const items = [...html.matchAll(/<li title="([^"]+)" data-testid="gate-task">(.*?)<\/li>/g)].map((m) => [m[1], text(m[2] ?? '')]);
+    expect(items).toEqual([
+      ['ARC-Easy', 'ARC-Easy: grade-school science questions, multiple choice'],
+      ['synth/arith/mul-words-hash', 'Arithmetic (synthetic): multiply two numbers, numbers written in words, answer “#### N”'],
+      ['MMLU-STEM/college-physics', 'MMLU-STEM: exam questions in science, maths and engineering, multiple choice, college physics only'],
+    ]);
+    // the raw ids only as tooltips: never in the text
+    expect(text(html.replace(/title="[^"]*"/g, ''))).not.toMatch(/synth\/|MMLU-STEM\/college-physics/);
+    expect(text(html)).toContain('“Synthetic” tasks were made up by the trainer');
+  });
+
+  it('a task it cannot name in words is shown as it is, and no synthetic note without a synthetic task', () => {
+    const html = renderToStaticMarkup(line({ value: 1, neighbours: ['my-own-task'] }));
+    expect(html).toContain('<li title="my-own-task" data-testid="gate-task">my-own-task</li>');
+    expect(text(html)).not.toContain('Synthetic');
   });
 
   it('at 0: nothing it can help with, the adapter equals the base model', () => {

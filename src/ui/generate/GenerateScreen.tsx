@@ -4,6 +4,7 @@ import { sampleBatch } from '../../prompts/summary';
 import { useEngine } from '../../store/engine';
 import {
   cancelGeneration, isActive, loadGeneratorInfo, nextAdapterName, setNameDraft, setStepThrough, startGeneration, useAnswersFor, useGeneration,
+  type RunTiming,
 } from '../../store/generation';
 import { useNavigation } from '../../store/navigation';
 import { useSelectedPromptSet } from '../../store/promptSets';
@@ -11,7 +12,7 @@ import { useSettings } from '../../store/settings';
 import { ModelLoader } from '../model/ModelLoader';
 import { plural } from '../prompts/format';
 import { AnswersChoice } from './AnswersChoice';
-import { formatMs } from './blockText';
+import { runTimeText } from './blockText';
 import { GeneratedResult } from './GeneratedResult';
 import { StageList } from './StageList';
 import { StepThroughPanel } from './StepThroughPanel';
@@ -35,6 +36,8 @@ export function GenerateScreen() {
   const answersChoice = useGeneration((s) => s.answersChoice);
   const runMode = useGeneration((s) => (s.conditionRows ? 'examples' : 'prompts'));
   const resultId = useGeneration((s) => s.adapter?.id ?? null);
+  const timing = useGeneration((s) => s.timing);
+  const runBackend = useGeneration((s) => s.runBackend);
   const resultName = useEngine((s) => s.adapters.find((a) => a.id === resultId)?.name ?? null);
   const adapterNames = useEngine((s) => s.adapters.map((a) => a.name).join('\n'));
   const section = useNavigation((s) => s.section);
@@ -224,7 +227,7 @@ export function GenerateScreen() {
           {!generatorReady && modelStatus !== 'ready' && <span className="hint">Load the model first.</span>}
         </div>
         <p className="generate-status" role="status" data-testid="generate-status">
-          {statusLine(status, stages, pausedLayer, resultName)}
+          {statusLine(status, stages, pausedLayer, resultName, timing)}
         </p>
         {error && (
           <div role="alert" className="inline-alert" data-testid="generate-error" data-code={error.code}>
@@ -234,7 +237,7 @@ export function GenerateScreen() {
           </div>
         )}
         {status === 'paused' && <StepThroughPanel block={generatorInfo?.blocks[pausedLayer ?? -1]} stage={pausedStage} blockCount={generatorInfo?.blocks.length ?? 0} />}
-        {stages.length > 0 && <StageList stages={stages} info={generatorInfo} pausedLayer={status === 'paused' ? pausedLayer : null} mode={runMode} />}
+        {stages.length > 0 && <StageList stages={stages} info={generatorInfo} pausedLayer={status === 'paused' ? pausedLayer : null} mode={runMode} backend={runBackend} />}
       </section>
 
       {status === 'done' && <GeneratedResult />}
@@ -245,9 +248,9 @@ export function GenerateScreen() {
 /** One short line for the polite live region: which stage runs, the pause, or the outcome. */
 function statusLine(
   status: string, stages: readonly { label: string; state: string; ms: number | null }[], pausedLayer: number | null, resultName: string | null,
+  timing: RunTiming | null,
 ): string {
   const running = stages.find((s) => s.state === 'running');
-  const total = stages.reduce((sum, s) => sum + (s.ms ?? 0), 0);
   switch (status) {
     case 'running':
       return running ? `Running: ${running.label}…` : 'Starting…';
@@ -258,7 +261,8 @@ function statusLine(
     case 'cancelled':
       return 'Cancelled. No adapter was made.';
     case 'done':
-      return `Done: all stages in ${formatMs(total)}.${resultName ? ` Adapter “${resultName}” is ready.` : ''}`;
+      // the same figures, named the same way, as on the result card
+      return `Done${timing ? `: ${runTimeText(timing)}` : ''}.${resultName ? ` Adapter “${resultName}” is ready.` : ''}`;
     case 'error':
       return 'Stopped by an error.';
     default:

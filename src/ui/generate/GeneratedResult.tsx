@@ -4,7 +4,7 @@ import { renameResult, useGeneration } from '../../store/generation';
 import { useNavigation } from '../../store/navigation';
 import { AdapterInspector } from '../inspect/AdapterInspector';
 import { RenameField } from '../model/RenameField';
-import { formatMs } from './blockText';
+import { runTimeText } from './blockText';
 import { GateLine } from './GateLine';
 import { ModeLine } from './ModeLine';
 
@@ -16,7 +16,7 @@ import { ModeLine } from './ModeLine';
  */
 export function GeneratedResult() {
   const adapter = useGeneration((s) => s.adapter);
-  const totalMs = useGeneration((s) => s.totalMs);
+  const timing = useGeneration((s) => s.timing);
   const saveError = useGeneration((s) => s.saveError);
   const renameError = useGeneration((s) => s.renameError);
   const promptSetName = useGeneration((s) => s.promptSetName);
@@ -49,10 +49,11 @@ export function GeneratedResult() {
       <h3 id="generated-heading" ref={heading} tabIndex={-1} data-testid="generated-heading">
         Adapter ready: {row.name}
       </h3>
-      <p>
+      <p data-testid="generated-summary">
         Generated from {promptSetName}
-        {repeated > 0 ? ` (with ${repeated} repeated ${repeated === 1 ? 'prompt' : 'prompts'} to make up the batch)` : ''} in{' '}
-        {totalMs !== null ? formatMs(totalMs) : '—'}: rank {row.rank}, {row.targetModules.length} modules in every layer,{' '}
+        {repeated > 0 ? ` (with ${repeated} repeated ${repeated === 1 ? 'prompt' : 'prompts'} to make up the batch)` : ''}
+        {/* the same figures, named the same way, as the status line above */}
+        {timing ? `: ${runTimeText(timing)}` : ''}. Rank {row.rank}, {row.targetModules.length} modules in every layer,{' '}
         {row.parameters.toLocaleString('en')} parameters. It is listed on the Adapters tab, chosen on the Compare tab, and kept in this
         browser for your next visit.
       </p>

@@ -1,15 +1,15 @@
 import type { StageRow } from '../../store/generation';
-import type { GeneratorInfo } from '../../worker/engineClient';
+import type { Backend, GeneratorInfo } from '../../worker/engineClient';
 import { HeatmapCanvas } from '../viz/HeatmapCanvas';
 import { applySummary, blockSummary, encodeSummary, formatMs, gateSummary } from './blockText';
 
 const DETOKENIZE_HELP = 'The last block’s grid of tokens is un-normalised and cut into the LoRA A and B matrices.';
 
-/** The one-line help of a stage that is not a decoder block, from the loaded generator's manifest and the run's mode. */
-function stageHelp(key: string, info: GeneratorInfo | null, mode: 'prompts' | 'examples'): string {
+/** The one-line help of a stage that is not a decoder block, from the loaded generator's manifest, the run's mode and the backend. */
+function stageHelp(key: string, info: GeneratorInfo | null, mode: 'prompts' | 'examples', backend: Backend | null): string {
   if (key === 'encode') return info ? encodeSummary(info) : '';
   if (key === 'gate') return gateSummary(info, mode);
-  if (key === 'apply') return applySummary(info, mode);
+  if (key === 'apply') return applySummary(info, mode, backend);
   return key === 'detokenize' ? DETOKENIZE_HELP : '';
 }
 
@@ -20,10 +20,12 @@ interface StageListProps {
   pausedLayer: number | null;
   /** The run's condition: prompts, or prompts with their answers (examples mode). */
   mode?: 'prompts' | 'examples';
+  /** Where the model runs (the apply stage says what happened there); null: not known. */
+  backend?: Backend | null;
 }
 
 /** The stages in order, each with its state and measured time; decoder blocks show their output. */
-export function StageList({ stages, info, pausedLayer, mode = 'prompts' }: StageListProps) {
+export function StageList({ stages, info, pausedLayer, mode = 'prompts', backend = null }: StageListProps) {
   return (
     <ol className="stage-list" data-testid="stage-list">
       {stages.map((stage) => {
@@ -48,7 +50,7 @@ export function StageList({ stages, info, pausedLayer, mode = 'prompts' }: Stage
               </span>
               <span className="visually-hidden">{stage.state === 'done' ? ', done' : stage.state === 'running' ? ', running' : ', waiting'}</span>
             </div>
-            <p className="stage__help">{block ? blockSummary(block) : stageHelp(stage.key, info, mode)}</p>
+            <p className="stage__help">{block ? blockSummary(block) : stageHelp(stage.key, info, mode, backend)}</p>
             {stage.snapshot && (
               <HeatmapCanvas
                 data={stage.snapshot.data}

@@ -1,4 +1,4 @@
-import type { GeneratorBlock, GeneratorInfo } from '../../worker/engineClient';
+import type { Backend, GeneratorBlock, GeneratorInfo } from '../../worker/engineClient';
 
 function shape([n, h, w]: readonly number[]): string {
   return `${n} × ${h} × ${w}`;
@@ -28,9 +28,21 @@ export function encodeSummary(info: Pick<GeneratorInfo, 'window' | 'maxTokens' |
     : `The base model reads each prompt (its first ${info.maxTokens} tokens); its final hidden states form the condition.`;
 }
 
-/** What the apply stage does; a gated generator (prompts mode) or the validation gate (examples mode) also sets the adapter's strength there. */
-export function applySummary(info: Pick<GeneratorInfo, 'gated'> | null, mode: 'prompts' | 'examples' = 'prompts'): string {
-  const base = 'The matrices are copied into the base model’s LoRA inputs, read back for export, and registered.';
+/**
+ * What the apply stage did on the backend in use (`backend`, the model's: EngineInfo.backend). On
+ * WebGPU the generator leaves the LoRA in a GPU buffer: it is read back once (the copy kept for
+ * export, inspection and this browser's storage) and the base model's LoRA inputs are written to GPU
+ * buffers. On WebAssembly the matrices are already in memory and the inputs are CPU tensors made
+ * from them: no GPU is involved. A gated generator (prompts mode) or the validation gate (examples
+ * mode) also sets the adapter's strength there.
+ */
+export function applySummary(info: Pick<GeneratorInfo, 'gated'> | null, mode: 'prompts' | 'examples' = 'prompts', backend: Backend | null = null): string {
+  const base =
+    backend === 'webgpu'
+      ? 'The matrices are read back from the GPU once (the copy kept for export, inspection and this browser’s storage), written into the base model’s LoRA inputs on the GPU, and registered.'
+      : backend === 'wasm'
+        ? 'Everything runs on the CPU here: the matrices, already in memory, are packed into the base model’s LoRA inputs (the same copy serves export, inspection and this browser’s storage) and registered.'
+        : 'The matrices are packed into the base model’s LoRA inputs and registered.';
   if (mode === 'examples') return `${base} Every B matrix is multiplied by the strength the validation chose.`;
   return info?.gated ? `${base} The generator’s gate sets how strongly the adapter is applied.` : base;
 }
@@ -47,4 +59,16 @@ export function gateSummary(info: Pick<GeneratorInfo, 'examples'> | null, mode: 
 /** Milliseconds for people: "850 ms", "2.4 s". */
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * A run's time as the status line and the result card both say it, each figure named: the stages'
+ * own total (the stage list's times added up) and, unless the run paused, the time from pressing
+ * Generate until the adapter was listed (the stages plus the messages around them).
+ */
+export function runTimeText(timing: { stagesMs: number; wallMs: number | null }): string {
+  const stages = `the stages took ${formatMs(timing.stagesMs)}`;
+  return timing.wallMs === null
+    ? `${stages} (not counting the pauses)`
+    : `${stages} (${formatMs(timing.wallMs)} from pressing Generate until the adapter was listed)`;
 }
