@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { OUTPUT, dropFile, openApp, type AppPage } from './appPage';
+import { OUTPUT, dropFile, loadModelFrom, openApp, type AppPage } from './appPage';
 import { startAppServer } from './server';
 
 const MODELS = 'build/e2e-models-examples';
@@ -133,9 +133,7 @@ describe('examples mode in the app (WASM, a generator with examples)', () => {
 
     // the saved adapter keeps its mode and condition rows across a reload
     await page.reload();
-    await page.getByTestId('tab-evaluate').click();
-    const load = ev.getByTestId('load-model');
-    if (await load.isVisible().catch(() => false)) await load.click();
+    await loadModelFrom(page, 'evaluate'); // the kept model may start loading by itself after the reload
     await expect.poll(() => ev.getByTestId('evaluate-excluded').getAttribute('data-excluded').catch(() => null), { timeout: 240_000, interval: 250 }).toBe('8');
   }, 600_000);
 
