@@ -49,6 +49,7 @@ from trainer.evaluate.diagnostics import fit_nll, fit_sample, heldout_rows, prob
 from trainer.evaluate.gate_calibration import calibration_parts, gates_json, measure, save_calibration, select_gate
 from trainer.evaluate.run_support import commit_of, log_to
 from trainer.evaluate.scoring import evaluate_items
+from trainer.evaluate.zero_shot_report import REPORTED_CONFIG
 from trainer.export.onnx_model import sha256_file
 from trainer.generator.answer_features import answer_features_each
 from trainer.generator.conditions import encode_prompts
@@ -185,7 +186,8 @@ class Run:
         for t in self.pool.values():
             n_src[t.source] = n_src.get(t.source, 0) + 1
         self.write("run-info.json", {"device": name, "torch": torch.__version__, "commit": self.commit,
-                                     "pool": n_src, "units": [u.id for u in self.units], "base_sha256": self.base_sha})
+                                     "pool": n_src, "units": [u.id for u in self.units], "base_sha256": self.base_sha,
+                                     "config": {k: cfg.get(k) for k in REPORTED_CONFIG}})
         self.log(f"device {self.device} ({name}), torch {torch.__version__}; pool {len(self.pool)} tasks {n_src}; "
                  f"units {[u.id for u in self.units]}; base sha256 {self.base_sha[:12]}")
         self.timed("setup", time.time() - t0)

@@ -294,6 +294,9 @@ def base_tuned_tasks(cfg: dict) -> set:
         return set()
 
 
+REPORTED_CONFIG = ("pool", "units", "lora", "zoo", "condition", "generator", "gate", "eval", "examples")
+
+
 def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> dict:
     """``results/earlier/<name>/`` (optional): result sets of earlier attempts whose headlines are
     kept beside the final one."""
@@ -309,6 +312,7 @@ def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> d
     thr = data.get("throughput")
     bank = data.get("bank") or {}
     tg = targets(protocols, thr, fit)
+    run_config = (data.get("run-info") or {}).get("config")
     out = {
         "generated_by": "python -m trainer zero-shot",
         "command": "scripts/gpu-machine/zero-shot.sh: --stages zoo,controls,generators --time-limit (GPU call 1); "
@@ -318,7 +322,9 @@ def write_reports(results: Path, reports_dir: Path, cfg: dict, commit: str) -> d
         "torch": (data.get("run-info") or {}).get("torch"),
         "calls": data["calls"],
         "setting": "user turn only (no system instruction) for training and for every nll/acc/loglik column; nll_instr: the same adapters scored with the row's instruction",
-        "config": {k: cfg.get(k) for k in ("pool", "units", "lora", "zoo", "condition", "generator", "gate", "eval", "examples")},
+        # the sections the run recorded (run-info.json); a run that predates that gets today's file, said so
+        "config": run_config or {k: cfg.get(k) for k in REPORTED_CONFIG},
+        "config_source": "the run's run-info.json" if run_config else "the config file when the report was written",
         "throughput": None if not thr else {k: thr.get(k) for k in ("tokens_per_s", "baseline_tokens_per_s", "speedup", "tflops",
                                                                      "baseline_tflops", "gpu", "members", "generators", "baseline",
                                                                      "batched", "variants", "tokens", "tflops_counts")},
@@ -372,8 +378,10 @@ def markdown(rep: dict) -> str:
     tr = rep.get("training")
     if tr:
         rel = (rep.get("rows_per_task") or {}).get("gen-release") or {}
-        L += ["", f"Training: {tr['steps']} steps in {tr['seconds']} s (last call; calls: "
-                  + ", ".join(f"{c['steps']} steps {c['seconds']} s" for c in tr.get("calls") or []) + f"); {tr['rows']:,} rows, "
+        calls = tr.get("calls") or []
+        trained_s = round(sum(float(c["seconds"]) for c in calls), 2) if calls else tr["seconds"]
+        L += ["", f"Training: {tr['steps']} steps in {trained_s} s of training over {max(len(calls), 1)} call(s) ("
+                  + "; ".join(f"call {i + 1}: {c['steps']} steps, {c['seconds']} s" for i, c in enumerate(calls)) + f"); {tr['rows']:,} rows, "
                   f"{tr['padded_tokens']:,} padded / {tr['real_tokens']:,} real tokens; release generator rows per training task: "
                   f"min {rel.get('min')}, mean {rel.get('mean')}, max {rel.get('max')}; condition modes {tr.get('modes')} "
                   f"({tr['examples_picks']:,} of {tr['picks']:,} generator picks conditioned on answered rows)."]

@@ -173,6 +173,9 @@ def test_zero_shot_pipeline(toy):
     md = (tmp / "reports" / "zero-shot.md").read_text()
     assert "## Targets" in md and "ToyYesNo" in md and "Linear probe" in md and "Protocol `synthetic`" in md
     assert "examples mode" in md and "Throughput" in md
+    # the training line adds up the calls; the config is the one the run recorded, not today's file
+    assert "s of training over" in md
+    assert rep["config_source"] == "the run's run-info.json" and rep["config"]["gate"] == cfg2["gate"]
     assert any(r["nll"]["oracle"] != r["nll"]["base"] for r in rows)
     # release: manifest v2 with a gate and the examples mode, validated, copied where the config says
     model, man, tensors = load_generator(str(tmp / "gen"))
