@@ -155,8 +155,12 @@ def compare(r, members, dcfg, init, data, rows: Dict[str, list], ecfg, cond_std,
             v = batched_loop(r, members, dcfg, init, data, {**ecfg, "compile": flip}, cond_std, onehot_index, steps, warmup)
             v["wall_with_warmup_s"] = round(time.time() - t_c, 1)
             variants[f"compile={flip}"] = v
+            # in the log too: a call cut by its time limit packs nothing, and this is its only trace
+            r.log(f"[throughput] compile={flip}: {v['padded_tokens'] / max(v['seconds'], 1e-9) / 1e3:.0f}k padded tok/s "
+                  f"over {steps} steps, {v['wall_with_warmup_s']} s with its warm-up (compilation)")
         except Exception as exc:  # a variant that fails is reported, not fatal
             variants[f"compile={flip}"] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            r.log(f"[throughput] compile={flip} failed: {variants[f'compile={flip}']['error']}")
     n_gen = sum(m.kind != "multitask" for m in members)
     t_mean = base["real_tokens"] / max(1, base["steps"] * len(members) * base["rows_per_member_step"])
     per_tok = 3 * model_flops_per_token(r.model.cfg, t_mean)  # forward + backward (activations only)
