@@ -25,9 +25,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { GateResult } from '../src/generator/gate';
 import { launchChromium } from './browser';
+import { writeRandomV2Generator } from './randomGenerator';
+import { engineCaller, ok, openEnginePage, type Failure } from './engineTestClient';
 import { buildPages, servePages } from './pages/serve';
 
-interface Failure { failed: true; code: string; message: string }
 interface AnswerResult { values: number[]; promptIds: number[][]; baseTokens: number[][] }
 interface Validation { value: number; grid: number[]; nll: number[]; rows: number; tokens: number; source: 'held-out' | 'condition' }
 interface Summary { id: string; gate: GateResult | null; mode: string; validation: Validation | null; answerFeatures: number[] | null }
@@ -58,22 +59,11 @@ const fx = JSON.parse(readFileSync('test/fixtures/answer-features/cases.json', '
 const FEATURE_TOL = 1e-4;
 const NLL_TOL = 1e-4;
 
-function ok<T>(value: T | Failure): T {
-  if (typeof value === 'object' && value !== null && 'failed' in value) throw new Error(`${value.code}: ${value.message}`);
-  return value;
-}
-
-function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): ReturnType<Api[K]> {
-  return page.evaluate(
-    ([n, a]) => (window as unknown as { engineTest: Record<string, (...x: unknown[]) => unknown> }).engineTest[n as string]!(...(a as unknown[])),
-    [name, args] as const,
-  ) as ReturnType<Api[K]>;
-}
+const call = engineCaller<Api>();
 
 /** A random-weight version-2 generator for the real base under build/e2e-generators/`name` (served as /generators/`name`/). */
 function writeGenerator(name: string, extra: string[]): void {
-  execFileSync('/usr/bin/python3', ['-m', 'trainer.fixtures.random_release_v2', '--schedule', 'bench/tiny-standin.json', '--base', 'models/base',
-    '--out', `build/e2e-generators/${name}`, ...extra], { stdio: 'inherit' });
+  writeRandomV2Generator(`build/e2e-generators/${name}`, extra);
 }
 
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - (b[i] as number))));
@@ -82,13 +72,7 @@ let server: { url: string; close: () => Promise<void> };
 let browser: Browser;
 let page: Page;
 
-async function openPage(b: Browser): Promise<Page> {
-  const p = await b.newPage();
-  p.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
-  await p.goto(server.url);
-  await p.waitForSelector('body[data-ready=true]');
-  return p;
-}
+const openPage = (b: Browser) => openEnginePage(b, server.url);
 
 beforeAll(async () => {
   await buildPages();

@@ -31,6 +31,8 @@ import type { Browser, Page } from 'playwright-core';
 import { parseSafetensors } from '../src/generator/safetensors';
 import type { GateResult } from '../src/generator/gate';
 import { launchChromium } from './browser';
+import { writeRandomV2Generator } from './randomGenerator';
+import { engineCaller, ok, openEnginePage, type Failure } from './engineTestClient';
 import { buildPages, servePages } from './pages/serve';
 import { seededCondition } from './pages/seededCondition';
 
@@ -60,7 +62,6 @@ function relErr(got: number[], want: Float32Array): number {
 const WEBGPU_TOKENS = Number(process.env.ENGINE_E2E_WEBGPU_TOKENS ?? 6);
 const ADAPTER_URL = '/fixtures/generation/adapter';
 
-interface Failure { failed: true; code: string; message: string }
 interface GenResult { ids: number[]; streamed: number[]; stopReason: string; kvLocation: string; backend: string; text: string }
 type Api = {
   init(backend?: string, graph?: string, cache?: boolean): Promise<{
@@ -87,11 +88,6 @@ type Api = {
   exportedAdapter(id: string): Promise<{ config: Record<string, unknown>; tensors: Record<string, { norm: number; head: number[] }> } | Failure>;
 };
 
-function ok<T>(value: T | Failure): T {
-  if (typeof value === 'object' && value !== null && 'failed' in value) throw new Error(`${value.code}: ${value.message}`);
-  return value;
-}
-
 let server: { url: string; close: () => Promise<void> };
 
 beforeAll(async () => {
@@ -103,20 +99,9 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function openPage(browser: Browser): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.log(`[pageerror] ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready=true]');
-  return page;
-}
+const openPage = (browser: Browser) => openEnginePage(browser, server.url);
 
-function call<K extends keyof Api>(page: Page, name: K, ...args: Parameters<Api[K]>): ReturnType<Api[K]> {
-  return page.evaluate(
-    ([n, a]) => (window as unknown as { engineTest: Record<string, (...x: unknown[]) => unknown> }).engineTest[n as string]!(...(a as unknown[])),
-    [name, args] as const,
-  ) as ReturnType<Api[K]>;
-}
+const call = engineCaller<Api>();
 
 const greedy = (tokens: number, adapter: string | null) => ({ adapter, maxTokens: tokens, stopIds: [] as number[] });
 
@@ -294,8 +279,7 @@ describe('model engine, Chromium with WebGPU disabled (WASM fallback)', () => {
  */
 function writeV2Generator(schedule: string, name: string, extra: string[] = []): void {
   const out = `build/e2e-generators/${name}`;
-  execFileSync('/usr/bin/python3', ['-m', 'trainer.fixtures.random_release_v2', '--schedule', schedule, '--base', 'models/base', '--out', out, ...extra],
-    { stdio: 'inherit' });
+  writeRandomV2Generator(out, extra, schedule);
   const bare = `${out}-nogate`;
   mkdirSync(bare, { recursive: true });
   copyFileSync(`${out}/generator.safetensors`, `${bare}/generator.safetensors`);

@@ -12,13 +12,13 @@
  * them -> "Use the answers" off gives a prompts-mode adapter -> a file without answers, and one with
  * too few, have no option and say why.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { OUTPUT, dropFile, loadModelFrom, openApp, type AppPage } from './appPage';
 import { startAppServer } from './server';
+import { writeRandomV2Generator } from './randomGenerator';
 
 const MODELS = 'build/e2e-models-examples';
 const LABELS = ['World', 'Sports', 'Business'] as const;
@@ -49,8 +49,7 @@ describe('examples mode in the app (WASM, a generator with examples)', () => {
     rmSync(MODELS, { recursive: true, force: true });
     mkdirSync(MODELS, { recursive: true });
     symlinkSync(resolve('models/base'), `${MODELS}/base`, 'dir');
-    execFileSync('/usr/bin/python3', ['-m', 'trainer.fixtures.random_release_v2', '--schedule', 'bench/tiny-standin.json', '--base', 'models/base',
-      '--out', `${MODELS}/generator`, '--examples-validation-rows', '6'], { stdio: 'inherit' });
+    writeRandomV2Generator(`${MODELS}/generator`, ['--examples-validation-rows', '6']);
     server = await startAppServer({ modelsDir: MODELS });
     app = await openApp({ webgpu: false, url: server.url });
     ({ page } = app);
